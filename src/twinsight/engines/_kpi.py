@@ -1,0 +1,53 @@
+"""KPI names shared by the engines (see docs/semantics.md, "KPI names")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..spec import FlowSpec
+
+__all__ = ["RepResult", "kpi_names", "percentile_label"]
+
+
+@dataclass
+class RepResult:
+    """What one replication produced: scalar KPIs and time series (see docs/semantics.md)."""
+
+    kpis: dict[str, float]
+    series: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def percentile_label(q: float) -> str:
+    """``50.0`` -> ``p50``; ``97.5`` -> ``p97.5``."""
+    return f"p{q:g}"
+
+
+def kpi_names(spec: FlowSpec) -> list[str]:
+    """Every scalar KPI name a replication of ``spec`` reports, in a fixed order."""
+    qs = [percentile_label(q) for q in spec.kpis.percentiles]
+    names: list[str] = []
+    for s in spec.station_names():
+        names += [f"wait_mean[{s}]"] + [f"wait_{q}[{s}]" for q in qs]
+        if spec.wait_target_for(s) is not None:
+            names.append(f"wait_within_target[{s}]")
+        names += [
+            f"queue_mean[{s}]",
+            f"in_station_mean[{s}]",
+            f"held_mean[{s}]",
+            f"served[{s}]",
+            f"abandoned[{s}]",
+            f"balked[{s}]",
+        ]
+    for r in spec.resource_names():
+        names += [f"utilisation[{r}]", f"in_use_mean[{r}]"]
+    for c in spec.class_names():
+        names += [f"time_in_system_mean[{c}]"] + [f"time_in_system_{q}[{c}]" for q in qs]
+        names += [f"departures[{c}]", f"abandoned[{c}]"]
+    names += ["wait_mean"]
+    if any(spec.wait_target_for(s) is not None for s in spec.station_names()):
+        names.append("wait_within_target")
+    names += ["time_in_system_mean"] + [f"time_in_system_{q}" for q in qs]
+    names += ["arrivals", "departures", "abandoned", "balked", "throughput", "abandon_share"]
+    return names

@@ -1,0 +1,20 @@
+"""Experiments: replications with independent streams, confidence intervals, warm-up, precision."""
+
+from __future__ import annotations
+
+from ._runner import ExperimentResult, run_experiment
+from ._stats import Interval, mser5, replications_needed, t_interval
+from .streams import source_key, stream_seed, stream_sources, xoshiro_state
+
+__all__ = [
+    "ExperimentResult",
+    "Interval",
+    "mser5",
+    "replications_needed",
+    "run_experiment",
+    "source_key",
+    "stream_seed",
+    "stream_sources",
+    "t_interval",
+    "xoshiro_state",
+]

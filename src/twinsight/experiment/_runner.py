@@ -1,0 +1,114 @@
+"""Replications of a spec on an engine, summarised with t confidence intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..engines import get_engine, kpi_names
+from ..spec import FlowSpec
+from ._stats import Interval, t_interval
+
+__all__ = ["ExperimentResult", "run_experiment"]
+
+#: Called after each chunk of replications with (done, total).
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ExperimentResult:
+    """Per-replication KPI values and series of one experiment, with their summaries."""
+
+    spec_name: str
+    engine: str
+    seed: int
+    reps: int
+    horizon: float
+    warmup: float
+    time_unit: str
+    per_rep: dict[str, np.ndarray]
+    series: dict[str, np.ndarray] = field(default_factory=dict)
+    confidence: float = 0.95
+
+    def interval(self, kpi: str) -> Interval:
+        """The confidence interval of one KPI's mean over replications."""
+        return t_interval(self.per_rep[kpi], self.confidence)
+
+    def summary(self) -> dict[str, Interval]:
+        """Every KPI's interval, in the engines' KPI order."""
+        return {k: self.interval(k) for k in self.per_rep}
+
+    def to_json(self) -> dict[str, object]:
+        """The CLI's ``--json`` object: kpis with mean and half_width, reps, seed, engine."""
+
+        def num(x: float) -> float | None:
+            return None if not np.isfinite(x) else float(x)
+
+        kpis = {
+            k: {"mean": num(iv.mean), "half_width": num(iv.half_width), "n": iv.n}
+            for k, iv in self.summary().items()
+        }
+        return {
+            "spec": self.spec_name,
+            "kpis": kpis,
+            "reps": self.reps,
+            "seed": self.seed,
+            "engine": self.engine,
+            "horizon": self.horizon,
+            "warmup": self.warmup,
+            "time_unit": self.time_unit,
+            "confidence": self.confidence,
+        }
+
+
+def run_experiment(
+    spec: FlowSpec,
+    reps: int = 10,
+    seed: int = 1,
+    engine: str = "fast",
+    *,
+    horizon: float | None = None,
+    warmup: float | None = None,
+    progress: Progress | None = None,
+    chunk: int | None = None,
+    confidence: float = 0.95,
+) -> ExperimentResult:
+    """Run ``reps`` independent replications and collect every KPI.
+
+    Replication ``i`` always uses the streams of replication number ``i``: the numbers do not
+    depend on ``chunk``, on the number of workers, or on which other replications ran.
+    """
+    if reps < 1:
+        raise ValueError("reps must be at least 1")
+    eng = get_engine(engine)
+    h = spec.horizon if horizon is None else horizon
+    w = spec.warmup if warmup is None else warmup
+    if not 0 <= w < h:
+        raise ValueError(f"need 0 <= warmup ({w}) < horizon ({h})")
+    names = kpi_names(spec)
+    size = chunk or max(1, min(reps, 64))
+    results = []
+    for start in range(0, reps, size):
+        ids = list(range(start, min(reps, start + size)))
+        results += eng.run(spec, seed, ids, horizon=h, warmup=w)
+        if progress is not None:
+            progress(len(results), reps)
+    per_rep = {k: np.array([r.kpis[k] for r in results], dtype=float) for k in names}
+    series: dict[str, np.ndarray] = {}
+    if results and results[0].series:
+        for key in results[0].series:
+            series[key] = np.vstack([r.series[key] for r in results])
+    return ExperimentResult(
+        spec_name=spec.name,
+        engine=eng.name,
+        seed=seed,
+        reps=reps,
+        horizon=h,
+        warmup=w,
+        time_unit=spec.time_unit.value,
+        per_rep=per_rep,
+        series=series,
+        confidence=confidence,
+    )

@@ -1,0 +1,276 @@
+"""The parts of a flow network: classes, resources, stations, routing, initial state, KPIs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    field_validator,
+    model_validator,
+)
+
+from ._clock import parse_day, parse_time_of_day
+from ._distributions import Distribution
+
+__all__ = [
+    "EXIT",
+    "CapacityStep",
+    "EntityClass",
+    "InitialGroup",
+    "KpiOptions",
+    "Resource",
+    "Route",
+    "Schedule",
+    "Station",
+    "TimeWindow",
+]
+
+#: Routing target that means "leave the system".
+EXIT = "exit"
+
+
+class EntityClass(BaseModel):
+    """A class of entity (patients of an acuity, calls of a type).
+
+    ``priority``: lower is served first at stations with ``discipline: priority``.
+    ``attributes``: free-form labels (acuity, specialty, skill) carried into results.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    priority: int = 0
+    attributes: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class CapacityStep(BaseModel):
+    """From ``at`` on, the capacity is ``capacity``.
+
+    ``at`` is ``HH:MM`` for a daily schedule, ``day HH:MM`` (e.g. ``mon 08:00``) for a weekly one.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    at: str
+    capacity: int = Field(ge=0)
+
+
+class Schedule(BaseModel):
+    """Capacity that follows a repeating table: shifts, beds opened and closed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    repeat: Literal["day", "week"] = "day"
+    steps: list[CapacityStep] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> Schedule:
+        marks = self.step_minutes()
+        for a, b in zip(marks, marks[1:], strict=False):
+            if b <= a:
+                raise ValueError(
+                    "schedule steps must be in increasing time order within the "
+                    f"{self.repeat}; sort them and remove duplicates"
+                )
+        return self
+
+    def step_minutes(self) -> list[float]:
+        """Each step's start as minutes after the start of the day (or of Monday)."""
+        out = []
+        for step in self.steps:
+            parts = step.at.split()
+            if self.repeat == "day":
+                if len(parts) != 1:
+                    raise ValueError(f"daily schedule step {step.at!r}: write only HH:MM")
+                out.append(parse_time_of_day(parts[0]))
+            else:
+                if len(parts) != 2:
+                    raise ValueError(f"weekly schedule step {step.at!r}: write 'day HH:MM'")
+                out.append(parse_day(parts[0]) * 1440.0 + parse_time_of_day(parts[1]))
+        return out
+
+    def max_capacity(self) -> int:
+        """The largest capacity the schedule ever reaches."""
+        return max(s.capacity for s in self.steps)
+
+
+class Resource(BaseModel):
+    """Servers, beds, cubicles or staff: a fixed ``capacity`` or a ``schedule``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    capacity: int | None = Field(default=None, ge=0)
+    schedule: Schedule | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Resource:
+        if (self.capacity is None) == (self.schedule is None):
+            raise ValueError("give exactly one of 'capacity' or 'schedule'")
+        return self
+
+    def max_capacity(self) -> int:
+        """The largest capacity this resource ever has."""
+        if self.schedule is not None:
+            return self.schedule.max_capacity()
+        assert self.capacity is not None
+        return self.capacity
+
+
+class Route(BaseModel):
+    """One row of a routing table: go ``to`` a station (or ``exit``) with probability ``p``,
+    optionally becoming class ``becomes``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    to: str
+    p: float = Field(ge=0.0, le=1.0)
+    becomes: str | None = None
+
+
+class TimeWindow(BaseModel):
+    """A daily window ``from``-``to`` (HH:MM); may wrap past midnight (``22:00``-``06:00``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    start: str = Field(alias="from")
+    end: str = Field(alias="to")
+
+    @model_validator(mode="after")
+    def _valid(self) -> TimeWindow:
+        if parse_time_of_day(self.start) == parse_time_of_day(self.end):
+            raise ValueError("window 'from' and 'to' are equal; the window would be empty")
+        return self
+
+    def minutes(self) -> tuple[float, float]:
+        """(start, end) in minutes after midnight."""
+        return parse_time_of_day(self.start), parse_time_of_day(self.end)
+
+
+class Station(BaseModel):
+    """An activity with its queue: entities wait, seize ``resources``, are served, move on.
+
+    - ``resources``: amount of each resource held during service, all seized at once. Empty means
+      a pure delay (infinite servers).
+    - ``service`` / ``service_by_class``: service-time distribution (time_unit).
+    - ``queue_capacity``: waiting places (``null`` = unlimited). Arrivals to a full queue balk,
+      or stay blocked upstream if the upstream station has ``blocking: true``.
+    - ``discipline``: ``priority`` (class priority, then first come) or ``fifo``.
+    - ``patience`` / ``patience_by_class``: time an entity waits before it abandons (reneging).
+    - ``blocking``: after service, if the next station has no room, wait here until it has:
+      ``true`` keeps all of this station's resources meanwhile; a list keeps only those resources
+      (a boarding patient keeps the cubicle, the doctor moves on). ``false``: the entity is lost.
+    - ``release_window``: after service, leave only inside this daily window (discharges).
+    - ``routing`` / ``routing_by_class``: where to go next; rows sum to 1. Default: exit.
+    - ``wait_target``: target wait (time_unit) for the "share waiting within target" KPI.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    resources: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+    service: Distribution
+    service_by_class: dict[str, Distribution] = Field(default_factory=dict)
+    queue_capacity: int | None = Field(default=None, ge=0)
+    discipline: Literal["priority", "fifo"] = "priority"
+    patience: Distribution | None = None
+    patience_by_class: dict[str, Distribution] = Field(default_factory=dict)
+    blocking: bool | list[str] = False
+    release_window: TimeWindow | None = None
+    routing: list[Route] = Field(default_factory=list)
+    routing_by_class: dict[str, list[Route]] = Field(default_factory=dict)
+    wait_target: PositiveFloat | None = None
+
+    @field_validator("routing")
+    @classmethod
+    def _sums_to_one(cls, rows: list[Route]) -> list[Route]:
+        _check_rows(rows)
+        return rows
+
+    @field_validator("routing_by_class")
+    @classmethod
+    def _class_rows(cls, table: dict[str, list[Route]]) -> dict[str, list[Route]]:
+        for rows in table.values():
+            _check_rows(rows)
+        return table
+
+    @model_validator(mode="after")
+    def _blocking_resources(self) -> Station:
+        if isinstance(self.blocking, list):
+            for res in self.blocking:
+                if res not in self.resources:
+                    raise ValueError(
+                        f"blocking keeps '{res}', which this station does not use; "
+                        f"list some of {sorted(self.resources)}"
+                    )
+        return self
+
+    def held_when_blocked(self) -> dict[str, int]:
+        """Resources (and amounts) kept while blocked after service; {} when not blocking."""
+        if self.blocking is True:
+            return dict(self.resources)
+        if isinstance(self.blocking, list):
+            return {r: self.resources[r] for r in self.blocking}
+        return {}
+
+    def routes_for(self, cls: str) -> list[Route]:
+        """The routing rows that apply to class ``cls`` (exit with p=1 when none are given)."""
+        rows = self.routing_by_class.get(cls, self.routing)
+        return rows or [Route(to=EXIT, p=1.0)]
+
+    def service_for(self, cls: str) -> Distribution:
+        """The service-time distribution for class ``cls``."""
+        return self.service_by_class.get(cls, self.service)
+
+    def patience_for(self, cls: str) -> Distribution | None:
+        """The patience distribution for class ``cls`` (None: waits for ever)."""
+        return self.patience_by_class.get(cls, self.patience)
+
+
+def _check_rows(rows: list[Route]) -> None:
+    if not rows:
+        return
+    total = sum(r.p for r in rows)
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(
+            f"routing probabilities sum to {total:g}, not 1; adjust the 'p' values "
+            "(add a row 'to: exit' for the remainder)"
+        )
+
+
+class InitialGroup(BaseModel):
+    """Entities present when a run starts (a warm start from the present state).
+
+    ``status``: ``in_service`` (holding the station's resources) or ``waiting`` (in its queue).
+    ``elapsed``: time already spent in that status (time_unit). ``remaining``: time left in service
+    if known; otherwise it is drawn from the service distribution given ``elapsed`` has passed.
+    ``in_system``: time since the entity entered the system (default: ``elapsed``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    station: str
+    entity_class: str = Field(default="default", alias="class")
+    status: Literal["in_service", "waiting"] = "in_service"
+    count: int = Field(default=1, ge=1)
+    elapsed: NonNegativeFloat = 0.0
+    remaining: NonNegativeFloat | None = None
+    in_system: NonNegativeFloat | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InitialGroup:
+        if self.remaining is not None and self.status != "in_service":
+            raise ValueError("'remaining' only applies to status in_service")
+        if self.in_system is not None and self.in_system < self.elapsed:
+            raise ValueError("'in_system' cannot be shorter than 'elapsed'")
+        return self
+
+
+class KpiOptions(BaseModel):
+    """What to measure beyond the standard KPIs.
+
+    ``interval``: width (time_unit) of the bins of the occupancy-over-time series (null: none).
+    ``percentiles``: which percentiles of waits and times in system to report.
+    ``wait_target``: default target wait (time_unit) for stations that set none.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    interval: PositiveFloat | None = None
+    percentiles: list[Annotated[float, Field(gt=0.0, lt=100.0)]] = Field(
+        default_factory=lambda: [50.0, 90.0, 95.0]
+    )
+    wait_target: PositiveFloat | None = None
