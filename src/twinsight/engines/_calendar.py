@@ -89,7 +89,7 @@ class Calendar:
         period = 1440.0 if res.schedule.repeat == "day" else MINUTES_PER_WEEK
         marks = res.schedule.step_minutes()
         caps = [s.capacity for s in res.schedule.steps]
-        now = (self.start % period)
+        now = self.start % period
         # capacity in force at time 0: the last step at or before 'now' (wrapping to the last)
         idx = max((i for i, m in enumerate(marks) if m <= now), default=len(marks) - 1)
         out = [(0.0, caps[idx])]

@@ -44,9 +44,9 @@ from ._network import (
 __all__ = [
     "DAYS",
     "DEFAULT_CLASS",
+    "EXIT",
     "MINUTES_PER_DAY",
     "MINUTES_PER_WEEK",
-    "EXIT",
     "Arrival",
     "BatchSize",
     "CapacityStep",

@@ -18,7 +18,14 @@ from pydantic import (
 from ._clock import TimeUnit, parse_day, parse_time_of_day
 from ._distributions import BatchSize
 
-__all__ = ["Arrival", "ClassMix", "PoissonArrivals", "RateProfile", "ScheduledArrivals", "ScheduledSlot"]
+__all__ = [
+    "Arrival",
+    "ClassMix",
+    "PoissonArrivals",
+    "RateProfile",
+    "ScheduledArrivals",
+    "ScheduledSlot",
+]
 
 #: A single class name, or a mix ``{class: probability}`` drawn independently per entity.
 ClassMix = str | dict[str, Annotated[float, Field(ge=0.0)]]
@@ -51,7 +58,9 @@ class RateProfile(BaseModel):
             if self.hour_of_week is not None:
                 raise ValueError("day_factor only goes with hour_of_day")
             if len(self.day_factor) != 7:
-                raise ValueError(f"day_factor needs 7 multipliers (mon..sun), got {len(self.day_factor)}")
+                raise ValueError(
+                    f"day_factor needs 7 multipliers (mon..sun), got {len(self.day_factor)}"
+                )
         if max(self.hourly_table()) <= 0:
             raise ValueError("every rate in the profile is zero: nobody would ever arrive")
         return self

@@ -64,14 +64,20 @@ class FlowSpec(BaseModel):
         errors: list[str] = []  # each "dotted.path: message"
         stations, resources, classes = set(self.stations), set(self.resources), set(self.classes)
         if EXIT in stations:
-            errors.append(f"stations.{EXIT}: '{EXIT}' is reserved for leaving the system; rename that station")
+            errors.append(
+                f"stations.{EXIT}: '{EXIT}' is reserved for leaving the system; rename that station"
+            )
         if self.warmup >= self.horizon:
-            errors.append(f"warmup: warmup ({self.warmup}) must be shorter than horizon ({self.horizon})")
+            errors.append(
+                f"warmup: warmup ({self.warmup}) must be shorter than horizon ({self.horizon})"
+            )
         names = [a.name for a in self.arrivals]
         if len(set(names)) != len(names):
             errors.append("arrivals: arrival streams need distinct 'name's")
         if not self.arrivals and not self.initial_state:
-            errors.append("arrivals: nothing ever enters: add an 'arrivals' stream or an 'initial_state'")
+            errors.append(
+                "arrivals: nothing ever enters: add an 'arrivals' stream or an 'initial_state'"
+            )
 
         def check_class(where: str, mix: ClassMix) -> None:
             given = [mix] if isinstance(mix, str) else list(mix)
@@ -83,7 +89,9 @@ class FlowSpec(BaseModel):
 
         for i, arr in enumerate(self.arrivals):
             if arr.to not in stations:
-                errors.append(f"arrivals.{i}.to: unknown station '{arr.to}'; known: {sorted(stations)}")
+                errors.append(
+                    f"arrivals.{i}.to: unknown station '{arr.to}'; known: {sorted(stations)}"
+                )
             check_class(f"arrivals.{i}.class", arr.entity_class)
 
         for name, st in self.stations.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -67,7 +68,7 @@ class Schedule(BaseModel):
     @model_validator(mode="after")
     def _increasing(self) -> Schedule:
         marks = self.step_minutes()
-        for a, b in zip(marks, marks[1:], strict=False):
+        for a, b in itertools.pairwise(marks):
             if b <= a:
                 raise ValueError(
                     "schedule steps must be in increasing time order within the "
