@@ -95,7 +95,9 @@ def replications_needed(
     target = half_width * abs(float(x.mean())) if relative else half_width
     if target <= 0:
         raise ValueError("a relative half-width needs a non-zero pilot mean")
-    n = int(x.size)
+    # t_{n-1} > z, so the normal-theory size is a lower bound to start the search from
+    z = float(stats.norm.ppf(0.5 + confidence / 2.0))
+    n = max(int(x.size), math.ceil((z * s / target) ** 2))
     while float(stats.t.ppf(0.5 + confidence / 2.0, n - 1)) * s / math.sqrt(n) > target:
         n += 1
     return n
