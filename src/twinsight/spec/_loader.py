@@ -8,31 +8,19 @@ from __future__ import annotations
 
 import csv
 import difflib
+import types
+import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ._flow import REFERENCE_ERRORS, FlowSpec
 
-__all__ = ["Problem", "SpecError", "apply_overrides", "load_spec", "parse_spec"]
-
-_KNOWN_FIELDS = sorted(
-    {
-        "twinsight", "kind", "name", "description", "time_unit", "horizon", "warmup", "start",
-        "classes", "resources", "stations", "arrivals", "initial_state", "kpis", "priority",
-        "attributes", "capacity", "schedule", "repeat", "steps", "at", "service",
-        "service_by_class", "queue_capacity", "discipline", "patience", "patience_by_class",
-        "blocking", "release_window", "routing", "routing_by_class", "wait_target", "to", "p",
-        "becomes", "from", "dist", "mean", "sd", "shape", "scale", "min", "max", "mode", "value",
-        "values", "file", "column", "rate", "profile", "per", "hour_of_day", "day_factor",
-        "hour_of_week", "class", "batch", "weights", "slots", "day", "count", "time", "station",
-        "status", "elapsed", "remaining", "in_system", "interval", "percentiles",
-    }
-)
+__all__ = ["Problem", "SpecError", "apply_overrides", "load_spec", "parse_spec", "validate_dict"]
 
 
 @dataclass(frozen=True)
@@ -69,8 +57,17 @@ def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> FlowSpec:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(str(p), [Problem("", "no such file; check the path")]) from None
     except OSError as exc:
-        raise SpecError(str(p), [Problem("", f"cannot read the file ({exc.strerror}); check the path")]) from None
+        reason = exc.strerror or str(exc)
+        raise SpecError(
+            str(p), [Problem("", f"cannot read the file ({reason}); check the path")]
+        ) from None
+    except UnicodeDecodeError:
+        raise SpecError(
+            str(p), [Problem("", "the file is not UTF-8 text; save the spec as UTF-8 YAML")]
+        ) from None
     return parse_spec(text, source=str(p), base_dir=p.parent, overrides=overrides)
 
 
@@ -80,7 +77,11 @@ def parse_spec(
     base_dir: Path | None = None,
     overrides: Iterable[str] = (),
 ) -> FlowSpec:
-    """Parse YAML text into a validated :class:`FlowSpec`."""
+    """Parse YAML text into a validated :class:`FlowSpec`.
+
+    ``base_dir`` is where relative data files (empirical ``file:``) are looked up; ``overrides``
+    are ``dotted.path=value`` strings applied before validation (see :func:`apply_overrides`).
+    """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -88,34 +89,50 @@ def parse_spec(
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         col = mark.column + 1 if mark is not None else None
-        msg = f"malformed YAML: {getattr(exc, 'problem', None) or exc}; check indentation and quoting"
+        what = getattr(exc, "problem", None) or exc
+        msg = f"malformed YAML: {what}; check indentation, colons and quoting"
         raise SpecError(source, [Problem("", msg, line, col)]) from None
     if not isinstance(data, dict):
-        raise SpecError(source, [Problem("", "the spec must be a YAML mapping (key: value lines)", 1, 1)])
-    problems: list[Problem] = []
-    try:
-        apply_overrides(data, overrides)
-    except ValueError as exc:
-        raise SpecError(source, [Problem("--set", str(exc))]) from None
+        msg = "the spec must be a YAML mapping (key: value lines), starting with 'name:'"
+        raise SpecError(source, [Problem("", msg, 1, 1)])
+    problems = _duplicate_keys(node)
+    overrides = list(overrides)
+    for item in overrides:
+        try:
+            apply_overrides(data, [item])
+        except ValueError as exc:
+            problems.append(Problem("--set", str(exc)))
     problems += _read_empirical_files(data, base_dir or Path.cwd(), node)
+    try:
+        spec = validate_dict(data, source, node)
+    except SpecError as exc:
+        # a data file that could not be read already explains the empty 'values'
+        unread = {p.path[: -len(".file")] for p in problems if p.path.endswith(".file")}
+        found = [p for p in exc.problems if p.path not in unread]
+        problems += _mark_overridden(found, overrides)
     if problems:
         raise SpecError(source, problems)
-    return validate_dict(data, source, node)
+    return spec
 
 
-def validate_dict(data: Mapping[str, Any], source: str = "<spec>", node: yaml.Node | None = None) -> FlowSpec:
-    """Validate a plain dict (e.g. built in Python) into a :class:`FlowSpec`."""
+def validate_dict(
+    data: Mapping[str, Any], source: str = "<spec>", node: yaml.Node | None = None
+) -> FlowSpec:
+    """Validate a plain dict (e.g. built in Python) into a :class:`FlowSpec`.
+
+    ``node`` (the composed YAML of the same data) lets problems carry line and column numbers.
+    """
     try:
         return FlowSpec.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(source, _explain(exc, node)) from None
+        raise SpecError(source, _explain(exc, data, node)) from None
 
 
 def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> None:
     """Apply ``dotted.path=value`` overrides in place; the value is parsed as YAML.
 
     List items are addressed by index (``arrivals.0.rate=2``) or, for lists of named items, by
-    name (``arrivals.walk-in.rate=2``).
+    name (``arrivals.walk-in.rate=2``). Missing mapping keys are created.
     """
     for item in overrides:
         if "=" not in item:
@@ -123,8 +140,14 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> None:
         path, raw = item.split("=", 1)
         keys = [k for k in path.strip().split(".") if k]
         if not keys:
-            raise ValueError(f"override {item!r} has an empty path")
-        value = yaml.safe_load(raw)
+            raise ValueError(f"override {item!r} has an empty path; write path=value")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ValueError(
+                f"override {item!r}: the value {raw!r} is not valid YAML; quote it, e.g. "
+                f"{path}='\"{raw}\"'"
+            ) from None
         target: Any = data
         for depth, key in enumerate(keys):
             last = depth == len(keys) - 1
@@ -140,7 +163,10 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> None:
                 else:
                     target = target.setdefault(key, {})
             else:
-                raise ValueError(f"override {path!r}: '{key}' is inside a plain value, not a mapping")
+                raise ValueError(
+                    f"override {path!r}: '{key}' is inside a plain value, not a mapping; "
+                    "check the path"
+                )
 
 
 def _list_index(items: list[Any], key: str, path: str) -> int:
@@ -148,20 +174,67 @@ def _list_index(items: list[Any], key: str, path: str) -> int:
         idx = int(key)
         if -len(items) <= idx < len(items):
             return idx
-        raise ValueError(f"override {path!r}: index {key} is out of range (list has {len(items)} items)")
+        raise ValueError(
+            f"override {path!r}: index {key} is out of range (the list has {len(items)} items)"
+        )
     for i, it in enumerate(items):
         if isinstance(it, dict) and it.get("name") == key:
             return i
-    raise ValueError(f"override {path!r}: no item named '{key}' in the list")
+    names = [it.get("name") for it in items if isinstance(it, dict) and "name" in it]
+    raise ValueError(f"override {path!r}: no item named '{key}' in the list (names: {names})")
 
 
-def _read_empirical_files(data: Any, base: Path, node: yaml.Node | None, path: tuple[Any, ...] = ()) -> list[Problem]:
+def _mark_overridden(problems: list[Problem], overrides: list[str]) -> list[Problem]:
+    """Say which problems come from a ``--set`` value rather than from the file."""
+    paths = [o.split("=", 1)[0].strip() for o in overrides if "=" in o]
+    out = []
+    for p in problems:
+        hit = next((o for o in paths if _related(p.path, o)), None)
+        if hit is None:
+            out.append(p)
+        else:
+            out.append(
+                Problem(p.path, f"{p.message} (value given by --set {hit}=...)", p.line, p.column)
+            )
+    return out
+
+
+def _related(problem_path: str, override_path: str) -> bool:
+    """Whether one dotted path lies inside the other (a ``--set`` value caused the problem)."""
+    if not problem_path:
+        return False
+    a, b = problem_path + ".", override_path + "."
+    return a.startswith(b) or b.startswith(a)
+
+
+def _duplicate_keys(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> list[Problem]:
+    """YAML silently keeps the last of two equal keys; a spec must not (a station would vanish)."""
+    problems: list[Problem] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for k, v in node.value:
+            key = str(k.value)
+            if key in seen:
+                where = ".".join(str(x) for x in (*path, key))
+                msg = f"'{key}' appears twice in the same mapping; rename or merge the two"
+                problems.append(Problem(where, msg, k.start_mark.line + 1, k.start_mark.column + 1))
+            seen.add(key)
+            problems += _duplicate_keys(v, (*path, key))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            problems += _duplicate_keys(v, (*path, i))
+    return problems
+
+
+def _read_empirical_files(
+    data: Any, base: Path, node: yaml.Node | None, path: tuple[Any, ...] = ()
+) -> list[Problem]:
     """Replace ``{dist: empirical, file: x.csv, column: c}`` by its values, read from the CSV."""
     problems: list[Problem] = []
     if isinstance(data, dict):
         if data.get("dist") == "empirical" and data.get("file") and not data.get("values"):
             where = ".".join(map(str, path))
-            line, col = _locate(node, path)
+            line, col = _locate(node, (*path, "file"))
             try:
                 data["values"] = _read_column(base / str(data["file"]), data.get("column"))
             except (OSError, ValueError) as exc:
@@ -175,98 +248,213 @@ def _read_empirical_files(data: Any, base: Path, node: yaml.Node | None, path: t
 
 
 def _read_column(path: Path, column: str | None) -> list[float]:
+    """The numbers of one CSV column (the first one when ``column`` is None; header optional)."""
     try:
         handle = path.open(newline="", encoding="utf-8")
     except OSError as exc:
-        raise ValueError(f"cannot read data file {str(path)!r} ({exc.strerror}); check the path, "
-                         "which is relative to the spec file") from None
+        raise ValueError(
+            f"cannot read data file {str(path)!r} ({exc.strerror}); check the path, "
+            "which is relative to the spec file"
+        ) from None
     with handle:
-        rows = list(csv.reader(handle))
+        rows = [r for r in csv.reader(handle) if r and any(c.strip() for c in r)]
     if not rows:
-        raise ValueError(f"data file {str(path)!r} is empty")
-    header = rows[0]
+        raise ValueError(f"data file {str(path)!r} is empty; it needs at least one number")
+    header = [h.strip() for h in rows[0]]
     idx = 0
+    first = 1
     if column is not None:
         if column not in header:
             raise ValueError(f"data file {str(path)!r} has no column {column!r}; columns: {header}")
         idx = header.index(column)
         rows = rows[1:]
+        first = 2
     else:
         try:
             float(header[0])
         except ValueError:
             rows = rows[1:]
+            first = 2
     out: list[float] = []
-    for n, row in enumerate(rows, start=2 if column is not None else 1):
+    for n, row in enumerate(rows, start=first):
         try:
             out.append(float(row[idx]))
         except (ValueError, IndexError):
-            raise ValueError(f"data file {str(path)!r} row {n}: {row!r} is not a number; fix or remove it") from None
+            raise ValueError(
+                f"data file {str(path)!r} row {n}: {row!r} is not a number; fix or remove it"
+            ) from None
+    if not out:
+        raise ValueError(f"data file {str(path)!r} has a header but no numbers")
     return out
 
 
-def _explain(exc: ValidationError, node: yaml.Node | None) -> list[Problem]:
+# ----- explaining validation errors -----------------------------------------------------------
+
+
+def _explain(exc: ValidationError, data: Any, node: yaml.Node | None) -> list[Problem]:
     problems: list[Problem] = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
+        kind = str(err["type"])
         msg = str(err["msg"])
         if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+            msg = msg[len("Value error, ") :]
         if msg.startswith(REFERENCE_ERRORS):
-            for row in msg[len(REFERENCE_ERRORS):].splitlines():
+            for row in msg[len(REFERENCE_ERRORS) :].splitlines():
                 path_text, _, text = row.partition(": ")
                 path = tuple(int(k) if k.isdigit() else k for k in path_text.split("."))
                 line, col = _locate(node, (*loc, *path))
                 problems.append(Problem(path_text, text, line, col))
             continue
-        line, col = _locate(node, loc)
-        path_text = ".".join(str(k) for k in loc if _in_yaml(node, loc, k))
-        problems.append(Problem(path_text, _hint(err["type"], msg, loc), line, col))
-    return problems
+        path = _data_path(data, loc, kind)
+        line, col = _locate(node, path, key=kind == "extra_forbidden")
+        problems.append(Problem(".".join(map(str, path)), _hint(kind, msg, loc), line, col))
+    # same place from two branches of a union ('a string' / 'a dictionary'): say it once
+    unique: list[Problem] = []
+    for p in dict.fromkeys(problems):
+        prev = unique[-1] if unique else None
+        if prev and prev.path == p.path and _is_type_msg(prev) and _is_type_msg(p):
+            alt = p.message.removeprefix("Input should be ").split(";")[0]
+            head, _, tail = prev.message.partition(";")
+            unique[-1] = Problem(prev.path, f"{head} or {alt};{tail}", prev.line, prev.column)
+        else:
+            unique.append(p)
+    order = sorted(range(len(unique)), key=lambda i: (unique[i].line or 10**9, i))
+    return [unique[i] for i in order]
+
+
+def _is_type_msg(p: Problem) -> bool:
+    return p.message.startswith("Input should be a valid")
+
+
+def _data_path(data: Any, loc: tuple[Any, ...], kind: str) -> tuple[Any, ...]:
+    """The part of pydantic's ``loc`` that names places in the data (drops union tags)."""
+    out: list[Any] = []
+    current: Any = data
+    for depth, key in enumerate(loc):
+        last = depth == len(loc) - 1
+        in_map = isinstance(current, Mapping) and key in current
+        in_list = isinstance(current, list) and isinstance(key, int) and 0 <= key < len(current)
+        if in_map or in_list:
+            current = current[key]
+            out.append(key)
+        elif last and kind == "missing" and isinstance(current, Mapping):
+            out.append(key)
+        # else: a union tag ('exponential', 'poisson', 'str', ...) that is not in the data
+    return tuple(out)
 
 
 def _hint(kind: str, msg: str, loc: tuple[Any, ...]) -> str:
     field = str(loc[-1]) if loc else ""
     if kind == "extra_forbidden":
-        close = difflib.get_close_matches(field, _KNOWN_FIELDS, n=1)
-        tip = f"; did you mean '{close[0]}'?" if close else "; remove it or check the spelling"
-        return f"unknown field '{field}'{tip}"
+        allowed = _fields_at(loc[:-1])
+        close = difflib.get_close_matches(field, allowed, n=1, cutoff=0.6)
+        if close:
+            return f"unknown field '{field}'; did you mean '{close[0]}'?"
+        known = f" (allowed here: {', '.join(allowed)})" if allowed else ""
+        return f"unknown field '{field}'; remove it or check the spelling{known}"
     if kind == "missing":
         return f"required field '{field}' is missing; add it"
     if kind in {"greater_than", "greater_than_equal"}:
-        return f"{msg}; negative or zero values make no sense here"
+        return f"{msg}; negative values (or zero) make no sense here, give a positive number"
+    if kind in {"less_than", "less_than_equal"}:
+        return f"{msg}; lower the value"
     if kind.endswith("_parsing") or kind.endswith("_type"):
         return f"{msg}; check the value's type"
     if kind == "union_tag_invalid":
         return f"{msg}; see 'twinsight schema' for the allowed kinds"
+    if kind == "union_tag_not_found":
+        return f"{msg}; add it, e.g. 'dist: exponential' (see 'twinsight schema')"
+    if kind == "literal_error":
+        return f"{msg}; use one of the listed values"
+    if kind == "too_short":
+        return f"{msg}; add at least one entry"
     return msg
 
 
-def _child(node: yaml.Node | None, key: Any) -> yaml.Node | None:
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """The field names (YAML spelling) allowed in the mapping at pydantic location ``loc``."""
+    candidates: list[Any] = [FlowSpec]
+    for key in loc:
+        stepped: list[Any] = []
+        for t in candidates:
+            stepped += _step(t, key)
+        if stepped:
+            candidates = stepped
+            continue
+        # not a field or item: a union tag; keep the models whose 'dist'/'kind' literal matches
+        tagged = [t for t in candidates if _tag_matches(t, key)]
+        candidates = tagged or candidates
+    names: list[str] = []
+    for t in candidates:
+        if isinstance(t, type) and issubclass(t, BaseModel):
+            for name, info in t.model_fields.items():
+                names.append(info.alias or name)
+    return list(dict.fromkeys(names))
+
+
+def _expand(tp: Any) -> list[Any]:
+    """Concrete types inside ``Annotated``, ``Optional`` and unions."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _expand(typing.get_args(tp)[0])
+    if origin is typing.Union or origin is types.UnionType:
+        return [c for a in typing.get_args(tp) for c in _expand(a)]
+    return [tp]
+
+
+def _step(tp: Any, key: Any) -> list[Any]:
+    out: list[Any] = []
+    for t in _expand(tp):
+        origin = typing.get_origin(t)
+        if isinstance(t, type) and issubclass(t, BaseModel):
+            for name, info in t.model_fields.items():
+                if key in (name, info.alias):
+                    out += _expand(info.annotation)
+        elif origin is list and isinstance(key, int):
+            out += _expand(typing.get_args(t)[0])
+        elif origin is dict and isinstance(key, str):
+            out += _expand(typing.get_args(t)[1])
+    return out
+
+
+def _tag_matches(tp: Any, key: Any) -> bool:
+    if not (isinstance(tp, type) and issubclass(tp, BaseModel)):
+        return False
+    for name in ("dist", "kind"):
+        info = tp.model_fields.get(name)
+        if info is not None and key in typing.get_args(info.annotation):
+            return True
+    return False
+
+
+def _child(node: yaml.Node | None, key: Any) -> tuple[yaml.Node, yaml.Node] | None:
+    """(key node, value node) of ``key`` in a mapping, or (item, item) of a list index."""
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             if k.value == str(key):
-                return v
+                return k, v
         return None
     if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
-        return node.value[key]
+        item: yaml.Node = node.value[key]
+        return item, item
     return None
 
 
-def _in_yaml(node: yaml.Node | None, loc: tuple[Any, ...], key: Any) -> bool:
-    # pydantic puts union tags (e.g. 'exponential') into locations; they are not in the file
-    return not isinstance(key, str) or not key.startswith(("function-", "tagged-union"))
+def _locate(
+    node: yaml.Node | None, loc: tuple[Any, ...], key: bool = False
+) -> tuple[int | None, int | None]:
+    """Line and column (1-based) of the deepest YAML node along ``loc``; skips union tags.
 
-
-def _locate(node: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[int | None, int | None]:
-    """Line and column (1-based) of the deepest YAML node along ``loc``; skips union tags."""
+    With ``key``, the position of the last key itself (for unknown fields) rather than its value.
+    """
     if node is None:
         return None, None
-    best = node
-    current: yaml.Node | None = node
-    for key in loc:
-        nxt = _child(current, key)
-        if nxt is None:
+    best: yaml.Node = node
+    current: yaml.Node = node
+    for k in loc:
+        found = _child(current, k)
+        if found is None:
             continue  # a union tag or a missing key: stay at the parent
-        current = best = nxt
+        best, current = (found[0] if key else found[1]), found[1]
     return best.start_mark.line + 1, best.start_mark.column + 1
