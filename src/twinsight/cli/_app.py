@@ -1,0 +1,164 @@
+"""The Typer application: one thin function per command."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from .. import __version__
+from ..spec import SpecError, json_schema_text, parse_spec
+from ._examples import example_names, example_text
+from ._output import fail, report_spec_error, stdout
+from ._simulate import load_or_exit, simulate
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="twinsight",
+    help="Twinsight: digital twins of the services people rely on.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+class EngineName(StrEnum):
+    """The engines a flow network can run on; both follow docs/semantics.md."""
+
+    fast = "fast"
+    reference = "reference"
+
+
+def _version(value: bool) -> None:
+    if value:
+        stdout.print(f"twinsight {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Twinsight: describe a service network, check it, simulate it."""
+
+
+SpecArg = Annotated[Path, typer.Argument(help="A flow-network spec (YAML).", show_default=False)]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a spec value before validation: path=value (value is YAML), e.g. "
+        "--set stations.triage.queue_capacity=10 --set arrivals.walk_in.rate=3. Repeatable.",
+        show_default=False,
+    ),
+]
+RepsOpt = Annotated[int, typer.Option("--reps", "-r", min=1, help="Number of replications.")]
+SeedOpt = Annotated[int, typer.Option("--seed", "-s", min=0, help="Experiment seed.")]
+EngineOpt = Annotated[EngineName, typer.Option("--engine", "-e", help="Simulation engine.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object on stdout instead of the table.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+
+
+@app.command()
+def validate(
+    specs: Annotated[
+        list[Path], typer.Argument(help="One or more spec files (YAML).", show_default=False)
+    ],
+    overrides: SetOpt = None,
+) -> None:
+    """Check spec files; list every problem with its file:line:col, path and a fix (exit 2)."""
+    for path in specs:
+        spec = load_or_exit(path, overrides or [])
+        counts = ", ".join(
+            _plural(n, what)
+            for n, what in [
+                (len(spec.stations), "station"),
+                (len(spec.resources), "resource"),
+                (len(spec.classes), "class"),
+                (len(spec.arrivals), "arrival stream"),
+            ]
+        )
+        stdout.print(
+            f"[green]OK[/] {escape(str(path))}: '{escape(spec.name)}': {counts}; "
+            f"horizon {spec.horizon:g} {spec.time_unit.value} (warm-up {spec.warmup:g})",
+            markup=True,
+            highlight=False,
+        )
+
+
+def _plural(n: int, word: str) -> str:
+    if n == 1:
+        return f"1 {word}"
+    return f"{n} {word}es" if word.endswith("s") else f"{n} {word}s"
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of a flow-network spec on stdout."""
+    stdout.file.write(json_schema_text() + "\n")
+
+
+@app.command(name="simulate")
+def simulate_cmd(
+    spec_path: SpecArg,
+    reps: RepsOpt = 10,
+    seed: SeedOpt = 1,
+    horizon: Annotated[
+        float | None,
+        typer.Option("--horizon", help="Run length (spec's time_unit); default: the spec's."),
+    ] = None,
+    warmup: Annotated[
+        float | None,
+        typer.Option("--warmup", help="Warm-up (spec's time_unit); default: the spec's."),
+    ] = None,
+    overrides: SetOpt = None,
+    engine: EngineOpt = EngineName.fast,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Simulate a spec: KPI means with confidence intervals over independent replications."""
+    spec = load_or_exit(spec_path, overrides or [])
+    simulate(
+        spec,
+        reps=reps,
+        seed=seed,
+        engine=engine.value,
+        horizon=horizon,
+        warmup=warmup,
+        as_json=as_json,
+        quiet=quiet,
+    )
+
+
+@app.command()
+def demo(
+    example: Annotated[
+        str, typer.Option("--example", help="Which bundled example to run (hospital, mmc).")
+    ] = "hospital",
+    reps: RepsOpt = 10,
+    seed: SeedOpt = 1,
+    engine: EngineOpt = EngineName.fast,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Simulate the bundled hospital-like example (ED, wards, shifts, boarding) and show KPIs."""
+    names = example_names()
+    if example not in names:
+        fail(f"there is no bundled example '{example}'", f"choose one of {', '.join(names)}")
+    source = f"<bundled example {example}.yaml>"
+    try:
+        spec = parse_spec(example_text(example), source=source)
+    except SpecError as exc:  # pragma: no cover - the bundled examples are tested
+        report_spec_error(exc)
+    if not as_json:
+        stdout.print(f"[bold]{escape(spec.name)}[/]: {escape(spec.description)}", highlight=False)
+    simulate(spec, reps=reps, seed=seed, engine=engine.value, as_json=as_json, quiet=quiet)

@@ -1,0 +1,51 @@
+"""Where the CLI writes and how it fails: results on stdout, messages on stderr, exit codes.
+
+Exit codes: 0 success, 1 the run itself failed (an engine error), 2 bad input (spec, file,
+option or override), the same code Typer uses for usage errors.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from ..spec import SpecError
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_RUN_FAILED", "fail", "report_spec_error", "stderr", "stdout"]
+
+EXIT_RUN_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+#: Results (tables, JSON) go to stdout; progress and problems to stderr.
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+def fail(message: str, hint: str | None = None, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    """Print ``error: message`` (and a hint) on stderr and exit with ``code``; no traceback."""
+    text = Text("error: ", style="bold red")
+    text.append(message)
+    stderr.print(text)
+    if hint:
+        stderr.print(Text(f"  hint: {hint}", style="yellow"))
+    raise typer.Exit(code)
+
+
+def report_spec_error(exc: SpecError) -> NoReturn:
+    """Print every problem of a spec as ``file:line:col: path: message`` and exit 2."""
+    count = len(exc.problems)
+    head = Text("error: ", style="bold red")
+    head.append(f"{exc.source}: {count} problem{'s' if count != 1 else ''} in the spec")
+    stderr.print(head)
+    for problem in exc.problems:
+        line = Text("  ")
+        line.append(problem.render(exc.source).split(": ", 1)[0], style="bold")
+        line.append(": ")
+        line.append(problem.path or "<top>", style="cyan")
+        line.append(": ")
+        line.append(problem.message)
+        stderr.print(line)
+    raise typer.Exit(EXIT_BAD_INPUT)
