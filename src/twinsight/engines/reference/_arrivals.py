@@ -1,0 +1,81 @@
+"""Arrival streams as SimPy processes and timeouts (docs/semantics.md, "Arrivals").
+
+Each stream draws everything it needs (gaps, thinning uniforms, batch sizes, classes) from its
+own generator ``arrival:<name>`` and hands each arrival event to an ``admit`` callback with the
+destination station and the classes of the entities that arrive together, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+
+import numpy as np
+import simpy
+
+from ...spec import PoissonArrivals, ScheduledArrivals
+from .._calendar import Calendar
+from ._sampling import draw_batch, draw_index
+
+__all__ = ["Admit", "draw_classes", "poisson_process", "schedule_slots"]
+
+#: A class name, or {class: probability} drawn per entity (the spec's ``class`` field).
+ClassMix = str | dict[str, float]
+#: Called at each arrival event with (destination station, classes of the arriving entities).
+Admit = Callable[[str, list[str]], None]
+
+
+def draw_classes(mix: ClassMix, count: int, rng: np.random.Generator) -> list[str]:
+    """The classes of ``count`` entities, each drawn independently from ``mix``."""
+    if isinstance(mix, str):
+        return [mix] * count
+    names = list(mix)
+    probabilities = [mix[c] for c in names]
+    return [names[draw_index(probabilities, rng)] for _ in range(count)]
+
+
+def poisson_process(
+    env: simpy.Environment,
+    arrivals: PoissonArrivals,
+    calendar: Calendar,
+    rng: np.random.Generator,
+    admit: Admit,
+) -> Generator[simpy.Event, None, None]:
+    """A Poisson stream: constant ``rate``, or a weekly hourly profile by thinning.
+
+    Candidate events come at the profile's maximum rate (per time_unit); a candidate at ``t``
+    is kept with probability ``rate(t) / max``, where ``rate(t)`` is the table's rate for the
+    wall-clock hour of week at ``t``. The first arrival comes one gap after ``t = 0``; the run
+    stops at the horizon, so do the arrivals.
+    """
+    table = calendar.rate_table(arrivals)
+    top = float(table.max())
+    thinning = arrivals.profile is not None
+    while True:
+        yield env.timeout(float(rng.exponential(1.0 / top)))
+        if thinning:
+            hour = min(int(calendar.minute_of_week(env.now) // 60.0), 167)
+            if float(rng.random()) * top >= float(table[hour]):
+                continue
+        count = draw_batch(arrivals.batch, rng)
+        admit(arrivals.to, draw_classes(arrivals.entity_class, count, rng))
+
+
+def schedule_slots(
+    env: simpy.Environment,
+    arrivals: ScheduledArrivals,
+    calendar: Calendar,
+    horizon: float,
+    rng: np.random.Generator,
+    admit: Admit,
+) -> None:
+    """Put every scheduled arrival in ``[0, horizon)`` on the event list now (call at t = 0).
+
+    Each slot instant brings ``count`` entities (classes drawn when they arrive). Slots at
+    ``t = 0`` arrive; slots at ``t = horizon`` do not.
+    """
+    assert env.now == 0.0
+    for t, count in calendar.scheduled_times(arrivals, horizon):
+        def fire(_: simpy.Event, count: int = count) -> None:
+            admit(arrivals.to, draw_classes(arrivals.entity_class, count, rng))
+
+        env.timeout(t).callbacks.append(fire)

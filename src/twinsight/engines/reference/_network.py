@@ -1,0 +1,309 @@
+"""One replication of a flow network on SimPy: joining, the dispatcher, service, moving on.
+
+The rules are those of docs/semantics.md, implemented literally. SimPy supplies the clock and
+the event list (same-instant events run in the order they were scheduled); resources are plain
+counters (:class:`ResourcePool`) and the dispatcher is an explicit function that runs after
+every event. All times are model time in the spec's ``time_unit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import simpy
+
+from ...spec import EXIT, FlowSpec, PoissonArrivals
+from .._calendar import Calendar, residual
+from .._kpi import RepResult
+from ._arrivals import poisson_process, schedule_slots
+from ._resources import ResourcePool
+from ._sampling import draw_duration, draw_index, make_stream
+from ._stations import Entity, StationState
+from ._stats import Collector
+
+__all__ = ["NetworkRun"]
+
+
+class NetworkRun:
+    """The state and the event handlers of one replication (``rep``) of ``spec``."""
+
+    def __init__(
+        self, spec: FlowSpec, seed: int, rep: int, horizon: float, warmup: float
+    ) -> None:
+        self.spec = spec
+        self.horizon = horizon
+        self.env = simpy.Environment()
+        self.calendar = Calendar(spec)
+        self.stats = Collector(spec, warmup, horizon)
+        self.resources = {
+            r: ResourcePool(
+                r,
+                self.calendar.capacity_changes(res, horizon)[0][1],
+                self.stats.in_use[r],
+                self.stats.capacity[r],
+            )
+            for r, res in spec.resources.items()
+        }
+        priorities = {c: cls.priority for c, cls in spec.classes.items()}
+        self.stations = {s: StationState(s, st, priorities) for s, st in spec.stations.items()}
+
+        def streams(kind: str) -> dict[str, np.random.Generator]:
+            return {s: make_stream(seed, rep, f"{kind}:{s}") for s in spec.stations}
+
+        self.service_rng = streams("service")
+        self.patience_rng = streams("patience")
+        self.routing_rng = streams("routing")
+        self.initial_rng = make_stream(seed, rep, "initial")
+        self.arrival_rng = {
+            a.name: make_stream(seed, rep, f"arrival:{a.name}") for a in spec.arrivals
+        }
+        self._entities = 0
+
+    @property
+    def now(self) -> float:
+        """Current model time (time_unit)."""
+        return float(self.env.now)
+
+    # ----- the run -------------------------------------------------------------------------------
+    def run(self) -> RepResult:
+        """Warm start, put the calendar on the event list, run to the horizon, report."""
+        self.place_initial_state()
+        self.dispatch()
+        for r, res in self.spec.resources.items():
+            for t, capacity in self.calendar.capacity_changes(res, self.horizon)[1:]:
+                self._after(t, self._change_capacity, r, capacity)
+        for arr in self.spec.arrivals:
+            rng = self.arrival_rng[arr.name]
+            if isinstance(arr, PoissonArrivals):
+                self.env.process(poisson_process(self.env, arr, self.calendar, rng, self.arrive))
+            else:
+                schedule_slots(self.env, arr, self.calendar, self.horizon, rng, self.arrive)
+        self.env.run(until=self.horizon)
+        self.stats.close()
+        return RepResult(kpis=self.stats.kpis(), series=self.stats.series())
+
+    def _after(self, delay: float, handler: Callable[..., None], *args: Any) -> None:
+        """Schedule an event ``delay`` from now: run ``handler(*args)``, then the dispatcher."""
+
+        def fire(_: simpy.Event) -> None:
+            handler(*args)
+            self.dispatch()
+
+        self.env.timeout(delay).callbacks.append(fire)
+
+    def _new_entity(self, cls: str, entered: float) -> Entity:
+        self._entities += 1
+        return Entity(seq=self._entities, cls=cls, entered=entered)
+
+    # ----- events --------------------------------------------------------------------------------
+    def place_initial_state(self) -> None:
+        """Warm start at t = 0: place each group of ``initial_state`` in the order given.
+
+        In service: seize the station's resources (even beyond capacity); complete after
+        ``remaining`` or a residual service draw given ``elapsed`` (stream ``initial``).
+        Waiting: join the queue with ``joined = -elapsed`` and a residual patience, ignoring
+        the queue capacity. Time in system counts from ``-in_system`` (default ``-elapsed``).
+        """
+        for group in self.spec.initial_state:
+            st = self.stations[group.station]
+            in_system = group.in_system if group.in_system is not None else group.elapsed
+            for _ in range(group.count):
+                e = self._new_entity(group.entity_class, -in_system)
+                self._enter(e, st, joined=-group.elapsed)
+                if group.status == "in_service":
+                    self._seize(e, st)
+                    remaining = group.remaining
+                    if remaining is None:
+                        dist = st.spec.service_for(e.cls)
+                        remaining = residual(dist, group.elapsed, self.initial_rng)
+                    self._after(remaining, self._complete, e)
+                else:
+                    patience_dist = st.spec.patience_for(e.cls)
+                    patience = (
+                        None
+                        if patience_dist is None
+                        else residual(patience_dist, group.elapsed, self.initial_rng)
+                    )
+                    self._enqueue(e, st, patience)
+
+    def arrive(self, station: str, classes: list[str]) -> None:
+        """An arrival event: entities of ``classes`` arrive at ``station`` one after another.
+
+        Each joins (rules 1-2) or balks; then the dispatcher runs.
+        """
+        st = self.stations[station]
+        for cls in classes:
+            e = self._new_entity(cls, self.now)
+            self.stats.arrival(self.now)
+            if not self._join(e, st):
+                self.stats.balked(self.now, station)
+        self.dispatch()
+
+    def _change_capacity(self, resource: str, capacity: int) -> None:
+        """A schedule step; nobody is pre-empted if the capacity drops below the amount in use."""
+        self.resources[resource].set_capacity(self.now, capacity)
+
+    def _complete(self, e: Entity) -> None:
+        """Service ends: draw the route (and new class), wait for the release window, move on."""
+        st = self.stations[e.station]
+        self.stats.service_end(self.now, st.name)
+        e.status = "held"
+        e.service_end = self.now
+        routes = st.spec.routes_for(e.cls)
+        route = routes[draw_index([r.p for r in routes], self.routing_rng[st.name])]
+        if route.becomes is not None:
+            e.cls = route.becomes
+        window = st.spec.release_window
+        if window is not None and not self.calendar.in_window(self.now, window):
+            opens = self.calendar.window_opens(self.now, window)
+            self._after(opens - self.now, self._move_on, e, route.to)
+        else:
+            self._move_on(e, route.to)
+
+    def _renege(self, e: Entity, visit: int) -> None:
+        """A patience deadline: if ``e`` still waits in the queue it joined then, it leaves."""
+        if e.status != "waiting" or e.visit != visit:
+            return
+        st = self.stations[e.station]
+        st.remove(e)
+        self.stats.waiting[st.name].set(self.now, len(st.queue))
+        self.stats.present[st.name].add(self.now, -1)
+        self.stats.reneged(self.now, st.name, e.cls)
+        e.status = "gone"
+
+    # ----- joining and moving on -----------------------------------------------------------------
+    def _resources_free(self, st: StationState) -> bool:
+        """Whether every resource ``st`` needs is available in the needed amount now."""
+        return all(self.resources[r].free() >= n for r, n in st.spec.resources.items())
+
+    def _has_room(self, st: StationState) -> bool:
+        """Rule 1 (free resources and nobody waiting) or rule 2 (a waiting place) holds."""
+        return (not st.queue and self._resources_free(st)) or st.has_queue_room()
+
+    def _join(self, e: Entity, st: StationState) -> bool:
+        """Rules 1-2 of joining: start at once, or wait. False if ``st`` is full (rule 3)."""
+        if not st.queue and self._resources_free(st):
+            self._enter(e, st, joined=self.now)
+            self._start(e, st)
+            return True
+        if st.has_queue_room():
+            self._enter(e, st, joined=self.now)
+            dist = st.spec.patience_for(e.cls)
+            patience = None if dist is None else draw_duration(dist, self.patience_rng[st.name])
+            self._enqueue(e, st, patience)
+            return True
+        return False
+
+    def _enter(self, e: Entity, st: StationState, joined: float) -> None:
+        e.station = st.name
+        e.joined = joined
+        self.stats.present[st.name].add(self.now, +1)
+
+    def _enqueue(self, e: Entity, st: StationState, patience: float | None) -> None:
+        """``e`` waits at ``st``; it reneges ``patience`` from now unless it starts first."""
+        e.status = "waiting"
+        e.visit += 1
+        e.key = st.queue_key(e, e.joined)
+        st.push(e)
+        self.stats.waiting[st.name].set(self.now, len(st.queue))
+        if patience is not None:
+            self._after(patience, self._renege, e, e.visit)
+
+    def _seize(self, e: Entity, st: StationState) -> None:
+        for r, n in st.spec.resources.items():
+            self.resources[r].seize(self.now, n)
+        e.holding = dict(st.spec.resources)
+        e.status = "in_service"
+
+    def _start(self, e: Entity, st: StationState) -> None:
+        """Seize the station's resources, record the wait, draw the service time."""
+        self._seize(e, st)
+        self.stats.service_start(self.now, st.name, self.now - e.joined)
+        duration = draw_duration(st.spec.service_for(e.cls), self.service_rng[st.name])
+        self._after(duration, self._complete, e)
+
+    def _release(self, holding: dict[str, int]) -> None:
+        for r, n in holding.items():
+            self.resources[r].release(self.now, n)
+
+    def _leave(self, e: Entity, origin: StationState, holding: dict[str, int]) -> None:
+        """``e`` leaves ``origin`` after service: release ``holding``, record its held time."""
+        self._release(holding)
+        self.stats.left_after_service(self.now, origin.name, self.now - e.service_end)
+        self.stats.present[origin.name].add(self.now, -1)
+
+    def _move_into(self, e: Entity, origin: StationState, target: StationState) -> bool:
+        """Try to join ``target``; if it can, release what ``e`` holds at ``origin``."""
+        kept, e.holding = e.holding, {}
+        if not self._join(e, target):
+            e.holding = kept
+            return False
+        self._leave(e, origin, kept)
+        return True
+
+    def _move_on(self, e: Entity, destination: str) -> None:
+        """After service (and the release window): exit, join, be blocked, or be lost."""
+        origin = self.stations[e.station]
+        if destination == EXIT:
+            self._leave(e, origin, e.holding)
+            e.holding = {}
+            e.status = "gone"
+            self.stats.departure(self.now, e.cls, self.now - e.entered)
+            return
+        target = self.stations[destination]
+        if self._move_into(e, origin, target):
+            return
+        if origin.spec.blocking is not False:
+            kept = origin.kept_when_blocked
+            for r, n in e.holding.items():
+                if n > kept.get(r, 0):
+                    self.resources[r].release(self.now, n - kept.get(r, 0))
+            e.holding = {r: min(n, kept.get(r, 0)) for r, n in e.holding.items() if r in kept}
+            e.status = "blocked"
+            target.blocked.append(e)
+        else:
+            self._leave(e, origin, e.holding)
+            e.holding = {}
+            e.status = "gone"
+            self.stats.balked(self.now, destination)
+
+    # ----- the dispatcher ------------------------------------------------------------------------
+    def dispatch(self) -> None:
+        """After every event: admit blocked entities, then start queue heads; until stable."""
+        changed = True
+        while changed:
+            admitted = self._admit_blocked()
+            started = self._start_heads()
+            changed = admitted or started
+
+    def _admit_blocked(self) -> bool:
+        """Stations in spec order: while blocked entities wait to enter and there is room,
+        the one blocked longest moves in (and releases what it kept upstream)."""
+        moved = False
+        for st in self.stations.values():
+            while st.blocked and self._has_room(st):
+                e = st.blocked.popleft()
+                done = self._move_into(e, self.stations[e.station], st)
+                assert done, "room was checked"
+                moved = True
+        return moved
+
+    def _start_heads(self) -> bool:
+        """Greedily start the best-ranked startable queue head across stations, repeatedly.
+
+        Rank: (priority, 0 under fifo; time joined; sequence). A head that cannot start
+        reserves nothing.
+        """
+        started = False
+        while True:
+            ready = [st for st in self.stations.values() if st.queue and self._resources_free(st)]
+            if not ready:
+                return started
+            st = min(ready, key=lambda s: s.queue[0][0])
+            head = st.queue[0][1]
+            st.remove(head)
+            self.stats.waiting[st.name].set(self.now, len(st.queue))
+            self._start(head, st)
+            started = True
