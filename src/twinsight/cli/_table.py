@@ -49,7 +49,7 @@ def _unit(base: str, time_unit: str) -> str:
     if base in _SHARES:
         return "%"
     if base in _LEVELS:
-        return "avg number"
+        return "number"
     if base in _COUNTS:
         return "per run"
     if base == "throughput":
@@ -102,7 +102,7 @@ def kpi_table(result: ExperimentResult, spec: FlowSpec) -> Table:
     table.add_column("KPI", no_wrap=True)
     table.add_column("mean", justify="right")
     table.add_column(f"± {pct}% CI", justify="right")
-    table.add_column("unit", style="dim")
+    table.add_column("unit", style="dim", no_wrap=True)
     current = None
     for row in kpi_rows(result, spec):
         if current is not None and row.group != current:
