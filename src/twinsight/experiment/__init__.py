@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._runner import ExperimentResult, run_experiment
 from ._stats import Interval, mser5, replications_needed, t_interval
+from ._warmup import suggest_warmup
 from .streams import source_key, stream_seed, stream_sources, xoshiro_state
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "source_key",
     "stream_seed",
     "stream_sources",
+    "suggest_warmup",
     "t_interval",
     "xoshiro_state",
 ]
