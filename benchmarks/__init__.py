@@ -1,0 +1,1 @@
+"""Benchmarks of Twinsight against other simulation tools (see README.md)."""
