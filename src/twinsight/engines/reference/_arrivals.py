@@ -16,7 +16,7 @@ from ...spec import PoissonArrivals, ScheduledArrivals
 from .._calendar import Calendar
 from ._sampling import draw_batch, draw_index
 
-__all__ = ["Admit", "draw_classes", "poisson_process", "schedule_slots"]
+__all__ = ["Admit", "draw_classes", "poisson_process", "scheduled_process"]
 
 #: A class name, or {class: probability} drawn per entity (the spec's ``class`` field).
 ClassMix = str | dict[str, float]
@@ -60,22 +60,20 @@ def poisson_process(
         admit(arrivals.to, draw_classes(arrivals.entity_class, count, rng))
 
 
-def schedule_slots(
+def scheduled_process(
     env: simpy.Environment,
     arrivals: ScheduledArrivals,
     calendar: Calendar,
     horizon: float,
     rng: np.random.Generator,
     admit: Admit,
-) -> None:
-    """Put every scheduled arrival in ``[0, horizon)`` on the event list now (call at t = 0).
+) -> Generator[simpy.Event, None, None]:
+    """Scheduled arrivals: at each slot instant in ``[0, horizon)``, ``count`` entities.
 
-    Each slot instant brings ``count`` entities (classes drawn when they arrive). Slots at
-    ``t = 0`` arrive; slots at ``t = horizon`` do not.
+    Like every stream, the process puts its next event on the event list when the previous one
+    fires. Slots at ``t = 0`` arrive; slots at ``t = horizon`` do not. Classes are drawn when
+    the entities arrive.
     """
-    assert env.now == 0.0
     for t, count in calendar.scheduled_times(arrivals, horizon):
-        def fire(_: simpy.Event, count: int = count) -> None:
-            admit(arrivals.to, draw_classes(arrivals.entity_class, count, rng))
-
-        env.timeout(t).callbacks.append(fire)
+        yield env.timeout(t - env.now)
+        admit(arrivals.to, draw_classes(arrivals.entity_class, count, rng))

@@ -8,7 +8,7 @@ every event. All times are model time in the spec's ``time_unit``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,7 @@ import simpy
 from ...spec import EXIT, FlowSpec, PoissonArrivals
 from .._calendar import Calendar, residual
 from .._kpi import RepResult
-from ._arrivals import poisson_process, schedule_slots
+from ._arrivals import poisson_process, scheduled_process
 from ._resources import ResourcePool
 from ._sampling import draw_duration, draw_index, make_stream
 from ._stations import Entity, StationState
@@ -68,21 +68,36 @@ class NetworkRun:
 
     # ----- the run -------------------------------------------------------------------------------
     def run(self) -> RepResult:
-        """Warm start, put the calendar on the event list, run to the horizon, report."""
+        """Warm start, start the capacity calendar and the arrival streams (each a process that
+        schedules its next event when the previous fires), run to the horizon, report."""
         self.place_initial_state()
         self.dispatch()
-        for r, res in self.spec.resources.items():
-            for t, capacity in self.calendar.capacity_changes(res, self.horizon)[1:]:
-                self._after(t, self._change_capacity, r, capacity)
+        self.env.process(self._shifts())
         for arr in self.spec.arrivals:
             rng = self.arrival_rng[arr.name]
             if isinstance(arr, PoissonArrivals):
-                self.env.process(poisson_process(self.env, arr, self.calendar, rng, self.arrive))
+                stream = poisson_process(self.env, arr, self.calendar, rng, self.arrive)
             else:
-                schedule_slots(self.env, arr, self.calendar, self.horizon, rng, self.arrive)
+                stream = scheduled_process(
+                    self.env, arr, self.calendar, self.horizon, rng, self.arrive
+                )
+            self.env.process(stream)
         self.env.run(until=self.horizon)
         self.stats.close()
         return RepResult(kpis=self.stats.kpis(), series=self.stats.series())
+
+    def _shifts(self) -> Generator[simpy.Event, None, None]:
+        """The capacity calendar: every schedule step of every resource in ``(0, horizon)``,
+        in order of (time, resource in spec order); each step is an event (then dispatch)."""
+        steps = [
+            (t, i, r, capacity)
+            for i, (r, res) in enumerate(self.spec.resources.items())
+            for t, capacity in self.calendar.capacity_changes(res, self.horizon)[1:]
+        ]
+        for t, _, r, capacity in sorted(steps):
+            yield self.env.timeout(t - self.env.now)
+            self._change_capacity(r, capacity)
+            self.dispatch()
 
     def _after(self, delay: float, handler: Callable[..., None], *args: Any) -> None:
         """Schedule an event ``delay`` from now: run ``handler(*args)``, then the dispatcher."""
