@@ -146,7 +146,15 @@ def demo(
     ] = "hospital",
     reps: RepsOpt = 10,
     seed: SeedOpt = 1,
-    engine: EngineOpt = EngineName.fast,
+    engine: Annotated[
+        EngineName,
+        typer.Option(
+            "--engine",
+            "-e",
+            help="Simulation engine. The demo uses 'reference' so that it starts at once; "
+            "'fast' is compiled by numba on its first use (minutes), then cached.",
+        ),
+    ] = EngineName.reference,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
