@@ -270,7 +270,7 @@ class NetworkRun:
         target = self.stations[destination]
         if self._move_into(e, origin, target):
             return
-        if origin.spec.blocking is not False:
+        if origin.spec.blocking:  # true or a non-empty list (an empty list blocks nothing)
             kept = origin.kept_when_blocked
             for r, n in e.holding.items():
                 if n > kept.get(r, 0):

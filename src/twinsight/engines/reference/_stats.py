@@ -34,7 +34,7 @@ class TimeWeighted:
         self.level = 0.0
         self.last = 0.0
         self.area = 0.0
-        n_bins = 0 if interval is None else max(1, math.ceil(horizon / interval - 1e-9))
+        n_bins = 0 if interval is None else math.ceil(horizon / interval)
         self.bins = [0.0] * n_bins
 
     def set(self, t: float, level: float) -> None:
