@@ -106,6 +106,12 @@ class ToolRun:
     cpu_s: float = math.nan
 
     @property
+    def entities_per_cpu_s(self) -> float:
+        """Entities completed per CPU second of this process (all its threads): robust to
+        other processes competing for the core, unlike the wall-clock rate."""
+        return self.entities / self.cpu_s if self.cpu_s > 0 else math.nan
+
+    @property
     def busy_share(self) -> float:
         """CPU seconds of this process per wall second (about 1 for one core on an idle
         machine; well below 1 when other processes took the core)."""
