@@ -377,3 +377,30 @@ def test_missing_file_and_non_utf8(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         load_spec(bad)
     assert "UTF-8" in info.value.problems[0].message
+
+
+def test_references_are_checked_even_when_fields_are_invalid(minimal_text: str) -> None:
+    text = (
+        minimal_text.replace("rate: 1.5", "rate: -1")
+        .replace("resources: {server: 1}", "resources: {server: 3, doctor: 1}")
+        .replace(
+            "mean: 1.0}\n",
+            "mean: 1.0}\n    routing:\n      - {to: nowhere, p: 0.5}\n      - {to: exit, p: 0.4}\n",
+        )
+    )
+    found = problems_of(text)
+    assert [p.path for p in found] == [
+        "stations.counter.resources.server",  # more than the capacity
+        "stations.counter.resources.doctor",  # unknown resource
+        "stations.counter.routing",  # sums to 0.9
+        "stations.counter.routing.0.to",  # unknown station
+        "arrivals.0.rate",  # negative
+    ]
+
+
+def test_no_spurious_reference_problems_from_invalid_parts(minimal_text: str) -> None:
+    # an invalid resource or arrival stream must not also appear as 'unknown' or 'missing'
+    text = minimal_text.replace("server: {capacity: 2}", "server: {capacity: -2}").replace(
+        "rate: 1.5", "rate: -1.5"
+    )
+    assert [p.path for p in problems_of(text)] == ["resources.server.capacity", "arrivals.0.rate"]

@@ -6,19 +6,23 @@ CLI can print them all at once and exit 2 without a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
+import math
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ._flow import REFERENCE_ERRORS, FlowSpec
+from ._arrivals import Arrival
+from ._flow import DEFAULT_CLASS, REFERENCE_ERRORS, FlowSpec
+from ._network import EntityClass, InitialGroup, Resource, Route, Station
 
 __all__ = ["Problem", "SpecError", "apply_overrides", "load_spec", "parse_spec", "validate_dict"]
 
@@ -125,7 +129,12 @@ def validate_dict(
     try:
         return FlowSpec.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(source, _explain(exc, data, node)) from None
+        problems = _explain(exc, data, node)
+        if not any(str(e["msg"]).find(REFERENCE_ERRORS) >= 0 for e in exc.errors()):
+            # pydantic skipped the cross-reference check because some field is invalid:
+            # run it on the valid parts so that every problem is reported at once
+            problems += _reference_problems(data, node)
+        raise SpecError(source, _sorted(problems)) from None
 
 
 def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> None:
@@ -300,11 +309,7 @@ def _explain(exc: ValidationError, data: Any, node: yaml.Node | None) -> list[Pr
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         if msg.startswith(REFERENCE_ERRORS):
-            for row in msg[len(REFERENCE_ERRORS) :].splitlines():
-                path_text, _, text = row.partition(": ")
-                path = tuple(int(k) if k.isdigit() else k for k in path_text.split("."))
-                line, col = _locate(node, (*loc, *path))
-                problems.append(Problem(path_text, text, line, col))
+            problems += _reference_rows(msg, node)
             continue
         path = _data_path(data, loc, kind)
         line, col = _locate(node, path, key=kind == "extra_forbidden")
@@ -319,8 +324,126 @@ def _explain(exc: ValidationError, data: Any, node: yaml.Node | None) -> list[Pr
             unique[-1] = Problem(prev.path, f"{head} or {alt};{tail}", prev.line, prev.column)
         else:
             unique.append(p)
-    order = sorted(range(len(unique)), key=lambda i: (unique[i].line or 10**9, i))
-    return [unique[i] for i in order]
+    return _sorted(unique)
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    """Problems in file order (stable; those without a line last)."""
+    order = sorted(range(len(problems)), key=lambda i: (problems[i].line or 10**9, i))
+    return [problems[i] for i in order]
+
+
+def _reference_rows(msg: str, node: yaml.Node | None) -> list[Problem]:
+    """Problems from a cross-reference message (one ``path: text`` per line)."""
+    problems = []
+    for row in msg[msg.index(REFERENCE_ERRORS) + len(REFERENCE_ERRORS) :].splitlines():
+        path_text, _, text = row.partition(": ")
+        path = tuple(int(k) if k.isdigit() else k for k in path_text.split("."))
+        line, col = _locate(node, path)
+        problems.append(Problem(path_text, text, line, col))
+    return problems
+
+
+def _valid_parts(
+    raw: Mapping[Any, Any], model: type[BaseModel], placeholder: Callable[[Any], Any]
+) -> dict[str, Any]:
+    """Validate each entry of a mapping on its own; an invalid one becomes ``placeholder(raw)``."""
+    out: dict[str, Any] = {}
+    for name, value in raw.items():
+        try:
+            out[str(name)] = model.model_validate(value)
+        except ValidationError:
+            out[str(name)] = placeholder(value)
+    return out
+
+
+def _partial_station(raw: Any) -> Station:
+    """The well-formed references (resources, routing rows) of an otherwise invalid station."""
+    raw = raw if isinstance(raw, Mapping) else {}
+    needs = raw.get("resources")
+    ok = isinstance(needs, Mapping) and all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in needs.values()
+    )
+
+    def rows(table: Any) -> list[Route]:
+        out = []
+        for row in table if isinstance(table, list) else []:
+            with contextlib.suppress(ValidationError):
+                out.append(Route.model_validate(row))
+        return out
+
+    by_class = raw.get("routing_by_class")
+    fields: dict[str, Any] = {
+        "resources": {str(k): v for k, v in needs.items()} if ok and needs else {},
+        "service_by_class": {},
+        "patience_by_class": {},
+        "routing": rows(raw.get("routing")),
+        "routing_by_class": (
+            {str(c): rows(t) for c, t in by_class.items()} if isinstance(by_class, Mapping) else {}
+        ),
+    }
+    return Station.model_construct(**fields)
+
+
+def _reference_problems(data: Mapping[str, Any], node: yaml.Node | None) -> list[Problem]:
+    """Cross-reference problems of the valid parts of a spec that has invalid fields.
+
+    Invalid resources count as unlimited and invalid stations keep only their well-formed
+    resources and routing rows, so that the check adds no problem that their own field errors
+    already explain.
+    """
+    classes = data.get("classes", {DEFAULT_CLASS: {}})
+    resources = data.get("resources", {})
+    stations = data.get("stations", {})
+    if not all(isinstance(x, Mapping) for x in (classes, resources, stations)):
+        return []
+    arrivals_raw = data.get("arrivals", [])
+    initial_raw = data.get("initial_state", [])
+    if not isinstance(arrivals_raw, list) or not isinstance(initial_raw, list):
+        return []
+    arrival_adapter: TypeAdapter[Any] = TypeAdapter(Arrival)
+    arrivals, dropped = [], False
+    for raw in arrivals_raw:
+        try:
+            arrivals.append(arrival_adapter.validate_python(raw))
+        except ValidationError:
+            dropped = True
+    initial = []
+    for raw in initial_raw:
+        try:
+            initial.append(InitialGroup.model_validate(raw))
+        except ValidationError:
+            dropped = True
+    h, w = data.get("horizon"), data.get("warmup", 0.0)
+    horizon, warmup = math.inf, 0.0  # unless both are valid, skip the warm-up check
+    if _number(h) and _number(w) and float(h) > 0 and float(w) >= 0:
+        horizon, warmup = float(h), float(w)
+    unlimited = Resource.model_construct(capacity=2**62, schedule=None)
+    fields: dict[str, Any] = {
+        "classes": _valid_parts(classes, EntityClass, lambda raw: EntityClass()),
+        "resources": _valid_parts(resources, Resource, lambda raw: unlimited),
+        "stations": _valid_parts(stations, Station, _partial_station),
+        "arrivals": arrivals,
+        "initial_state": initial,
+        "horizon": horizon,
+        "warmup": warmup,
+    }
+    spec = FlowSpec.model_construct(**fields)
+    check = FlowSpec.__pydantic_decorators__.model_validators["_references"].func
+    try:
+        check(spec)
+    except ValueError as exc:
+        if REFERENCE_ERRORS not in str(exc):
+            return []
+        found = _reference_rows(str(exc), node)
+        if dropped:  # an invalid stream may be the one that was missing
+            found = [p for p in found if p.path not in {"arrivals"}]
+        return found
+    return []
+
+
+def _number(x: object) -> TypeGuard[float]:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _is_type_msg(p: Problem) -> bool:
