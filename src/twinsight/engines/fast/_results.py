@@ -1,0 +1,120 @@
+"""Turn one replication's accumulators into the KPIs of docs/semantics.md."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...spec import FlowSpec
+from .._kpi import RepResult, percentile_label
+from ._state import (
+    ABANDONED,
+    ARRIVALS,
+    AREA_IN,
+    AREA_Q,
+    BALKED,
+    HELD_N,
+    HELD_SUM,
+    HIST_GROWTH,
+    HIST_ZERO,
+    SERVED,
+    WAIT_N,
+    WAIT_SUM,
+    WITHIN,
+    Sim,
+)
+
+__all__ = ["hist_percentiles", "rep_result"]
+
+_NAN = math.nan
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else _NAN
+
+
+def hist_percentiles(counts: np.ndarray, qs: list[float]) -> list[float]:
+    """Percentiles ``qs`` (0-100) of the values counted in a log-spaced histogram.
+
+    Mirrors NumPy's linear method: each order statistic is placed inside its bin (geometric
+    interpolation by rank within the bin); the zero bin stands for 0.
+    """
+    n = int(counts.sum())
+    if n == 0:
+        return [_NAN] * len(qs)
+    cum = np.cumsum(counts)
+
+    def order_stat(i: int) -> float:
+        k = int(np.searchsorted(cum, i, side="right"))
+        if k == 0:
+            return 0.0
+        frac = (i - cum[k - 1] + 0.5) / counts[k]
+        return float(HIST_ZERO * HIST_GROWTH ** (k - 1 + frac))
+
+    out = []
+    for q in qs:
+        pos = (n - 1) * q / 100.0
+        lo = int(math.floor(pos))
+        x_lo = order_stat(lo)
+        x_hi = order_stat(min(lo + 1, n - 1))
+        out.append(x_lo + (pos - lo) * (x_hi - x_lo))
+    return out
+
+
+def rep_result(spec: FlowSpec, sim: Sim, horizon: float, warmup: float) -> RepResult:
+    """Scalar KPIs (every name of ``kpi_names(spec)``) and occupancy series of one run."""
+    qs = list(spec.kpis.percentiles)
+    labels = [percentile_label(q) for q in qs]
+    span = horizon - warmup
+    k: dict[str, float] = {}
+    acc = sim.st_acc
+    stations = spec.station_names()
+    for j, s in enumerate(stations):
+        n_w = acc[j, WAIT_N]
+        k[f"wait_mean[{s}]"] = _ratio(acc[j, WAIT_SUM], n_w)
+        for lab, v in zip(labels, hist_percentiles(sim.hist_w[j], qs), strict=True):
+            k[f"wait_{lab}[{s}]"] = v
+        if spec.wait_target_for(s) is not None:
+            k[f"wait_within_target[{s}]"] = _ratio(acc[j, WITHIN], n_w)
+        k[f"queue_mean[{s}]"] = acc[j, AREA_Q] / span
+        k[f"in_station_mean[{s}]"] = acc[j, AREA_IN] / span
+        k[f"held_mean[{s}]"] = _ratio(acc[j, HELD_SUM], acc[j, HELD_N])
+        k[f"served[{s}]"] = acc[j, SERVED]
+        k[f"abandoned[{s}]"] = acc[j, ABANDONED]
+        k[f"balked[{s}]"] = acc[j, BALKED]
+    for r_i, r in enumerate(spec.resource_names()):
+        k[f"utilisation[{r}]"] = _ratio(sim.r_acc[r_i, 0], sim.r_acc[r_i, 1])
+        k[f"in_use_mean[{r}]"] = sim.r_acc[r_i, 0] / span
+    ca = sim.c_acc
+    for c_i, c in enumerate(spec.class_names()):
+        k[f"time_in_system_mean[{c}]"] = _ratio(ca[c_i, 0], ca[c_i, 1])
+        for lab, v in zip(labels, hist_percentiles(sim.hist_c[c_i], qs), strict=True):
+            k[f"time_in_system_{lab}[{c}]"] = v
+        k[f"departures[{c}]"] = ca[c_i, 1]
+        k[f"abandoned[{c}]"] = ca[c_i, 2]
+    k["wait_mean"] = _ratio(acc[:, WAIT_SUM].sum(), acc[:, WAIT_N].sum())
+    targeted = [j for j, s in enumerate(stations) if spec.wait_target_for(s) is not None]
+    if targeted:
+        k["wait_within_target"] = _ratio(acc[targeted, WITHIN].sum(), acc[targeted, WAIT_N].sum())
+    departures = float(ca[:, 1].sum())
+    k["time_in_system_mean"] = _ratio(ca[:, 0].sum(), departures)
+    for lab, v in zip(labels, hist_percentiles(sim.hist_c.sum(axis=0), qs), strict=True):
+        k[f"time_in_system_{lab}"] = v
+    abandoned = float(acc[:, ABANDONED].sum())
+    balked = float(acc[:, BALKED].sum())
+    k["arrivals"] = float(sim.ctr[ARRIVALS])
+    k["departures"] = departures
+    k["abandoned"] = abandoned
+    k["balked"] = balked
+    k["throughput"] = departures / span
+    k["abandon_share"] = _ratio(abandoned, departures + abandoned + balked)
+    series: dict[str, np.ndarray] = {}
+    if spec.kpis.interval:
+        iv = spec.kpis.interval
+        n_bins = sim.series.shape[1]
+        widths = np.full(n_bins, iv)
+        widths[-1] = horizon - (n_bins - 1) * iv
+        for j, s in enumerate(stations):
+            series[f"occupancy[{s}]"] = sim.series[j] / widths
+    return RepResult(kpis={key: float(v) for key, v in k.items()}, series=series)
