@@ -50,8 +50,8 @@ class FastEngine:
         model = compile_model(spec, h, w)
 
         def one(rep: int) -> RepResult:
-            sim = simulate(model, rng_states(spec, seed, rep), initial_entities(spec, seed, rep))
-            return rep_result(spec, sim, h, w)
+            out = simulate(model, rng_states(spec, seed, rep), initial_entities(spec, seed, rep))
+            return rep_result(spec, out, h, w)
 
         reps = list(reps)
         n_workers = min(len(reps), self.workers or os.cpu_count() or 1)

@@ -31,6 +31,7 @@ from ...spec import (
     lognormal_params,
 )
 from .._calendar import Calendar, residual
+from . import _layout as L
 from ._random import KIND
 
 __all__ = ["Initial", "Model", "compile_model", "initial_entities", "rng_states"]
@@ -40,62 +41,10 @@ _F = np.float64
 
 
 class Model(NamedTuple):
-    """The kernel's read-only view of a spec (arrays indexed as described per field)."""
+    """The kernel's read-only view of a spec: two flat arrays laid out as in ``_layout.py``."""
 
-    horizon: float
-    warmup: float
-    start_min: float  # wall-clock minutes of week at t = 0
-    mpu: float  # minutes per time_unit
-    interval: float  # width of occupancy bins (0: no series)
-    n_bins: int  # number of occupancy bins
-    n_cls: int
-    n_lvl: int  # distinct class priorities (queue levels)
-    max_new: int  # most entities one arrival event can bring
-    # stations [S]; needs in CSR form need_off[S+1] -> need_res/need_amt/keep_amt
-    need_off: np.ndarray
-    need_res: np.ndarray
-    need_amt: np.ndarray
-    keep_amt: np.ndarray  # amount kept while blocked (0: released)
-    st_qcap: np.ndarray  # -1: unlimited
-    st_prio: np.ndarray  # 1: priority discipline, 0: fifo
-    st_block: np.ndarray  # 1: blocking
-    st_win: np.ndarray  # 1: release window
-    st_win_a: np.ndarray  # window start, minutes of day
-    st_win_b: np.ndarray  # window end, minutes of day
-    st_target: np.ndarray  # wait target (inf: none)
-    svc_dist: np.ndarray  # [S*C] distribution id
-    pat_dist: np.ndarray  # [S*C] distribution id, -1: no patience
-    rt_off: np.ndarray  # [S*C+1] routing rows (CSR)
-    rt_cum: np.ndarray  # cumulative probability
-    rt_dest: np.ndarray  # station, -1: exit
-    rt_cls: np.ndarray  # new class, -1: unchanged
-    # classes [C]
-    cls_prio: np.ndarray
-    cls_lvl: np.ndarray
-    # distributions [D]
-    d_kind: np.ndarray
-    d_par: np.ndarray  # [D, 4]
-    emp: np.ndarray
-    # resources [R]; capacity steps after t = 0 sorted by time
-    r_cap0: np.ndarray
-    cap_t: np.ndarray
-    cap_r: np.ndarray
-    cap_v: np.ndarray
-    # arrival streams [A]
-    a_kind: np.ndarray  # 0 poisson, 1 scheduled
-    a_st: np.ndarray
-    a_rate: np.ndarray  # [A, 168] rate per time_unit by hour of week
-    a_rmax: np.ndarray
-    a_const: np.ndarray  # 1: constant rate (no thinning)
-    a_mix: np.ndarray  # [A, C] cumulative class probabilities
-    a_mix_n: np.ndarray  # number of classes with p > 0 (1: no draw)
-    a_bat_off: np.ndarray  # [A+1] batch values (CSR); empty: batch of one
-    bat_val: np.ndarray
-    bat_cum: np.ndarray
-    sc_off: np.ndarray  # [A+1] scheduled arrivals (CSR)
-    sc_t: np.ndarray
-    sc_n: np.ndarray
-    sc_a: np.ndarray  # arrival stream of each scheduled entry
+    mi: np.ndarray
+    mf: np.ndarray
 
 
 class Initial(NamedTuple):
@@ -158,8 +107,8 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
 
     need_off, need_res, need_amt, keep_amt = [0], [], [], []
     qcap, prio, block, win, win_a, win_b, target = [], [], [], [], [], [], []
-    svc = np.full(n_s * n_c, -1, dtype=_I)
-    pat = np.full(n_s * n_c, -1, dtype=_I)
+    svc = [-1] * (n_s * n_c)
+    pat = [-1] * (n_s * n_c)
     rt_off, rt_cum, rt_dest, rt_cls = [0], [], [], []
     for j, name in enumerate(stations):
         st = spec.stations[name]
@@ -251,57 +200,68 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
 
     interval = spec.kpis.interval or 0.0
     n_bins = math.ceil(horizon / interval) if interval else 0
-    return Model(
-        horizon=float(horizon),
-        warmup=float(warmup),
-        start_min=float(cal.start),
-        mpu=float(cal.mpu),
-        interval=float(interval),
-        n_bins=int(n_bins),
-        n_cls=n_c,
-        n_lvl=len(levels),
-        max_new=int(max_new),
-        need_off=np.array(need_off, dtype=_I),
-        need_res=np.array(need_res, dtype=_I),
-        need_amt=np.array(need_amt, dtype=_I),
-        keep_amt=np.array(keep_amt, dtype=_I),
-        st_qcap=np.array(qcap, dtype=_I),
-        st_prio=np.array(prio, dtype=_I),
-        st_block=np.array(block, dtype=_I),
-        st_win=np.array(win, dtype=_I),
-        st_win_a=np.array(win_a, dtype=_F),
-        st_win_b=np.array(win_b, dtype=_F),
-        st_target=np.array(target, dtype=_F),
-        svc_dist=svc,
-        pat_dist=pat,
-        rt_off=np.array(rt_off, dtype=_I),
-        rt_cum=np.array(rt_cum, dtype=_F),
-        rt_dest=np.array(rt_dest, dtype=_I),
-        rt_cls=np.array(rt_cls, dtype=_I),
-        cls_prio=np.array(cls_prio, dtype=_I),
-        cls_lvl=np.array(cls_lvl, dtype=_I),
-        d_kind=np.array(kinds, dtype=_I),
-        d_par=np.array(pars, dtype=_F).reshape(-1, 4),
-        emp=np.array(emp, dtype=_F),
-        r_cap0=np.array(r_cap0, dtype=_I),
-        cap_t=np.array([x[0] for x in caps], dtype=_F),
-        cap_r=np.array([x[1] for x in caps], dtype=_I),
-        cap_v=np.array([x[2] for x in caps], dtype=_I),
-        a_kind=np.array(a_kind, dtype=_I),
-        a_st=np.array(a_st, dtype=_I),
-        a_rate=np.array(a_rate, dtype=_F).reshape(-1, 168),
-        a_rmax=np.array(a_rmax, dtype=_F),
-        a_const=np.array(a_const, dtype=_I),
-        a_mix=np.array(a_mix, dtype=_F).reshape(-1, n_c),
-        a_mix_n=np.array(a_mix_n, dtype=_I),
-        a_bat_off=np.array(a_bat_off, dtype=_I),
-        bat_val=np.array(bat_val, dtype=_I),
-        bat_cum=np.array(bat_cum, dtype=_F),
-        sc_off=np.array(sc_off, dtype=_I),
-        sc_t=np.array(sc_t, dtype=_F),
-        sc_n=np.array(sc_n, dtype=_I),
-        sc_a=np.array(sc_a, dtype=_I),
-    )
+    head = [0] * L.N_HEAD
+    head[L.N_ST], head[L.N_CLS], head[L.N_RES], head[L.N_LVL] = n_s, n_c, len(resources), len(levels)
+    head[L.N_ARR], head[L.N_CAP] = len(spec.arrivals), len(caps)
+    head[L.MAX_NEW], head[L.N_BINS] = max_new, n_bins
+    ints: list[int] = list(head)
+    floats: list[float] = [0.0] * L.N_FSCALAR
+    floats[L.HORIZON], floats[L.WARMUP], floats[L.INTERVAL] = horizon, warmup, interval
+    floats[L.START], floats[L.MPU] = cal.start, cal.mpu
+
+    def add_i(key: int, values: list[int] | np.ndarray) -> None:
+        ints[key] = len(ints)
+        ints.extend(int(v) for v in values)
+
+    def add_f(key: int, values: list[float] | np.ndarray) -> None:
+        ints[key] = len(floats)
+        floats.extend(float(v) for v in np.ravel(values))
+
+    add_i(L.NEED_OFF, need_off)
+    add_i(L.NEED_RES, need_res)
+    add_i(L.NEED_AMT, need_amt)
+    add_i(L.KEEP_AMT, keep_amt)
+    add_i(L.QCAP, qcap)
+    add_i(L.PRIO, prio)
+    add_i(L.BLOCK, block)
+    add_i(L.WIN, win)
+    add_i(L.SVC, svc)
+    add_i(L.PAT, pat)
+    add_i(L.RT_OFF, rt_off)
+    add_i(L.RT_DEST, rt_dest)
+    add_i(L.RT_CLS, rt_cls)
+    add_i(L.CLS_PRIO, cls_prio)
+    add_i(L.CLS_LVL, cls_lvl)
+    add_i(L.D_KIND, kinds)
+    add_i(L.CAP_R, [x[1] for x in caps])
+    add_i(L.CAP_V, [x[2] for x in caps])
+    add_i(L.R_CAP0, r_cap0)
+    add_i(L.A_KIND, a_kind)
+    add_i(L.A_ST, a_st)
+    add_i(L.A_CONST, a_const)
+    add_i(L.A_MIX_N, a_mix_n)
+    add_i(L.A_BAT_OFF, a_bat_off)
+    add_i(L.BAT_VAL, bat_val)
+    add_i(L.SC_OFF, sc_off)
+    add_i(L.SC_N, sc_n)
+    add_i(L.SC_A, sc_a)
+    add_f(L.F_WIN_A, win_a)
+    add_f(L.F_WIN_B, win_b)
+    add_f(L.F_TARGET, target)
+    add_f(L.F_RT_CUM, rt_cum)
+    emp_base = len(floats) + 4 * len(pars)  # empirical values follow the parameters
+    for k, p in zip(kinds, pars, strict=True):
+        if k == KIND["empirical"]:
+            p[0] += emp_base
+    add_f(L.F_D_PAR, [x for p in pars for x in p])
+    floats.extend(emp)
+    add_f(L.F_CAP_T, [x[0] for x in caps])
+    add_f(L.F_A_RATE, a_rate)
+    add_f(L.F_A_RMAX, a_rmax)
+    add_f(L.F_A_MIX, a_mix)
+    add_f(L.F_BAT_CUM, bat_cum)
+    add_f(L.F_SC_T, sc_t)
+    return Model(mi=np.array(ints, dtype=_I), mf=np.array(floats, dtype=_F))
 
 
 def rng_states(spec: FlowSpec, seed: int, rep: int) -> np.ndarray:

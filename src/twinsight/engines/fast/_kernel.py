@@ -1,8 +1,10 @@
 """The event loop of the fast engine: docs/semantics.md, rule by rule, compiled with numba.
 
-Times are model time in the spec's ``time_unit``. Stream rows of ``rng``: arrival stream ``a``
-is row ``a``; station ``j`` uses rows ``A + 3j`` (service), ``A + 3j + 1`` (patience) and
-``A + 3j + 2`` (routing), ``A`` being the number of arrival streams.
+Times are model time in the spec's ``time_unit``. Array layouts are in ``_layout.py``; event
+helpers take the same bundle ``mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng`` (model, state,
+entities, heap, histograms, series, random streams). Stream rows of ``rng``: arrival stream
+``a`` is row ``a``; station ``j`` uses rows ``A + 3j`` (service), ``A + 3j + 1`` (patience)
+and ``A + 3j + 2`` (routing), ``A`` being the number of arrival streams.
 """
 
 from __future__ import annotations
@@ -11,46 +13,115 @@ import numpy as np
 from numba import njit
 
 from ._compile import Initial, Model
-from ._borrow import borrow
-from ._random import draw, exponential, uniform
-from ._state import (
+from ._layout import (
+    A_BAT_OFF,
+    A_CONST,
+    A_KIND,
+    A_MIX_N,
+    A_ST,
     ABANDONED,
     ARRIVALS,
     BALKED,
-    E_BLOCKED,
-    E_HELD,
-    E_SERVICE,
-    E_WAIT,
+    BAT_VAL,
+    BLOCK,
+    CAP_R,
+    CAP_V,
+    CLS_LVL,
+    CLS_PRIO,
+    D_KIND,
+    E_CLS,
+    E_DEST,
+    E_KEY,
+    E_LVL,
+    E_NXT,
+    E_RSEQ,
+    E_SEQ,
+    E_ST,
+    E_STAT,
+    EF_DONE,
+    EF_ENTER,
+    EF_JOINED,
     EV_ARRIVAL,
     EV_CAPACITY,
     EV_DONE,
     EV_RENEGE,
     EV_SCHEDULED,
     EV_WINDOW,
+    F_A_MIX,
+    F_A_RATE,
+    F_A_RMAX,
+    F_BAT_CUM,
+    F_CAP_T,
+    F_D_PAR,
+    F_RT_CUM,
+    F_SC_T,
+    F_TARGET,
+    F_WIN_A,
+    F_WIN_B,
     HELD_N,
     HELD_SUM,
     HN,
+    HORIZON,
+    KEEP_AMT,
+    MAX_NEW,
+    MPU,
+    N_ARR,
+    N_BINS,
+    N_CAP,
+    N_CLS,
+    N_LVL,
+    N_RES,
+    N_ST,
+    N_ST_ACC,
     NBLK,
+    NEED_AMT,
+    NEED_OFF,
+    NEED_RES,
     NLIVE,
+    PAT,
     POOL,
+    PRIO,
+    QCAP,
+    R_CAP0,
+    RT_CLS,
+    RT_DEST,
+    RT_OFF,
+    S_BHEAD,
+    S_BTAIL,
+    S_NBLK,
+    S_NIN,
+    S_NWAIT,
+    S_QHEAD,
+    S_RCAP,
+    S_RUSE,
+    SC_A,
+    SC_N,
+    SC_OFF,
     SERVED,
+    SF_C,
+    SF_ST,
+    ST_BLOCKED,
+    ST_HELD,
+    ST_SERVICE,
+    ST_WAIT,
+    START,
+    SVC,
     WAIT_N,
     WAIT_SUM,
+    WARMUP,
+    WIN,
     WITHIN,
-    Ents,
-    Heap,
-    Sim,
+)
+from ._random import draw, exponential, uniform
+from ._state import (
     alloc,
-    chain_free,
     flush_resource,
     flush_station,
     free,
     grow_ents,
     grow_heap,
     hist_add,
-    new_ents,
-    new_heap,
-    new_sim,
+    new_state,
     pop,
     push,
     q_insert,
@@ -59,487 +130,475 @@ from ._state import (
 
 __all__ = ["simulate"]
 
-@njit(cache=True)  # type: ignore[misc]
-def _borrow_sim(x: Sim) -> Sim:
-    return Sim(borrow(x.ctr), borrow(x.q_head), borrow(x.q_tail), borrow(x.n_wait), borrow(x.n_in), borrow(x.b_head), borrow(x.b_tail), borrow(x.n_blk), borrow(x.r_use), borrow(x.r_cap), borrow(x.st_acc), borrow(x.st_last), borrow(x.r_acc), borrow(x.c_acc), borrow(x.hist_w), borrow(x.hist_c), borrow(x.series))
-
-
-@njit(cache=True)  # type: ignore[misc]
-def _borrow_ents(x: Ents) -> Ents:
-    return Ents(borrow(x.cls), borrow(x.st), borrow(x.dest), borrow(x.stat), borrow(x.prev), borrow(x.nxt), borrow(x.seq), borrow(x.rseq), borrow(x.key), borrow(x.lvl), borrow(x.joined), borrow(x.enter), borrow(x.done))
-
-
-@njit(cache=True)  # type: ignore[misc]
-def _borrow_heap(x: Heap) -> Heap:
-    return Heap(borrow(x.t), borrow(x.s), borrow(x.p))
-
-
-@njit(cache=True)  # type: ignore[misc]
-def _borrow_model(m: Model) -> Model:
-    return Model(
-        m.horizon,
-        m.warmup,
-        m.start_min,
-        m.mpu,
-        m.interval,
-        m.n_bins,
-        m.n_cls,
-        m.n_lvl,
-        m.max_new,
-        borrow(m.need_off),
-        borrow(m.need_res),
-        borrow(m.need_amt),
-        borrow(m.keep_amt),
-        borrow(m.st_qcap),
-        borrow(m.st_prio),
-        borrow(m.st_block),
-        borrow(m.st_win),
-        borrow(m.st_win_a),
-        borrow(m.st_win_b),
-        borrow(m.st_target),
-        borrow(m.svc_dist),
-        borrow(m.pat_dist),
-        borrow(m.rt_off),
-        borrow(m.rt_cum),
-        borrow(m.rt_dest),
-        borrow(m.rt_cls),
-        borrow(m.cls_prio),
-        borrow(m.cls_lvl),
-        borrow(m.d_kind),
-        borrow(m.d_par),
-        borrow(m.emp),
-        borrow(m.r_cap0),
-        borrow(m.cap_t),
-        borrow(m.cap_r),
-        borrow(m.cap_v),
-        borrow(m.a_kind),
-        borrow(m.a_st),
-        borrow(m.a_rate),
-        borrow(m.a_rmax),
-        borrow(m.a_const),
-        borrow(m.a_mix),
-        borrow(m.a_mix_n),
-        borrow(m.a_bat_off),
-        borrow(m.bat_val),
-        borrow(m.bat_cum),
-        borrow(m.sc_off),
-        borrow(m.sc_t),
-        borrow(m.sc_n),
-        borrow(m.sc_a),
-    )
-
-
-_KEEP_ALL, _KEEP_REST, _KEEP_KEPT = 0, 1, 2  # which of a station's resources to release
+_ALL, _REST, _KEPT = 0, 1, 2  # which of a station's resources to release
+_JIT = {"cache": True, "_nrt": False}  # hot helpers: no allocation, no reference counting
 
 
 # ----- resources -------------------------------------------------------------------------------
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def _available(m: Model, sim: Sim, j: int) -> bool:
-    for k in range(m.need_off[j], m.need_off[j + 1]):
-        r = m.need_res[k]
-        if sim.r_cap[r] - sim.r_use[r] < m.need_amt[k]:
+@njit(**_JIT)  # type: ignore[misc]
+def _available(mi: np.ndarray, si: np.ndarray, j: int) -> bool:
+    """Whether station ``j``'s resources are all available in the needed amounts."""
+    use = si[S_RUSE]
+    cap = si[S_RCAP]
+    for k in range(mi[mi[NEED_OFF] + j], mi[mi[NEED_OFF] + j + 1]):
+        r = mi[mi[NEED_RES] + k]
+        if si[cap + r] - si[use + r] < mi[mi[NEED_AMT] + k]:
             return False
     return True
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def _seize(m: Model, sim: Sim, j: int, t: float) -> None:
-    for k in range(m.need_off[j], m.need_off[j + 1]):
-        r = m.need_res[k]
-        flush_resource(sim, r, t, m.warmup)
-        sim.r_use[r] += m.need_amt[k]
+@njit(**_JIT)  # type: ignore[misc]
+def _seize(mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, j: int, t: float) -> None:
+    """Seize all of station ``j``'s resources (over-commitment allowed)."""
+    for k in range(mi[mi[NEED_OFF] + j], mi[mi[NEED_OFF] + j + 1]):
+        r = mi[mi[NEED_RES] + k]
+        flush_resource(mf, si, sf, r, t)
+        si[si[S_RUSE] + r] += mi[mi[NEED_AMT] + k]
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def _release(m: Model, sim: Sim, j: int, t: float, which: int) -> None:
+@njit(**_JIT)  # type: ignore[misc]
+def _release(
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, j: int, t: float, which: int
+) -> None:
     """Release station ``j``'s resources: all, all but the blocking-kept ones, or only those."""
-    for k in range(m.need_off[j], m.need_off[j + 1]):
-        if which == _KEEP_ALL:
-            amount = m.need_amt[k]
-        elif which == _KEEP_REST:
-            amount = m.need_amt[k] - m.keep_amt[k]
-        else:
-            amount = m.keep_amt[k]
+    for k in range(mi[mi[NEED_OFF] + j], mi[mi[NEED_OFF] + j + 1]):
+        amount = mi[mi[NEED_AMT] + k]
+        kept = mi[mi[KEEP_AMT] + k]
+        if which == _REST:
+            amount -= kept
+        elif which == _KEPT:
+            amount = kept
         if amount != 0:
-            r = m.need_res[k]
-            flush_resource(sim, r, t, m.warmup)
-            sim.r_use[r] -= amount
+            r = mi[mi[NEED_RES] + k]
+            flush_resource(mf, si, sf, r, t)
+            si[si[S_RUSE] + r] -= amount
 
 
 # ----- stations ----------------------------------------------------------------------------------
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def _enter(m: Model, sim: Sim, en: Ents, e: int, j: int, t: float) -> None:
-    flush_station(sim, j, t, m.warmup, m.horizon, m.interval)
-    sim.n_in[j] += 1
-    en.st[e] = j
-    en.joined[e] = t
+@njit(**_JIT)  # type: ignore[misc]
+def _enter(
+    mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray, ef: np.ndarray,
+    ser: np.ndarray, e: int, j: int, t: float,
+) -> None:  # fmt: skip
+    flush_station(mf, si, sf, ser, j, t)
+    si[si[S_NIN] + j] += 1
+    ei[e, E_ST] = j
+    ef[e, EF_JOINED] = t
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def _leave(m: Model, sim: Sim, en: Ents, e: int, i: int, t: float, which: int) -> None:
+@njit(**_JIT)  # type: ignore[misc]
+def _leave(
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ef: np.ndarray,
+    ser: np.ndarray, e: int, i: int, t: float, which: int,
+) -> None:  # fmt: skip
     """``e`` leaves station ``i`` after service: release, count its held time."""
-    flush_station(sim, i, t, m.warmup, m.horizon, m.interval)
-    sim.n_in[i] -= 1
-    _release(m, sim, i, t, which)
-    if t >= m.warmup:
-        sim.st_acc[i, HELD_SUM] += t - en.done[e]
-        sim.st_acc[i, HELD_N] += 1.0
+    flush_station(mf, si, sf, ser, i, t)
+    si[si[S_NIN] + i] -= 1
+    _release(mi, mf, si, sf, i, t, which)
+    if t >= mf[WARMUP]:
+        row = si[SF_ST] + i * N_ST_ACC
+        sf[row + HELD_SUM] += t - ef[e, EF_DONE]
+        sf[row + HELD_N] += 1.0
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def _start(m: Model, sim: Sim, en: Ents, hp: Heap, rng: np.ndarray, e: int, t: float) -> None:
+@njit(**_JIT)  # type: ignore[misc]
+def _start(
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
+    ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, rng: np.ndarray,
+    e: int, t: float,
+) -> None:  # fmt: skip
     """Start ``e``'s service at its station: seize, record the wait, draw the service time."""
-    j = en.st[e]
-    en.stat[e] = E_SERVICE
-    en.rseq[e] = -1
-    _seize(m, sim, j, t)
-    if t >= m.warmup:
-        w = t - en.joined[e]
-        sim.st_acc[j, WAIT_SUM] += w
-        sim.st_acc[j, WAIT_N] += 1.0
-        if w <= m.st_target[j]:
-            sim.st_acc[j, WITHIN] += 1.0
-        hist_add(sim.hist_w, j, w)
-    d = m.svc_dist[j * m.n_cls + en.cls[e]]
-    s = draw(rng, m.a_st.shape[0] + 3 * j, m.d_kind[d], m.d_par[d], m.emp)
-    if t + s < m.horizon:
-        push(hp, sim.ctr, t + s, e * 8 + EV_DONE)
+    j = ei[e, E_ST]
+    ei[e, E_STAT] = ST_SERVICE
+    ei[e, E_RSEQ] = -1
+    _seize(mi, mf, si, sf, j, t)
+    if t >= mf[WARMUP]:
+        w = t - ef[e, EF_JOINED]
+        row = si[SF_ST] + j * N_ST_ACC
+        sf[row + WAIT_SUM] += w
+        sf[row + WAIT_N] += 1.0
+        if w <= mf[mi[F_TARGET] + j]:
+            sf[row + WITHIN] += 1.0
+        hist_add(hist, j, w)
+    d = mi[mi[SVC] + j * mi[N_CLS] + ei[e, E_CLS]]
+    s = draw(rng, mi[N_ARR] + 3 * j, mi[mi[D_KIND] + d], mf, mi[F_D_PAR] + 4 * d)
+    if t + s < mf[HORIZON]:
+        push(si, ht, hq, t + s, e * 8 + EV_DONE)
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def _enqueue(m: Model, sim: Sim, en: Ents, e: int, j: int) -> None:
-    if m.st_prio[j]:
-        en.key[e] = m.cls_prio[en.cls[e]]
-        en.lvl[e] = m.cls_lvl[en.cls[e]]
+@njit(**_JIT)  # type: ignore[misc]
+def _enqueue(mi: np.ndarray, si: np.ndarray, ei: np.ndarray, ef: np.ndarray, e: int, j: int) -> None:
+    c = ei[e, E_CLS]
+    if mi[mi[PRIO] + j]:
+        ei[e, E_KEY] = mi[mi[CLS_PRIO] + c]
+        ei[e, E_LVL] = mi[mi[CLS_LVL] + c]
     else:
-        en.key[e] = 0
-        en.lvl[e] = 0
-    en.stat[e] = E_WAIT
-    q_insert(sim, en, j * m.n_lvl + en.lvl[e], e)
-    sim.n_wait[j] += 1
+        ei[e, E_KEY] = 0
+        ei[e, E_LVL] = 0
+    ei[e, E_STAT] = ST_WAIT
+    q_insert(si, ei, ef, j * mi[N_LVL] + ei[e, E_LVL], e)
+    si[si[S_NWAIT] + j] += 1
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+@njit(**_JIT)  # type: ignore[misc]
+def _room(mi: np.ndarray, si: np.ndarray, j: int) -> int:
+    """Rule 1 (start now: 1) or 2 (queue: 2) of "Joining a station" for ``j``; 0 if full."""
+    n_wait = si[si[S_NWAIT] + j]
+    if n_wait == 0 and _available(mi, si, j):
+        return 1
+    qc = mi[mi[QCAP] + j]
+    return 2 if qc < 0 or n_wait < qc else 0
+
+
+@njit(**_JIT)  # type: ignore[misc]
 def _join(
-    m: Model, sim: Sim, en: Ents, hp: Heap, rng: np.ndarray, e: int, j: int, t: float
-) -> bool:
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
+    ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
+    rng: np.ndarray, e: int, j: int, t: float,
+) -> bool:  # fmt: skip
     """"Joining a station", rules 1-2; False when ``j`` is full (the caller applies rule 3)."""
-    if sim.n_wait[j] == 0 and _available(m, sim, j):
-        _enter(m, sim, en, e, j, t)
-        _start(m, sim, en, hp, rng, e, t)
-        return True
-    qc = m.st_qcap[j]
-    if qc >= 0 and sim.n_wait[j] >= qc:
+    room = _room(mi, si, j)
+    if room == 0:
         return False
-    _enter(m, sim, en, e, j, t)
-    _enqueue(m, sim, en, e, j)
-    d = m.pat_dist[j * m.n_cls + en.cls[e]]
+    _enter(mf, si, sf, ei, ef, ser, e, j, t)
+    if room == 1:
+        _start(mi, mf, si, sf, ei, ef, ht, hq, hist, rng, e, t)
+        return True
+    _enqueue(mi, si, ei, ef, e, j)
+    d = mi[mi[PAT] + j * mi[N_CLS] + ei[e, E_CLS]]
     if d >= 0:
-        p = draw(rng, m.a_st.shape[0] + 3 * j + 1, m.d_kind[d], m.d_par[d], m.emp)
-        if t + p < m.horizon:
-            en.rseq[e] = push(hp, sim.ctr, t + p, e * 8 + EV_RENEGE)
+        p = draw(rng, mi[N_ARR] + 3 * j + 1, mi[mi[D_KIND] + d], mf, mi[F_D_PAR] + 4 * d)
+        if t + p < mf[HORIZON]:
+            ei[e, E_RSEQ] = push(si, ht, hq, t + p, e * 8 + EV_RENEGE)
     return True
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def _room(m: Model, sim: Sim, j: int) -> bool:
-    if sim.n_wait[j] == 0 and _available(m, sim, j):
-        return True
-    qc = m.st_qcap[j]
-    return qc < 0 or sim.n_wait[j] < qc
-
-
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def _head(m: Model, sim: Sim, j: int) -> int:
-    base = j * m.n_lvl
-    for lv in range(m.n_lvl if m.st_prio[j] else 1):
-        h = sim.q_head[base + lv]
+@njit(**_JIT)  # type: ignore[misc]
+def _head(mi: np.ndarray, si: np.ndarray, j: int) -> int:
+    base = si[S_QHEAD] + j * mi[N_LVL]
+    for lv in range(mi[N_LVL] if mi[mi[PRIO] + j] else 1):
+        h = si[base + lv]
         if h >= 0:
             return h
     return -1
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def _dispatch(m: Model, sim: Sim, en: Ents, hp: Heap, rng: np.ndarray, t: float) -> None:
+@njit(**_JIT)  # type: ignore[misc]
+def _before(ei: np.ndarray, ef: np.ndarray, a: int, b: int) -> bool:
+    """Whether head ``a`` ranks before head ``b``: (priority key, time joined, sequence)."""
+    if ei[a, E_KEY] != ei[b, E_KEY]:
+        return ei[a, E_KEY] < ei[b, E_KEY]
+    if ef[a, EF_JOINED] != ef[b, EF_JOINED]:
+        return ef[a, EF_JOINED] < ef[b, EF_JOINED]
+    return ei[a, E_SEQ] < ei[b, E_SEQ]
+
+
+@njit(**_JIT)  # type: ignore[misc]
+def _dispatch(
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
+    ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
+    rng: np.ndarray, t: float,
+) -> None:  # fmt: skip
     """The dispatch rule: admit blocked entities, then start heads, until nothing changes."""
-    n_st = sim.n_wait.shape[0]
+    n_st = mi[N_ST]
     while True:
-        admitted = 0
-        if sim.ctr[NBLK] > 0:
+        changed = 0
+        if si[NBLK] > 0:
             for j in range(n_st):
-                while sim.n_blk[j] > 0 and _room(m, sim, j):
-                    e = sim.b_head[j]
-                    sim.b_head[j] = en.nxt[e]
-                    if en.nxt[e] < 0:
-                        sim.b_tail[j] = -1
-                    en.nxt[e] = -1
-                    sim.n_blk[j] -= 1
-                    sim.ctr[NBLK] -= 1
-                    i = en.st[e]
-                    _join(m, sim, en, hp, rng, e, j, t)
-                    _leave(m, sim, en, e, i, t, _KEEP_KEPT)
-                    admitted += 1
+                while si[si[S_NBLK] + j] > 0 and _room(mi, si, j) > 0:
+                    e = si[si[S_BHEAD] + j]
+                    nxt = ei[e, E_NXT]
+                    si[si[S_BHEAD] + j] = nxt
+                    if nxt < 0:
+                        si[si[S_BTAIL] + j] = -1
+                    ei[e, E_NXT] = -1
+                    si[si[S_NBLK] + j] -= 1
+                    si[NBLK] -= 1
+                    i = ei[e, E_ST]
+                    _join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, j, t)
+                    _leave(mi, mf, si, sf, ef, ser, e, i, t, _KEPT)
+                    changed += 1
         while True:
             best = -1
             bj = -1
             for j in range(n_st):
-                if sim.n_wait[j] > 0:
-                    h = _head(m, sim, j)
-                    if _available(m, sim, j) and (
-                        best < 0
-                        or en.key[h] < en.key[best]
-                        or (
-                            en.key[h] == en.key[best]
-                            and (
-                                en.joined[h] < en.joined[best]
-                                or (en.joined[h] == en.joined[best] and en.seq[h] < en.seq[best])
-                            )
-                        )
-                    ):
+                if si[si[S_NWAIT] + j] > 0:
+                    h = _head(mi, si, j)
+                    if (best < 0 or _before(ei, ef, h, best)) and _available(mi, si, j):
                         best = h
                         bj = j
             if best < 0:
                 break
-            flush_station(sim, bj, t, m.warmup, m.horizon, m.interval)
-            q_remove(sim, en, bj * m.n_lvl + en.lvl[best], best)
-            sim.n_wait[bj] -= 1
-            _start(m, sim, en, hp, rng, best, t)
-            admitted += sim.ctr[NBLK]  # a start frees a queue place: blocked ones may enter
-        if admitted == 0:
+            flush_station(mf, si, sf, ser, bj, t)
+            q_remove(si, ei, bj * mi[N_LVL] + ei[best, E_LVL], best)
+            si[si[S_NWAIT] + bj] -= 1
+            _start(mi, mf, si, sf, ei, ef, ht, hq, hist, rng, best, t)
+            changed += si[NBLK]  # a start frees a queue place: blocked entities may enter
+        if changed == 0:
             return
 
 
 # ----- events ------------------------------------------------------------------------------------
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def _in_window(m: Model, j: int, t: float) -> bool:
-    a = m.st_win_a[j]
-    b = m.st_win_b[j]
-    x = (m.start_min + t * m.mpu) % 1440.0
+@njit(**_JIT)  # type: ignore[misc]
+def _in_window(mi: np.ndarray, mf: np.ndarray, j: int, t: float) -> bool:
+    """Calendar.in_window: the wall clock at ``t`` is inside station ``j``'s daily window."""
+    a = mf[mi[F_WIN_A] + j]
+    b = mf[mi[F_WIN_B] + j]
+    x = (mf[START] + t * mf[MPU]) % 1440.0
     if a < b:
         return a <= x < b
     return x >= a or x < b
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def _window_opens(m: Model, j: int, t: float) -> float:
-    now = (m.start_min + t * m.mpu) % 1440.0
-    delta = (m.st_win_a[j] - now) % 1440.0
-    return t + delta / m.mpu
+@njit(**_JIT)  # type: ignore[misc]
+def _window_opens(mi: np.ndarray, mf: np.ndarray, j: int, t: float) -> float:
+    """Calendar.next_wall(t, window start, 1440): when station ``j``'s window next opens."""
+    now = (mf[START] + t * mf[MPU]) % 1440.0
+    delta = (mf[mi[F_WIN_A] + j] - now) % 1440.0
+    return t + delta / mf[MPU]
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def _move_on(m: Model, sim: Sim, en: Ents, hp: Heap, rng: np.ndarray, e: int, t: float) -> None:
+@njit(**_JIT)  # type: ignore[misc]
+def _move_on(
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
+    ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
+    rng: np.ndarray, e: int, t: float,
+) -> None:  # fmt: skip
     """"After service", step 3: exit, join the destination, block, or be lost."""
-    i = en.st[e]
-    d = en.dest[e]
+    i = ei[e, E_ST]
+    d = ei[e, E_DEST]
     if d < 0:
-        _leave(m, sim, en, e, i, t, _KEEP_ALL)
-        if t >= m.warmup:
-            c = en.cls[e]
-            tis = t - en.enter[e]
-            sim.c_acc[c, 0] += tis
-            sim.c_acc[c, 1] += 1.0
-            hist_add(sim.hist_c, c, tis)
-        free(en, sim.ctr, e)
-    elif _join(m, sim, en, hp, rng, e, d, t):
-        _leave(m, sim, en, e, i, t, _KEEP_ALL)
-    elif m.st_block[i]:
-        _release(m, sim, i, t, _KEEP_REST)
-        en.stat[e] = E_BLOCKED
-        en.nxt[e] = -1
-        if sim.b_tail[d] >= 0:
-            en.nxt[sim.b_tail[d]] = e
+        _leave(mi, mf, si, sf, ef, ser, e, i, t, _ALL)
+        if t >= mf[WARMUP]:
+            c = ei[e, E_CLS]
+            tis = t - ef[e, EF_ENTER]
+            row = si[SF_C] + 3 * c
+            sf[row] += tis
+            sf[row + 1] += 1.0
+            hist_add(hist, mi[N_ST] + c, tis)
+        free(si, ei, e)
+    elif _join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, d, t):
+        _leave(mi, mf, si, sf, ef, ser, e, i, t, _ALL)
+    elif mi[mi[BLOCK] + i]:
+        _release(mi, mf, si, sf, i, t, _REST)
+        ei[e, E_STAT] = ST_BLOCKED
+        ei[e, E_NXT] = -1
+        tail = si[si[S_BTAIL] + d]
+        if tail >= 0:
+            ei[tail, E_NXT] = e
         else:
-            sim.b_head[d] = e
-        sim.b_tail[d] = e
-        sim.n_blk[d] += 1
-        sim.ctr[NBLK] += 1
+            si[si[S_BHEAD] + d] = e
+        si[si[S_BTAIL] + d] = e
+        si[si[S_NBLK] + d] += 1
+        si[NBLK] += 1
     else:
-        if t >= m.warmup:
-            sim.st_acc[d, BALKED] += 1.0
-        _leave(m, sim, en, e, i, t, _KEEP_ALL)
-        free(en, sim.ctr, e)
+        if t >= mf[WARMUP]:
+            sf[si[SF_ST] + d * N_ST_ACC + BALKED] += 1.0
+        _leave(mi, mf, si, sf, ef, ser, e, i, t, _ALL)
+        free(si, ei, e)
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def _done(m: Model, sim: Sim, en: Ents, hp: Heap, rng: np.ndarray, e: int, t: float) -> None:
+@njit(**_JIT)  # type: ignore[misc]
+def _done(
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
+    ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
+    rng: np.ndarray, e: int, t: float,
+) -> None:  # fmt: skip
     """Service completion: count, route (maybe change class), wait for the window or move on."""
-    i = en.st[e]
-    if t >= m.warmup:
-        sim.st_acc[i, SERVED] += 1.0
-    row = i * m.n_cls + en.cls[e]
-    k = m.rt_off[row]
-    if m.rt_off[row + 1] - k > 1:
-        u = uniform(rng, m.a_st.shape[0] + 3 * i + 2)
-        while u >= m.rt_cum[k]:
+    i = ei[e, E_ST]
+    if t >= mf[WARMUP]:
+        sf[si[SF_ST] + i * N_ST_ACC + SERVED] += 1.0
+    row = i * mi[N_CLS] + ei[e, E_CLS]
+    k = mi[mi[RT_OFF] + row]
+    if mi[mi[RT_OFF] + row + 1] - k > 1:
+        u = uniform(rng, mi[N_ARR] + 3 * i + 2)
+        cum = mi[F_RT_CUM]
+        while u >= mf[cum + k]:
             k += 1
-    en.dest[e] = m.rt_dest[k]
-    if m.rt_cls[k] >= 0:
-        en.cls[e] = m.rt_cls[k]
-    en.done[e] = t
-    en.stat[e] = E_HELD
-    if m.st_win[i] and not _in_window(m, i, t):
-        t_open = _window_opens(m, i, t)
-        if t_open < m.horizon:
-            push(hp, sim.ctr, t_open, e * 8 + EV_WINDOW)
+    ei[e, E_DEST] = mi[mi[RT_DEST] + k]
+    if mi[mi[RT_CLS] + k] >= 0:
+        ei[e, E_CLS] = mi[mi[RT_CLS] + k]
+    ef[e, EF_DONE] = t
+    ei[e, E_STAT] = ST_HELD
+    if mi[mi[WIN] + i] and not _in_window(mi, mf, i, t):
+        t_open = _window_opens(mi, mf, i, t)
+        if t_open < mf[HORIZON]:
+            push(si, ht, hq, t_open, e * 8 + EV_WINDOW)
         return
-    _move_on(m, sim, en, hp, rng, e, t)
+    _move_on(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, t)
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def _renege(m: Model, sim: Sim, en: Ents, e: int, seq: int, t: float) -> bool:
-    if en.stat[e] != E_WAIT or en.rseq[e] != seq:
-        return False  # started service (or left) since: a stale event
-    j = en.st[e]
-    flush_station(sim, j, t, m.warmup, m.horizon, m.interval)
-    q_remove(sim, en, j * m.n_lvl + en.lvl[e], e)
-    sim.n_wait[j] -= 1
-    sim.n_in[j] -= 1
-    if t >= m.warmup:
-        sim.st_acc[j, ABANDONED] += 1.0
-        sim.c_acc[en.cls[e], 2] += 1.0
-    free(en, sim.ctr, e)
+@njit(**_JIT)  # type: ignore[misc]
+def _renege(
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
+    ser: np.ndarray, e: int, seq: int, t: float,
+) -> bool:  # fmt: skip
+    """Patience ran out: leave the queue and the system. False for a stale event."""
+    if ei[e, E_STAT] != ST_WAIT or ei[e, E_RSEQ] != seq:
+        return False
+    j = ei[e, E_ST]
+    flush_station(mf, si, sf, ser, j, t)
+    q_remove(si, ei, j * mi[N_LVL] + ei[e, E_LVL], e)
+    si[si[S_NWAIT] + j] -= 1
+    si[si[S_NIN] + j] -= 1
+    if t >= mf[WARMUP]:
+        sf[si[SF_ST] + j * N_ST_ACC + ABANDONED] += 1.0
+        sf[si[SF_C] + 3 * ei[e, E_CLS] + 2] += 1.0
+    free(si, ei, e)
     return True
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+@njit(**_JIT)  # type: ignore[misc]
 def _arrive(
-    m: Model, sim: Sim, en: Ents, hp: Heap, rng: np.ndarray, a: int, n: int, t: float
-) -> None:
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
+    ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
+    rng: np.ndarray, a: int, n: int, t: float,
+) -> None:  # fmt: skip
     """``n`` entities of stream ``a`` arrive one after another; classes drawn from its mix."""
-    j = m.a_st[a]
-    if t >= m.warmup:
-        sim.ctr[ARRIVALS] += n
+    j = mi[mi[A_ST] + a]
+    if t >= mf[WARMUP]:
+        si[ARRIVALS] += n
+    mix = mi[F_A_MIX] + a * mi[N_CLS]
     for _ in range(n):
-        u = uniform(rng, a) if m.a_mix_n[a] > 1 else 0.0
+        u = uniform(rng, a) if mi[mi[A_MIX_N] + a] > 1 else 0.0
         c = 0
-        while u >= m.a_mix[a, c]:  # cumulative; the last class with p > 0 holds inf
+        while u >= mf[mix + c]:  # cumulative; the last class with p > 0 holds inf
             c += 1
-        e = alloc(en, sim.ctr, c, t)
-        if not _join(m, sim, en, hp, rng, e, j, t):
-            if t >= m.warmup:
-                sim.st_acc[j, BALKED] += 1.0
-            free(en, sim.ctr, e)
+        e = alloc(si, ei, ef, c, t)
+        if not _join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, j, t):
+            if t >= mf[WARMUP]:
+                sf[si[SF_ST] + j * N_ST_ACC + BALKED] += 1.0
+            free(si, ei, e)
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def _next_poisson(m: Model, rng: np.ndarray, a: int, t: float) -> float:
+@njit(**_JIT)  # type: ignore[misc]
+def _next_poisson(mi: np.ndarray, mf: np.ndarray, rng: np.ndarray, a: int, t: float) -> float:
     """Next arrival time of Poisson stream ``a`` after ``t`` (thinning when it has a profile)."""
-    mean = 1.0 / m.a_rmax[a]
-    if m.a_const[a]:
+    rmax = mf[mi[F_A_RMAX] + a]
+    mean = 1.0 / rmax
+    if mi[mi[A_CONST] + a]:
         return t + exponential(rng, a, mean)
+    rates = mi[F_A_RATE] + 168 * a
     while True:
         t += exponential(rng, a, mean)
-        if t >= m.horizon:
+        if t >= mf[HORIZON]:
             return t
-        h = int(((m.start_min + t * m.mpu) % 10080.0) // 60.0)
+        h = int(((mf[START] + t * mf[MPU]) % 10080.0) // 60.0)
         if h > 167:
             h = 167
-        if uniform(rng, a) * m.a_rmax[a] < m.a_rate[a, h]:
+        if uniform(rng, a) * rmax < mf[rates + h]:
             return t
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def _batch(m: Model, rng: np.ndarray, a: int) -> int:
-    lo = m.a_bat_off[a]
-    hi = m.a_bat_off[a + 1]
+@njit(**_JIT)  # type: ignore[misc]
+def _batch(mi: np.ndarray, mf: np.ndarray, rng: np.ndarray, a: int) -> int:
+    """Batch size of an arrival of stream ``a`` (1 without a batch table)."""
+    lo = mi[mi[A_BAT_OFF] + a]
+    hi = mi[mi[A_BAT_OFF] + a + 1]
     if hi == lo:
         return 1
     k = lo
     if hi - lo > 1:
         u = uniform(rng, a)
-        while u >= m.bat_cum[k]:
+        while u >= mf[mi[F_BAT_CUM] + k]:
             k += 1
-    return int(m.bat_val[k])
+    return mi[mi[BAT_VAL] + k]
+
+
+@njit(**_JIT)  # type: ignore[misc]
+def _event(
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
+    ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
+    rng: np.ndarray, t: float, seq: int, kind: int, x: int,
+) -> None:  # fmt: skip
+    """Handle one event of type ``kind`` with datum ``x``, then run the dispatcher."""
+    horizon = mf[HORIZON]
+    if kind == EV_DONE:
+        _done(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, x, t)
+    elif kind == EV_ARRIVAL:
+        _arrive(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, x, _batch(mi, mf, rng, x), t)
+        t1 = _next_poisson(mi, mf, rng, x, t)
+        if t1 < horizon:
+            push(si, ht, hq, t1, x * 8 + EV_ARRIVAL)
+    elif kind == EV_RENEGE:
+        if not _renege(mi, mf, si, sf, ei, ser, x, seq, t):
+            return
+    elif kind == EV_WINDOW:
+        _move_on(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, x, t)
+    elif kind == EV_SCHEDULED:
+        a = mi[mi[SC_A] + x]
+        _arrive(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, a, mi[mi[SC_N] + x], t)
+        t1 = mf[mi[F_SC_T] + x + 1]
+        if x + 1 < mi[mi[SC_OFF] + a + 1] and t1 < horizon:
+            push(si, ht, hq, t1, (x + 1) * 8 + EV_SCHEDULED)
+    else:  # EV_CAPACITY
+        r = mi[mi[CAP_R] + x]
+        flush_resource(mf, si, sf, r, t)
+        si[si[S_RCAP] + r] = mi[mi[CAP_V] + x]
+        if x + 1 < mi[N_CAP]:
+            push(si, ht, hq, mf[mi[F_CAP_T] + x + 1], (x + 1) * 8 + EV_CAPACITY)
+    _dispatch(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, t)
 
 
 # ----- the run -----------------------------------------------------------------------------------
 @njit(cache=True, nogil=True)  # type: ignore[misc]
-def simulate(m: Model, rng: np.ndarray, ini: Initial) -> Sim:
-    """One replication from t = 0 to ``m.horizon``; returns the final state and accumulators."""
-    mm = m
-    m = _borrow_model(mm)
-    n_st = m.st_qcap.shape[0]
-    n_res = m.r_cap0.shape[0]
-    sim_own = new_sim(n_st, m.n_lvl, n_res, m.n_cls, m.n_bins)
-    sim = _borrow_sim(sim_own)
-    ctr = sim.ctr
-    n0 = max(256, 2 * ini.st.shape[0] + 4 * m.max_new)
-    en_own = new_ents(n0)
-    en = _borrow_ents(en_own)
-    chain_free(en, ctr, 0, n0)
-    hp_own = new_heap(2 * n0 + m.a_st.shape[0] + 8)
-    hp = _borrow_heap(hp_own)
-    for r in range(n_res):
-        sim.r_cap[r] = m.r_cap0[r]
+def simulate(
+    model: Model, rng: np.ndarray, ini: Initial
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One replication from t = 0 to the horizon; returns ``si, sf, hist, ser`` (see
+    ``_layout.py``) with the accumulators over [warmup, horizon]."""
+    mi = model.mi
+    mf = model.mf
+    n_ini = ini.st.shape[0]
+    n0 = max(256, 2 * n_ini + 4 * mi[MAX_NEW])
+    si, sf, ei, ef, ht, hq, hist = new_state(mi, n0, 2 * n0 + mi[N_ARR] + 8)
+    ser = np.zeros((mi[N_ST], mi[N_BINS]), np.float64)
+    for r in range(mi[N_RES]):
+        si[si[S_RCAP] + r] = mi[mi[R_CAP0] + r]
     # warm start: place the initial entities in order, then dispatch at t = 0
-    for k in range(ini.st.shape[0]):
+    for k in range(n_ini):
         j = ini.st[k]
-        e = alloc(en, ctr, ini.cls[k], ini.enter[k])
-        _enter(m, sim, en, e, j, 0.0)
-        en.joined[e] = ini.joined[k]
+        e = alloc(si, ei, ef, ini.cls[k], ini.enter[k])
+        _enter(mf, si, sf, ei, ef, ser, e, j, 0.0)
+        ef[e, EF_JOINED] = ini.joined[k]
         if ini.in_service[k]:
-            en.stat[e] = E_SERVICE
-            _seize(m, sim, j, 0.0)
-            if ini.t_end[k] < m.horizon:
-                push(hp, ctr, ini.t_end[k], e * 8 + EV_DONE)
+            ei[e, E_STAT] = ST_SERVICE
+            _seize(mi, mf, si, sf, j, 0.0)
+            if ini.t_end[k] < mf[HORIZON]:
+                push(si, ht, hq, ini.t_end[k], e * 8 + EV_DONE)
         else:
-            _enqueue(m, sim, en, e, j)
-            if ini.t_end[k] < m.horizon:
-                en.rseq[e] = push(hp, ctr, ini.t_end[k], e * 8 + EV_RENEGE)
-    _dispatch(m, sim, en, hp, rng, 0.0)
-    if m.cap_t.shape[0] > 0:
-        push(hp, ctr, m.cap_t[0], 0 * 8 + EV_CAPACITY)
-    for a in range(m.a_st.shape[0]):
-        if m.a_kind[a] == 0:
-            t1 = _next_poisson(m, rng, a, 0.0)
-            if t1 < m.horizon:
-                push(hp, ctr, t1, a * 8 + EV_ARRIVAL)
-        elif m.sc_off[a + 1] > m.sc_off[a]:
-            k = m.sc_off[a]
-            push(hp, ctr, m.sc_t[k], k * 8 + EV_SCHEDULED)
+            _enqueue(mi, si, ei, ef, e, j)
+            if ini.t_end[k] < mf[HORIZON]:
+                ei[e, E_RSEQ] = push(si, ht, hq, ini.t_end[k], e * 8 + EV_RENEGE)
+    _dispatch(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, 0.0)
+    if mi[N_CAP] > 0:
+        push(si, ht, hq, mf[mi[F_CAP_T]], EV_CAPACITY)
+    for a in range(mi[N_ARR]):
+        if mi[mi[A_KIND] + a] == 0:
+            t1 = _next_poisson(mi, mf, rng, a, 0.0)
+            if t1 < mf[HORIZON]:
+                push(si, ht, hq, t1, a * 8 + EV_ARRIVAL)
+        else:
+            k = mi[mi[SC_OFF] + a]
+            if k < mi[mi[SC_OFF] + a + 1]:
+                push(si, ht, hq, mf[mi[F_SC_T] + k], k * 8 + EV_SCHEDULED)
 
-    while ctr[HN] > 0:
-        if ctr[HN] + 2 * (ctr[NLIVE] + m.max_new) + 8 > hp.t.shape[0]:
-            hp_own = grow_heap(hp, 2 * (ctr[HN] + 2 * (ctr[NLIVE] + m.max_new) + 8))
-            hp = _borrow_heap(hp_own)
-        if ctr[NLIVE] + m.max_new > en.cls.shape[0]:
-            en_own = grow_ents(en, ctr, 2 * (ctr[NLIVE] + m.max_new))
-            en = _borrow_ents(en_own)
-        t, seq, p = pop(hp, ctr)
-        if t >= m.horizon:
+    horizon = mf[HORIZON]
+    while si[HN] > 0:
+        need = si[HN] + 2 * (si[NLIVE] + mi[MAX_NEW]) + 8
+        if need > ht.shape[0]:
+            ht, hq = grow_heap(ht, hq, 2 * need)
+        if si[NLIVE] + mi[MAX_NEW] > ei.shape[0]:
+            ei, ef = grow_ents(si, ei, ef, 2 * (si[NLIVE] + mi[MAX_NEW]))
+        t, seq, p = pop(si, ht, hq)
+        if t >= horizon:
             break
-        kind = p & 7
-        x = p >> 3
-        if kind == EV_DONE:
-            _done(m, sim, en, hp, rng, x, t)
-        elif kind == EV_ARRIVAL:
-            _arrive(m, sim, en, hp, rng, x, _batch(m, rng, x), t)
-            t1 = _next_poisson(m, rng, x, t)
-            if t1 < m.horizon:
-                push(hp, ctr, t1, x * 8 + EV_ARRIVAL)
-        elif kind == EV_RENEGE:
-            if not _renege(m, sim, en, x, seq, t):
-                continue
-        elif kind == EV_WINDOW:
-            _move_on(m, sim, en, hp, rng, x, t)
-        elif kind == EV_SCHEDULED:
-            a = m.sc_a[x]
-            _arrive(m, sim, en, hp, rng, a, m.sc_n[x], t)
-            if x + 1 < m.sc_off[a + 1] and m.sc_t[x + 1] < m.horizon:
-                push(hp, ctr, m.sc_t[x + 1], (x + 1) * 8 + EV_SCHEDULED)
-        else:  # EV_CAPACITY
-            r = m.cap_r[x]
-            flush_resource(sim, r, t, m.warmup)
-            sim.r_cap[r] = m.cap_v[x]
-            if x + 1 < m.cap_t.shape[0]:
-                push(hp, ctr, m.cap_t[x + 1], (x + 1) * 8 + EV_CAPACITY)
-        _dispatch(m, sim, en, hp, rng, t)
+        _event(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, t, seq, p & 7, p >> 3)
 
-    for j in range(n_st):
-        flush_station(sim, j, m.horizon, m.warmup, m.horizon, m.interval)
-    for r in range(n_res):
-        flush_resource(sim, r, m.horizon, m.warmup)
-    # uses the owners last, so that they (and the borrowed views) live until here
-    ctr[POOL] = en_own.cls.shape[0] + 0 * hp_own.t.shape[0]
-    return sim_own
+    for j in range(mi[N_ST]):
+        flush_station(mf, si, sf, ser, j, horizon)
+    for r in range(mi[N_RES]):
+        flush_resource(mf, si, sf, r, horizon)
+    si[POOL] = ei.shape[0]
+    return si, sf, hist, ser
+

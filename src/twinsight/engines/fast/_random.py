@@ -120,43 +120,42 @@ def _gamma(rng: np.ndarray, k: int, shape: float, scale: float) -> float:
 
 
 @njit(cache=True, _nrt=False)  # type: ignore[misc]
-def draw(
-    rng: np.ndarray, k: int, kind: int, par: np.ndarray, emp: np.ndarray
-) -> float:
-    """One draw from stream ``k`` of the distribution ``(kind, par[0:4])`` (time_unit).
+def draw(rng: np.ndarray, k: int, kind: int, mf: np.ndarray, po: int) -> float:
+    """One draw from stream ``k`` of the distribution ``kind`` with parameters ``mf[po:po+4]``
+    (time_unit).
 
     Parameters by kind: exponential (mean), lognormal (mu, sigma), gamma (shape, scale),
     weibull (shape, scale), normal (mean, sd, min), triangular (min, mode, max),
-    uniform (min, max), fixed (value), empirical (offset, count) into ``emp``.
+    uniform (min, max), fixed (value), empirical (offset of the values in ``mf``, count).
     """
     if kind == EXPONENTIAL:
-        return -par[0] * math.log(1.0 - uniform(rng, k))
+        return -mf[po] * math.log(1.0 - uniform(rng, k))
     if kind == LOGNORMAL:
-        return math.exp(par[0] + par[1] * std_normal(rng, k))
+        return math.exp(mf[po] + mf[po + 1] * std_normal(rng, k))
     if kind == GAMMA:
-        return _gamma(rng, k, par[0], par[1])
+        return _gamma(rng, k, mf[po], mf[po + 1])
     if kind == WEIBULL:
-        return par[1] * (-math.log(1.0 - uniform(rng, k))) ** (1.0 / par[0])
+        return mf[po + 1] * (-math.log(1.0 - uniform(rng, k))) ** (1.0 / mf[po])
     if kind == NORMAL:
         while True:
-            x = par[0] + par[1] * std_normal(rng, k)
-            if x >= par[2]:
+            x = mf[po] + mf[po + 1] * std_normal(rng, k)
+            if x >= mf[po + 2]:
                 return x
     if kind == TRIANGULAR:
-        a = par[0]
-        c = par[1]
-        b = par[2]
+        a = mf[po]
+        c = mf[po + 1]
+        b = mf[po + 2]
         u = uniform(rng, k)
         if u < (c - a) / (b - a):
             return a + math.sqrt(u * (b - a) * (c - a))
         return b - math.sqrt((1.0 - u) * (b - a) * (b - c))
     if kind == UNIFORM:
-        return par[0] + (par[1] - par[0]) * uniform(rng, k)
+        return mf[po] + (mf[po + 1] - mf[po]) * uniform(rng, k)
     if kind == FIXED:
-        return par[0]
+        return mf[po]
     # empirical: resample the values with equal weight
-    n = int(par[1])
+    n = int(mf[po + 1])
     i = int(uniform(rng, k) * n)
     if i >= n:
         i = n - 1
-    return emp[int(par[0]) + i]
+    return mf[int(mf[po]) + i]

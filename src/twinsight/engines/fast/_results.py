@@ -8,22 +8,24 @@ import numpy as np
 
 from ...spec import FlowSpec
 from .._kpi import RepResult, percentile_label
-from ._state import (
+from ._layout import (
     ABANDONED,
-    ARRIVALS,
     AREA_IN,
     AREA_Q,
+    ARRIVALS,
     BALKED,
     HELD_N,
     HELD_SUM,
-    HIST_GROWTH,
-    HIST_ZERO,
+    N_ST_ACC,
     SERVED,
+    SF_C,
+    SF_R,
+    SF_ST,
     WAIT_N,
     WAIT_SUM,
     WITHIN,
-    Sim,
 )
+from ._state import HIST_GROWTH, HIST_ZERO
 
 __all__ = ["hist_percentiles", "rep_result"]
 
@@ -62,18 +64,29 @@ def hist_percentiles(counts: np.ndarray, qs: list[float]) -> list[float]:
     return out
 
 
-def rep_result(spec: FlowSpec, sim: Sim, horizon: float, warmup: float) -> RepResult:
-    """Scalar KPIs (every name of ``kpi_names(spec)``) and occupancy series of one run."""
+def rep_result(
+    spec: FlowSpec,
+    out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    horizon: float,
+    warmup: float,
+) -> RepResult:
+    """Scalar KPIs (every name of ``kpi_names(spec)``) and occupancy series of one run from the
+    kernel's ``si, sf, hist, ser``."""
+    si, sf, hist, ser = out
+    stations = spec.station_names()
+    n_s, n_r, n_c = len(stations), len(spec.resources), len(spec.classes)
+    acc = sf[si[SF_ST] : si[SF_ST] + n_s * N_ST_ACC].reshape(n_s, N_ST_ACC)
+    r_acc = sf[si[SF_R] : si[SF_R] + 3 * n_r].reshape(n_r, 3)
+    ca = sf[si[SF_C] : si[SF_C] + 3 * n_c].reshape(n_c, 3)
+    hist_w, hist_c = hist[:n_s], hist[n_s:]
     qs = list(spec.kpis.percentiles)
     labels = [percentile_label(q) for q in qs]
     span = horizon - warmup
     k: dict[str, float] = {}
-    acc = sim.st_acc
-    stations = spec.station_names()
     for j, s in enumerate(stations):
         n_w = acc[j, WAIT_N]
         k[f"wait_mean[{s}]"] = _ratio(acc[j, WAIT_SUM], n_w)
-        for lab, v in zip(labels, hist_percentiles(sim.hist_w[j], qs), strict=True):
+        for lab, v in zip(labels, hist_percentiles(hist_w[j], qs), strict=True):
             k[f"wait_{lab}[{s}]"] = v
         if spec.wait_target_for(s) is not None:
             k[f"wait_within_target[{s}]"] = _ratio(acc[j, WITHIN], n_w)
@@ -84,12 +97,11 @@ def rep_result(spec: FlowSpec, sim: Sim, horizon: float, warmup: float) -> RepRe
         k[f"abandoned[{s}]"] = acc[j, ABANDONED]
         k[f"balked[{s}]"] = acc[j, BALKED]
     for r_i, r in enumerate(spec.resource_names()):
-        k[f"utilisation[{r}]"] = _ratio(sim.r_acc[r_i, 0], sim.r_acc[r_i, 1])
-        k[f"in_use_mean[{r}]"] = sim.r_acc[r_i, 0] / span
-    ca = sim.c_acc
+        k[f"utilisation[{r}]"] = _ratio(r_acc[r_i, 0], r_acc[r_i, 1])
+        k[f"in_use_mean[{r}]"] = r_acc[r_i, 0] / span
     for c_i, c in enumerate(spec.class_names()):
         k[f"time_in_system_mean[{c}]"] = _ratio(ca[c_i, 0], ca[c_i, 1])
-        for lab, v in zip(labels, hist_percentiles(sim.hist_c[c_i], qs), strict=True):
+        for lab, v in zip(labels, hist_percentiles(hist_c[c_i], qs), strict=True):
             k[f"time_in_system_{lab}[{c}]"] = v
         k[f"departures[{c}]"] = ca[c_i, 1]
         k[f"abandoned[{c}]"] = ca[c_i, 2]
@@ -99,11 +111,11 @@ def rep_result(spec: FlowSpec, sim: Sim, horizon: float, warmup: float) -> RepRe
         k["wait_within_target"] = _ratio(acc[targeted, WITHIN].sum(), acc[targeted, WAIT_N].sum())
     departures = float(ca[:, 1].sum())
     k["time_in_system_mean"] = _ratio(ca[:, 0].sum(), departures)
-    for lab, v in zip(labels, hist_percentiles(sim.hist_c.sum(axis=0), qs), strict=True):
+    for lab, v in zip(labels, hist_percentiles(hist_c.sum(axis=0), qs), strict=True):
         k[f"time_in_system_{lab}"] = v
     abandoned = float(acc[:, ABANDONED].sum())
     balked = float(acc[:, BALKED].sum())
-    k["arrivals"] = float(sim.ctr[ARRIVALS])
+    k["arrivals"] = float(si[ARRIVALS])
     k["departures"] = departures
     k["abandoned"] = abandoned
     k["balked"] = balked
@@ -112,9 +124,9 @@ def rep_result(spec: FlowSpec, sim: Sim, horizon: float, warmup: float) -> RepRe
     series: dict[str, np.ndarray] = {}
     if spec.kpis.interval:
         iv = spec.kpis.interval
-        n_bins = sim.series.shape[1]
+        n_bins = ser.shape[1]
         widths = np.full(n_bins, iv)
         widths[-1] = horizon - (n_bins - 1) * iv
         for j, s in enumerate(stations):
-            series[f"occupancy[{s}]"] = sim.series[j] / widths
+            series[f"occupancy[{s}]"] = ser[j] / widths
     return RepResult(kpis={key: float(v) for key, v in k.items()}, series=series)

@@ -2,27 +2,76 @@
 
 Memory is bounded by the number of entities present at once, not by the number of events: the
 event heap and the entity pool grow by reallocation when needed; waits and times in system go
-into log-spaced histograms (see docs/semantics.md, "Percentiles").
+into log-spaced histograms (see docs/semantics.md, "Percentiles"). Array layouts: ``_layout.py``.
+Helpers are compiled without reference counting (``_nrt=False``): they never allocate.
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+
+from ._layout import (
+    AREA_IN,
+    E_CLS,
+    E_STAT,
+    EF_ENTER,
+    ESEQ,
+    HORIZON,
+    INTERVAL,
+    WARMUP,
+    AREA_Q,
+    E_NXT,
+    E_PREV,
+    E_RSEQ,
+    E_SEQ,
+    EF_JOINED,
+    FREE,
+    HN,
+    LAST,
+    N_CLS,
+    N_EF,
+    N_EI,
+    N_LVL,
+    N_RES,
+    N_SHEAD,
+    N_ST,
+    N_ST_ACC,
+    NLIVE,
+    S_BHEAD,
+    S_BTAIL,
+    S_NBLK,
+    S_NIN,
+    S_NWAIT,
+    S_QHEAD,
+    S_QTAIL,
+    S_RCAP,
+    S_RUSE,
+    SEQ,
+    SF_C,
+    SF_R,
+    SF_ST,
+    ST_FREE,
+)
 
 __all__ = [
     "HIST_BINS",
     "HIST_GROWTH",
     "HIST_ZERO",
-    "Ents",
-    "Heap",
-    "Sim",
-    "new_ents",
-    "new_heap",
-    "new_sim",
+    "alloc",
+    "flush_resource",
+    "flush_station",
+    "free",
+    "grow_ents",
+    "grow_heap",
+    "hist_add",
+    "new_state",
+    "pop",
+    "push",
+    "q_insert",
+    "q_remove",
 ]
 
 # ----- histogram of non-negative durations -----------------------------------------------------
@@ -36,312 +85,233 @@ HIST_BINS = 2 + int(math.ceil(math.log(_HIST_TOP / HIST_ZERO) / math.log(HIST_GR
 _INV_LOG_G = 1.0 / math.log(HIST_GROWTH)
 _INV_ZERO = 1.0 / HIST_ZERO
 
-# ----- counters (Sim.ctr) -------------------------------------------------------------------------
-HN, SEQ, NLIVE, FREE, NBLK, ARRIVALS, ESEQ, POOL = range(8)
-# ----- station accumulators (Sim.st_acc columns) ----------------------------------------------------
-WAIT_SUM, WAIT_N, WITHIN, AREA_Q, AREA_IN, HELD_SUM, HELD_N, SERVED, ABANDONED, BALKED = range(10)
-N_ST_ACC = 10
-# ----- entity status ------------------------------------------------------------------------------
-E_FREE, E_WAIT, E_SERVICE, E_HELD, E_BLOCKED = range(5)
-# ----- event types (low 3 bits of a heap payload; the rest is the datum) ---------------------------
-EV_ARRIVAL, EV_SCHEDULED, EV_CAPACITY, EV_DONE, EV_RENEGE, EV_WINDOW = range(6)
+
+@njit(cache=True, _nrt=False)  # type: ignore[misc]
+def hist_add(hist: np.ndarray, row: int, x: float) -> None:
+    """Count duration ``x`` in histogram row ``row``."""
+    if x <= HIST_ZERO:
+        hist[row, 0] += 1
+    else:
+        k = 1 + int(math.log(x * _INV_ZERO) * _INV_LOG_G)
+        if k >= HIST_BINS:
+            k = HIST_BINS - 1
+        hist[row, k] += 1
 
 
-class Heap(NamedTuple):
-    """Binary min-heap of events ordered by (time, sequence); ``p`` = datum * 8 + type."""
-
-    t: np.ndarray
-    s: np.ndarray
-    p: np.ndarray
-
-
-class Ents(NamedTuple):
-    """Entity pool (struct of arrays); free slots are chained through ``nxt``."""
-
-    cls: np.ndarray  # current class
-    st: np.ndarray  # station it is at
-    dest: np.ndarray  # routed destination (-1: exit) after service
-    stat: np.ndarray  # E_* status
-    prev: np.ndarray  # queue links
-    nxt: np.ndarray
-    seq: np.ndarray  # arrival sequence (tie-break)
-    rseq: np.ndarray  # sequence of its live renege event (-1: none)
-    key: np.ndarray  # priority key in the queue (class priority, 0 under fifo)
-    lvl: np.ndarray  # queue level
-    joined: np.ndarray  # time it joined its station (time_unit)
-    enter: np.ndarray  # time it entered the system
-    done: np.ndarray  # time its service ended
-
-
-class Sim(NamedTuple):
-    """Fixed-size state and accumulators of one replication."""
-
-    ctr: np.ndarray  # counters HN, SEQ, NLIVE, FREE, NBLK, ARRIVALS, ESEQ
-    q_head: np.ndarray  # [S*L] queue per station and priority level
-    q_tail: np.ndarray
-    n_wait: np.ndarray  # [S] waiting in queue
-    n_in: np.ndarray  # [S] at the station (waiting, in service, held)
-    b_head: np.ndarray  # [S] entities blocked upstream, waiting to enter this station
-    b_tail: np.ndarray
-    n_blk: np.ndarray
-    r_use: np.ndarray  # [R]
-    r_cap: np.ndarray
-    st_acc: np.ndarray  # [S, N_ST_ACC]
-    st_last: np.ndarray  # [S] last time the station's areas were brought up to date
-    r_acc: np.ndarray  # [R, 3]: area in use, area capacity, last update
-    c_acc: np.ndarray  # [C, 3]: sum time in system, departures, abandoned
-    hist_w: np.ndarray  # [S, HIST_BINS] waits
-    hist_c: np.ndarray  # [C, HIST_BINS] times in system by class
-    series: np.ndarray  # [S, n_bins] occupancy area per bin
+# ----- allocation (reference-counted, outside the hot loop) ---------------------------------------
+@njit(cache=True)  # type: ignore[misc]
+def new_state(mi: np.ndarray, n_ents: int, n_events: int) -> tuple[np.ndarray, ...]:
+    """Fresh ``si, sf, ei, ef, ht, hq, hist`` for the model ``mi``."""
+    n_st, n_res, n_cls = mi[N_ST], mi[N_RES], mi[N_CLS]
+    nq = n_st * mi[N_LVL]
+    sizes = np.array([n_st, n_st, n_st, n_st, n_st, nq, nq, n_res, n_res])
+    si = np.zeros(N_SHEAD + sizes.sum(), np.int64)
+    off = N_SHEAD
+    for k in range(sizes.shape[0]):  # sections S_NWAIT .. S_RCAP, in this order
+        si[S_NWAIT + k] = off
+        off += sizes[k]
+    si[si[S_BHEAD] : si[S_BHEAD] + n_st] = -1
+    si[si[S_BTAIL] : si[S_BTAIL] + n_st] = -1
+    si[si[S_QHEAD] : si[S_QHEAD] + nq] = -1
+    si[si[S_QTAIL] : si[S_QTAIL] + nq] = -1
+    si[SF_ST] = 0
+    si[SF_R] = n_st * N_ST_ACC
+    si[SF_C] = si[SF_R] + 3 * n_res
+    sf = np.zeros(si[SF_C] + 3 * n_cls, np.float64)
+    ei = np.full((n_ents, N_EI), -1, np.int64)
+    ef = np.zeros((n_ents, N_EF), np.float64)
+    si[FREE] = -1
+    chain_free(si, ei, 0, n_ents)
+    ht = np.empty(n_events, np.float64)
+    hq = np.empty((n_events, 2), np.int64)
+    hist = np.zeros((n_st + n_cls, HIST_BINS), np.int64)
+    return si, sf, ei, ef, ht, hq, hist
 
 
 @njit(cache=True)  # type: ignore[misc]
-def new_heap(n: int) -> Heap:
-    """An empty heap with room for ``n`` events."""
-    return Heap(np.empty(n, np.float64), np.empty(n, np.int64), np.empty(n, np.int64))
+def grow_heap(ht: np.ndarray, hq: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of the heap arrays with room for ``n`` events."""
+    m = ht.shape[0]
+    ht2 = np.empty(n, np.float64)
+    hq2 = np.empty((n, 2), np.int64)
+    ht2[:m] = ht
+    hq2[:m] = hq
+    return ht2, hq2
 
 
 @njit(cache=True)  # type: ignore[misc]
-def grow_heap(hp: Heap, n: int) -> Heap:
-    """A copy of ``hp`` with room for ``n`` events."""
-    new = new_heap(n)
-    m = hp.t.shape[0]
-    new.t[:m] = hp.t
-    new.s[:m] = hp.s
-    new.p[:m] = hp.p
-    return new
+def grow_ents(
+    si: np.ndarray, ei: np.ndarray, ef: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of the entity pool with ``n`` slots, the new ones free."""
+    m = ei.shape[0]
+    ei2 = np.full((n, N_EI), -1, np.int64)
+    ef2 = np.zeros((n, N_EF), np.float64)
+    ei2[:m] = ei
+    ef2[:m] = ef
+    chain_free(si, ei2, m, n)
+    return ei2, ef2
 
 
 @njit(cache=True, _nrt=False)  # type: ignore[misc]
-def push(hp: Heap, ctr: np.ndarray, t: float, payload: int) -> int:
+def chain_free(si: np.ndarray, ei: np.ndarray, lo: int, hi: int) -> None:
+    """Put slots ``lo..hi-1`` in front of the free list."""
+    for i in range(lo, hi - 1):
+        ei[i, E_NXT] = i + 1
+    ei[hi - 1, E_NXT] = si[FREE]
+    si[FREE] = lo
+
+
+# ----- event heap ---------------------------------------------------------------------------------
+@njit(cache=True, _nrt=False)  # type: ignore[misc]
+def push(si: np.ndarray, ht: np.ndarray, hq: np.ndarray, t: float, payload: int) -> int:
     """Schedule an event at ``t``; returns its sequence number (FIFO among equal times)."""
-    seq = ctr[SEQ]
-    ctr[SEQ] = seq + 1
-    i = ctr[HN]
-    ctr[HN] = i + 1
-    ht, hs, hpl = hp.t, hp.s, hp.p
+    seq = si[SEQ]
+    si[SEQ] = seq + 1
+    i = si[HN]
+    si[HN] = i + 1
     while i > 0:
         parent = (i - 1) >> 1
         if t < ht[parent]:  # a new event never precedes an equal-time one (larger sequence)
             ht[i] = ht[parent]
-            hs[i] = hs[parent]
-            hpl[i] = hpl[parent]
+            hq[i, 0] = hq[parent, 0]
+            hq[i, 1] = hq[parent, 1]
             i = parent
         else:
             break
     ht[i] = t
-    hs[i] = seq
-    hpl[i] = payload
+    hq[i, 0] = seq
+    hq[i, 1] = payload
     return seq
 
 
 @njit(cache=True, _nrt=False)  # type: ignore[misc]
-def pop(hp: Heap, ctr: np.ndarray) -> tuple[float, int, int]:
+def pop(si: np.ndarray, ht: np.ndarray, hq: np.ndarray) -> tuple[float, int, int]:
     """Remove and return the first event (time, sequence, payload)."""
-    ht, hs, hpl = hp.t, hp.s, hp.p
-    t0, s0, p0 = ht[0], hs[0], hpl[0]
-    n = ctr[HN] - 1
-    ctr[HN] = n
+    t0, s0, p0 = ht[0], hq[0, 0], hq[0, 1]
+    n = si[HN] - 1
+    si[HN] = n
     if n > 0:
-        t, s, p = ht[n], hs[n], hpl[n]
+        t, s, p = ht[n], hq[n, 0], hq[n, 1]
         i = 0
         while True:
             c = 2 * i + 1
             if c >= n:
                 break
             c2 = c + 1
-            if c2 < n and (ht[c2] < ht[c] or (ht[c2] == ht[c] and hs[c2] < hs[c])):
+            if c2 < n and (ht[c2] < ht[c] or (ht[c2] == ht[c] and hq[c2, 0] < hq[c, 0])):
                 c = c2
-            if ht[c] < t or (ht[c] == t and hs[c] < s):
+            if ht[c] < t or (ht[c] == t and hq[c, 0] < s):
                 ht[i] = ht[c]
-                hs[i] = hs[c]
-                hpl[i] = hpl[c]
+                hq[i, 0] = hq[c, 0]
+                hq[i, 1] = hq[c, 1]
                 i = c
             else:
                 break
         ht[i] = t
-        hs[i] = s
-        hpl[i] = p
+        hq[i, 0] = s
+        hq[i, 1] = p
     return t0, s0, p0
 
 
-@njit(cache=True)  # type: ignore[misc]
-def new_ents(n: int) -> Ents:
-    """An entity pool of ``n`` free slots (not yet chained: see :func:`chain_free`)."""
-    return Ents(
-        np.zeros(n, np.int64),
-        np.zeros(n, np.int64),
-        np.zeros(n, np.int64),
-        np.zeros(n, np.int64),
-        np.full(n, -1, np.int64),
-        np.full(n, -1, np.int64),
-        np.zeros(n, np.int64),
-        np.full(n, -1, np.int64),
-        np.zeros(n, np.int64),
-        np.zeros(n, np.int64),
-        np.zeros(n, np.float64),
-        np.zeros(n, np.float64),
-        np.zeros(n, np.float64),
-    )
-
-
+# ----- entity pool -----------------------------------------------------------------------------------
 @njit(cache=True, _nrt=False)  # type: ignore[misc]
-def chain_free(en: Ents, ctr: np.ndarray, lo: int, hi: int) -> None:
-    """Put slots ``lo..hi-1`` in front of the free list."""
-    for i in range(lo, hi - 1):
-        en.nxt[i] = i + 1
-    en.nxt[hi - 1] = ctr[FREE]
-    ctr[FREE] = lo
-
-
-@njit(cache=True)  # type: ignore[misc]
-def grow_ents(en: Ents, ctr: np.ndarray, n: int) -> Ents:
-    """A copy of the pool with ``n`` slots, the new ones free."""
-    m = en.cls.shape[0]
-    new = new_ents(n)
-    new.cls[:m] = en.cls
-    new.st[:m] = en.st
-    new.dest[:m] = en.dest
-    new.stat[:m] = en.stat
-    new.prev[:m] = en.prev
-    new.nxt[:m] = en.nxt
-    new.seq[:m] = en.seq
-    new.rseq[:m] = en.rseq
-    new.key[:m] = en.key
-    new.lvl[:m] = en.lvl
-    new.joined[:m] = en.joined
-    new.enter[:m] = en.enter
-    new.done[:m] = en.done
-    chain_free(new, ctr, m, n)
-    return new
-
-
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def alloc(en: Ents, ctr: np.ndarray, cls: int, t_enter: float) -> int:
+def alloc(si: np.ndarray, ei: np.ndarray, ef: np.ndarray, cls: int, t_enter: float) -> int:
     """Take a free slot for a new entity of class ``cls`` entering the system at ``t_enter``."""
-    e = ctr[FREE]
-    ctr[FREE] = en.nxt[e]
-    ctr[NLIVE] += 1
-    en.cls[e] = cls
-    en.seq[e] = ctr[ESEQ]
-    ctr[ESEQ] += 1
-    en.enter[e] = t_enter
-    en.rseq[e] = -1
-    en.prev[e] = -1
-    en.nxt[e] = -1
+
+    e = si[FREE]
+    si[FREE] = ei[e, E_NXT]
+    si[NLIVE] += 1
+    ei[e, E_CLS] = cls
+    ei[e, E_SEQ] = si[ESEQ]
+    si[ESEQ] += 1
+    ei[e, E_RSEQ] = -1
+    ei[e, E_PREV] = -1
+    ei[e, E_NXT] = -1
+    ef[e, EF_ENTER] = t_enter
     return e
 
 
 @njit(cache=True, _nrt=False)  # type: ignore[misc]
-def free(en: Ents, ctr: np.ndarray, e: int) -> None:
+def free(si: np.ndarray, ei: np.ndarray, e: int) -> None:
     """Return entity ``e``'s slot to the pool."""
-    en.stat[e] = E_FREE
-    en.rseq[e] = -1
-    en.nxt[e] = ctr[FREE]
-    ctr[FREE] = e
-    ctr[NLIVE] -= 1
+
+    ei[e, E_STAT] = ST_FREE
+    ei[e, E_RSEQ] = -1
+    ei[e, E_NXT] = si[FREE]
+    si[FREE] = e
+    si[NLIVE] -= 1
 
 
-@njit(cache=True)  # type: ignore[misc]
-def new_sim(n_st: int, n_lvl: int, n_res: int, n_cls: int, n_bins: int) -> Sim:
-    """Zeroed state for a network of the given sizes."""
-    ctr = np.zeros(8, np.int64)
-    ctr[FREE] = -1
-    return Sim(
-        ctr,
-        np.full(n_st * n_lvl, -1, np.int64),
-        np.full(n_st * n_lvl, -1, np.int64),
-        np.zeros(n_st, np.int64),
-        np.zeros(n_st, np.int64),
-        np.full(n_st, -1, np.int64),
-        np.full(n_st, -1, np.int64),
-        np.zeros(n_st, np.int64),
-        np.zeros(n_res, np.int64),
-        np.zeros(n_res, np.int64),
-        np.zeros((n_st, N_ST_ACC), np.float64),
-        np.zeros(n_st, np.float64),
-        np.zeros((n_res, 3), np.float64),
-        np.zeros((n_cls, 3), np.float64),
-        np.zeros((n_st, HIST_BINS), np.int64),
-        np.zeros((n_cls, HIST_BINS), np.int64),
-        np.zeros((n_st, n_bins), np.float64),
-    )
-
-
+# ----- queues: doubly linked lists per (station, level), ordered by (joined, seq) --------------------
 @njit(cache=True, _nrt=False)  # type: ignore[misc]
-def hist_add(h: np.ndarray, row: int, x: float) -> None:
-    """Count duration ``x`` in histogram row ``row``."""
-    if x <= HIST_ZERO:
-        h[row, 0] += 1
-    else:
-        k = 1 + int(math.log(x * _INV_ZERO) * _INV_LOG_G)
-        if k >= HIST_BINS:
-            k = HIST_BINS - 1
-        h[row, k] += 1
-
-
-# ----- queues ----------------------------------------------------------------------------------
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
-def q_insert(sim: Sim, en: Ents, qi: int, e: int) -> None:
-    """Insert ``e`` into queue ``qi`` ordered by (joined, seq); O(1) for a newcomer."""
-    x = sim.q_tail[qi]
-    tj = en.joined[e]
-    sq = en.seq[e]
-    while x >= 0 and (en.joined[x] > tj or (en.joined[x] == tj and en.seq[x] > sq)):
-        x = en.prev[x]
+def q_insert(si: np.ndarray, ei: np.ndarray, ef: np.ndarray, qi: int, e: int) -> None:
+    """Insert ``e`` into queue ``qi``, walking from the tail (O(1) for a newcomer)."""
+    heads = si[S_QHEAD]
+    tails = si[S_QTAIL]
+    x = si[tails + qi]
+    tj = ef[e, EF_JOINED]
+    sq = ei[e, E_SEQ]
+    while x >= 0 and (ef[x, EF_JOINED] > tj or (ef[x, EF_JOINED] == tj and ei[x, E_SEQ] > sq)):
+        x = ei[x, E_PREV]
     if x < 0:
-        h = sim.q_head[qi]
-        en.prev[e] = -1
-        en.nxt[e] = h
+        h = si[heads + qi]
+        ei[e, E_PREV] = -1
+        ei[e, E_NXT] = h
         if h >= 0:
-            en.prev[h] = e
+            ei[h, E_PREV] = e
         else:
-            sim.q_tail[qi] = e
-        sim.q_head[qi] = e
+            si[tails + qi] = e
+        si[heads + qi] = e
     else:
-        n = en.nxt[x]
-        en.prev[e] = x
-        en.nxt[e] = n
-        en.nxt[x] = e
+        n = ei[x, E_NXT]
+        ei[e, E_PREV] = x
+        ei[e, E_NXT] = n
+        ei[x, E_NXT] = e
         if n >= 0:
-            en.prev[n] = e
+            ei[n, E_PREV] = e
         else:
-            sim.q_tail[qi] = e
+            si[tails + qi] = e
 
 
 @njit(cache=True, _nrt=False)  # type: ignore[misc]
-def q_remove(sim: Sim, en: Ents, qi: int, e: int) -> None:
+def q_remove(si: np.ndarray, ei: np.ndarray, qi: int, e: int) -> None:
     """Unlink ``e`` from queue ``qi`` in O(1)."""
-    p = en.prev[e]
-    n = en.nxt[e]
+    p = ei[e, E_PREV]
+    n = ei[e, E_NXT]
     if p >= 0:
-        en.nxt[p] = n
+        ei[p, E_NXT] = n
     else:
-        sim.q_head[qi] = n
+        si[si[S_QHEAD] + qi] = n
     if n >= 0:
-        en.prev[n] = p
+        ei[n, E_PREV] = p
     else:
-        sim.q_tail[qi] = p
-    en.prev[e] = -1
-    en.nxt[e] = -1
+        si[si[S_QTAIL] + qi] = p
+    ei[e, E_PREV] = -1
+    ei[e, E_NXT] = -1
 
 
 # ----- time averages -----------------------------------------------------------------------------
 @njit(cache=True, _nrt=False)  # type: ignore[misc]
 def flush_station(
-    sim: Sim, j: int, t: float, warmup: float, horizon: float, interval: float
+    mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ser: np.ndarray, j: int, t: float
 ) -> None:
     """Integrate station ``j``'s queue and occupancy up to ``t`` (before they change)."""
-    last = sim.st_last[j]
+
+    row = si[SF_ST] + j * N_ST_ACC
+    last = sf[row + LAST]
     if t <= last:
         return
-    n_in = sim.n_in[j]
+    n_in = si[si[S_NIN] + j]
+    warmup = mf[WARMUP]
     lo = last if last > warmup else warmup
     if t > lo:
-        sim.st_acc[j, AREA_Q] += sim.n_wait[j] * (t - lo)
-        sim.st_acc[j, AREA_IN] += n_in * (t - lo)
+        sf[row + AREA_Q] += si[si[S_NWAIT] + j] * (t - lo)
+        sf[row + AREA_IN] += n_in * (t - lo)
+    interval = mf[INTERVAL]
+    horizon = mf[HORIZON]
     if interval > 0.0 and n_in > 0 and last < horizon:
-        nb = sim.series.shape[1]
+        nb = ser.shape[1]
         a = last
         b = t if t < horizon else horizon
         k = int(a / interval)
@@ -352,18 +322,21 @@ def flush_station(
             if end > b or k >= nb - 1:
                 end = b
             if end > a:
-                sim.series[j, k] += n_in * (end - a)
+                ser[j, k] += n_in * (end - a)
                 a = end
             k += 1
-    sim.st_last[j] = t
+    sf[row + LAST] = t
 
 
 @njit(cache=True, _nrt=False)  # type: ignore[misc]
-def flush_resource(sim: Sim, r: int, t: float, warmup: float) -> None:
+def flush_resource(mf: np.ndarray, si: np.ndarray, sf: np.ndarray, r: int, t: float) -> None:
     """Integrate resource ``r``'s use and capacity up to ``t`` (before they change)."""
-    last = sim.r_acc[r, 2]
+
+    row = si[SF_R] + 3 * r
+    last = sf[row + 2]
+    warmup = mf[WARMUP]
     lo = last if last > warmup else warmup
     if t > lo:
-        sim.r_acc[r, 0] += sim.r_use[r] * (t - lo)
-        sim.r_acc[r, 1] += sim.r_cap[r] * (t - lo)
-    sim.r_acc[r, 2] = t
+        sf[row] += si[si[S_RUSE] + r] * (t - lo)
+        sf[row + 1] += si[si[S_RCAP] + r] * (t - lo)
+    sf[row + 2] = t

@@ -1,0 +1,108 @@
+"""Layout of the kernel's flat arrays (indices are plain ints, frozen into the compiled code).
+
+The kernel passes a handful of flat arrays instead of many small ones: numba copies every array
+argument's descriptor on each call and reference-counts it, which dominated the run time.
+
+Model (read-only, built by ``_compile.py``):
+
+- ``mi`` (int64): ``mi[0:N_HEAD]`` holds sizes and the start of each section; e.g. the queue
+  capacity of station ``j`` is ``mi[mi[QCAP] + j]``. Sections whose name starts with ``F_`` are
+  offsets into ``mf``.
+- ``mf`` (float64): the scalars ``HORIZON .. INTERVAL`` (time_unit; START in minutes of week,
+  MPU minutes per time_unit), then the float sections.
+
+State of one replication (built in ``_state.py``):
+
+- ``si`` (int64): counters ``HN .. POOL``, then per-station / per-resource integer sections
+  whose offsets are stored at ``si[S_*]``.
+- ``sf`` (float64): accumulators, sections at ``si[SF_*]``; station rows have ``N_ST_ACC``
+  columns (``WAIT_SUM .. LAST``), resource rows 3 (in use area, capacity area, last update),
+  class rows 3 (time-in-system sum, departures, abandoned).
+- ``ei``/``ef``: entity pool rows (``E_*`` integer columns, ``EF_*`` float columns).
+- ``ht``/``hq``: event heap (time; sequence and payload = datum * 8 + event type).
+"""
+
+from __future__ import annotations
+
+# ----- model header: sizes -------------------------------------------------------------------------
+N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP = range(8)
+# ----- model header: int sections of mi ------------------------------------------------------------
+(
+    NEED_OFF,  # [S+1] CSR into NEED_RES / NEED_AMT / KEEP_AMT
+    NEED_RES,
+    NEED_AMT,
+    KEEP_AMT,  # amount kept while blocked
+    QCAP,  # [S] -1: unlimited
+    PRIO,  # [S] 1: priority discipline
+    BLOCK,  # [S] 1: blocking
+    WIN,  # [S] 1: release window
+    SVC,  # [S*C] service distribution id
+    PAT,  # [S*C] patience distribution id (-1: none)
+    RT_OFF,  # [S*C+1] CSR into routing rows
+    RT_DEST,  # station (-1: exit)
+    RT_CLS,  # new class (-1: unchanged)
+    CLS_PRIO,  # [C]
+    CLS_LVL,  # [C] queue level of the class priority
+    D_KIND,  # [D] distribution kind
+    CAP_R,  # [N_CAP] resource of each capacity step
+    CAP_V,  # new capacity
+    R_CAP0,  # [R] capacity at t = 0
+    A_KIND,  # [A] 0 poisson, 1 scheduled
+    A_ST,  # [A] station joined
+    A_CONST,  # [A] 1: constant rate
+    A_MIX_N,  # [A] classes with p > 0
+    A_BAT_OFF,  # [A+1] CSR into BAT_VAL / F_BAT_CUM
+    BAT_VAL,
+    SC_OFF,  # [A+1] CSR into scheduled arrivals
+    SC_N,  # count of a scheduled arrival
+    SC_A,  # its stream
+    # ----- float sections of mf ----------------------------------------------------------------
+    F_WIN_A,  # [S] window start, minutes of day
+    F_WIN_B,  # [S] window end
+    F_TARGET,  # [S] wait target (inf: none)
+    F_RT_CUM,  # cumulative routing probabilities (last row of a table: inf)
+    F_D_PAR,  # [D*4] distribution parameters (empirical: absolute offset in mf, count)
+    F_CAP_T,  # [N_CAP] capacity step times
+    F_A_RATE,  # [A*168] rate per time_unit by hour of week
+    F_A_RMAX,  # [A]
+    F_A_MIX,  # [A*C] cumulative class probabilities (last class with p > 0: inf)
+    F_BAT_CUM,  # cumulative batch-size probabilities
+    F_SC_T,  # scheduled arrival times
+) = range(8, 47)
+N_HEAD = 47
+# ----- model float scalars ---------------------------------------------------------------------------
+HORIZON, WARMUP, START, MPU, INTERVAL = range(5)
+N_FSCALAR = 5
+
+# ----- state counters (si[0:8]) -----------------------------------------------------------------------
+HN, SEQ, NLIVE, FREE, NBLK, ARRIVALS, ESEQ, POOL = range(8)
+# ----- state section offsets (si[8:..]) ------------------------------------------------------------------
+S_NWAIT, S_NIN, S_BHEAD, S_BTAIL, S_NBLK, S_QHEAD, S_QTAIL, S_RUSE, S_RCAP, SF_ST, SF_R, SF_C = range(
+    8, 20
+)
+N_SHEAD = 20
+# ----- station accumulator columns ----------------------------------------------------------------------
+(
+    WAIT_SUM,
+    WAIT_N,
+    WITHIN,
+    AREA_Q,
+    AREA_IN,
+    HELD_SUM,
+    HELD_N,
+    SERVED,
+    ABANDONED,
+    BALKED,
+    LAST,
+) = range(11)
+N_ST_ACC = 11
+
+# ----- entity columns -------------------------------------------------------------------------------
+E_CLS, E_ST, E_DEST, E_STAT, E_PREV, E_NXT, E_SEQ, E_RSEQ, E_KEY, E_LVL = range(10)
+N_EI = 10
+EF_JOINED, EF_ENTER, EF_DONE = range(3)
+N_EF = 3
+# ----- entity status ---------------------------------------------------------------------------------
+ST_FREE, ST_WAIT, ST_SERVICE, ST_HELD, ST_BLOCKED = range(5)
+# ----- event types (low 3 bits of a payload) -------------------------------------------------------------
+EV_ARRIVAL, EV_SCHEDULED, EV_CAPACITY, EV_DONE, EV_RENEGE, EV_WINDOW = range(6)
