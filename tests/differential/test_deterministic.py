@@ -2,7 +2,7 @@
 
 Scheduled arrivals, fixed service times, single-row routing, capacity schedules, a release
 window and boarding: every event time is determined, so every KPI except the percentiles
-(histogram vs exact order statistics) must be equal to rounding error.
+(histogram vs exact order statistics, equal to the bin width) must be equal to rounding error.
 """
 
 from __future__ import annotations
@@ -79,15 +79,10 @@ def test_engines_identical_without_randomness() -> None:
     fast = run_experiment(spec, reps=2, seed=1, engine="fast")
     ref = run_experiment(spec, reps=2, seed=2, engine="reference")
     for k, values in fast.per_rep.items():
-        if re.search(r"_p[0-9.]+$", k.split("[")[0]):  # percentiles: histogram interpolation vs exact order statistics
-            continue
+        # percentiles: the fast engine's histogram is exact to its bin width (docs/semantics.md)
+        tol = 0.006 if re.search(r"_p[0-9.]+$", k.split("[")[0]) else 1e-9
         for a, b in zip(values, ref.per_rep[k], strict=True):
-            assert (math.isnan(a) and math.isnan(b)) or math.isclose(
-                a, b, rel_tol=1e-9, abs_tol=1e-9
-            ), (
-                k,
-                a,
-                b,
-            )
+            same = math.isclose(a, b, rel_tol=tol, abs_tol=1e-9)
+            assert (math.isnan(a) and math.isnan(b)) or same, (k, a, b)
     for key, series in fast.series.items():
         assert series == pytest.approx(ref.series[key], rel=1e-9, abs=1e-9), key
