@@ -8,6 +8,7 @@ is model time in the spec's ``time_unit``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -171,7 +172,7 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
             for c_name, p in mix.items():
                 probs[c_idx[c_name]] = p
         cum_p = np.cumsum(probs)
-        cum_p[int(np.flatnonzero(probs > 0)[-1]):] = math.inf
+        cum_p[int(np.flatnonzero(probs > 0)[-1]) :] = math.inf
         a_mix.append(cum_p)
         a_mix_n.append(int(np.count_nonzero(probs > 0)))
         if isinstance(arr, PoissonArrivals):
@@ -201,7 +202,12 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     interval = spec.kpis.interval or 0.0
     n_bins = math.ceil(horizon / interval) if interval else 0
     head = [0] * L.N_HEAD
-    head[L.N_ST], head[L.N_CLS], head[L.N_RES], head[L.N_LVL] = n_s, n_c, len(resources), len(levels)
+    head[L.N_ST], head[L.N_CLS], head[L.N_RES], head[L.N_LVL] = (
+        n_s,
+        n_c,
+        len(resources),
+        len(levels),
+    )
     head[L.N_ARR], head[L.N_CAP] = len(spec.arrivals), len(caps)
     head[L.MAX_NEW], head[L.N_BINS] = max_new, n_bins
     ints: list[int] = list(head)
@@ -213,7 +219,7 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
         ints[key] = len(ints)
         ints.extend(int(v) for v in values)
 
-    def add_f(key: int, values: list[float] | np.ndarray) -> None:
+    def add_f(key: int, values: Sequence[float] | Sequence[np.ndarray] | np.ndarray) -> None:
         ints[key] = len(floats)
         floats.extend(float(v) for v in np.ravel(values))
 
@@ -250,10 +256,10 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     add_f(L.F_TARGET, target)
     add_f(L.F_RT_CUM, rt_cum)
     emp_base = len(floats) + 4 * len(pars)  # empirical values follow the parameters
-    for k, p in zip(kinds, pars, strict=True):
-        if k == KIND["empirical"]:
-            p[0] += emp_base
-    add_f(L.F_D_PAR, [x for p in pars for x in p])
+    for kind, par in zip(kinds, pars, strict=True):
+        if kind == KIND["empirical"]:
+            par[0] += emp_base
+    add_f(L.F_D_PAR, [x for par in pars for x in par])
     floats.extend(emp)
     add_f(L.F_CAP_T, [x[0] for x in caps])
     add_f(L.F_A_RATE, a_rate)

@@ -10,9 +10,9 @@ and ``A + 3j + 2`` (routing), ``A`` being the number of arrival streams.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from ._compile import Initial, Model
+from ._jit import hot, kernel
 from ._layout import (
     A_BAT_OFF,
     A_CONST,
@@ -131,11 +131,10 @@ from ._state import (
 __all__ = ["simulate"]
 
 _ALL, _REST, _KEPT = 0, 1, 2  # which of a station's resources to release
-_JIT = {"cache": True, "_nrt": False}  # hot helpers: no allocation, no reference counting
 
 
 # ----- resources -------------------------------------------------------------------------------
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _available(mi: np.ndarray, si: np.ndarray, j: int) -> bool:
     """Whether station ``j``'s resources are all available in the needed amounts."""
     use = si[S_RUSE]
@@ -147,8 +146,10 @@ def _available(mi: np.ndarray, si: np.ndarray, j: int) -> bool:
     return True
 
 
-@njit(**_JIT)  # type: ignore[misc]
-def _seize(mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, j: int, t: float) -> None:
+@hot
+def _seize(
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, j: int, t: float
+) -> None:
     """Seize all of station ``j``'s resources (over-commitment allowed)."""
     for k in range(mi[mi[NEED_OFF] + j], mi[mi[NEED_OFF] + j + 1]):
         r = mi[mi[NEED_RES] + k]
@@ -156,7 +157,7 @@ def _seize(mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, j: in
         si[si[S_RUSE] + r] += mi[mi[NEED_AMT] + k]
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _release(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, j: int, t: float, which: int
 ) -> None:
@@ -175,7 +176,7 @@ def _release(
 
 
 # ----- stations ----------------------------------------------------------------------------------
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _enter(
     mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray, ef: np.ndarray,
     ser: np.ndarray, e: int, j: int, t: float,
@@ -186,7 +187,7 @@ def _enter(
     ef[e, EF_JOINED] = t
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _leave(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ef: np.ndarray,
     ser: np.ndarray, e: int, i: int, t: float, which: int,
@@ -201,7 +202,7 @@ def _leave(
         sf[row + HELD_N] += 1.0
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _start(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
     ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, rng: np.ndarray,
@@ -226,8 +227,10 @@ def _start(
         push(si, ht, hq, t + s, e * 8 + EV_DONE)
 
 
-@njit(**_JIT)  # type: ignore[misc]
-def _enqueue(mi: np.ndarray, si: np.ndarray, ei: np.ndarray, ef: np.ndarray, e: int, j: int) -> None:
+@hot
+def _enqueue(
+    mi: np.ndarray, si: np.ndarray, ei: np.ndarray, ef: np.ndarray, e: int, j: int
+) -> None:
     c = ei[e, E_CLS]
     if mi[mi[PRIO] + j]:
         ei[e, E_KEY] = mi[mi[CLS_PRIO] + c]
@@ -240,7 +243,7 @@ def _enqueue(mi: np.ndarray, si: np.ndarray, ei: np.ndarray, ef: np.ndarray, e: 
     si[si[S_NWAIT] + j] += 1
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _room(mi: np.ndarray, si: np.ndarray, j: int) -> int:
     """Rule 1 (start now: 1) or 2 (queue: 2) of "Joining a station" for ``j``; 0 if full."""
     n_wait = si[si[S_NWAIT] + j]
@@ -250,13 +253,13 @@ def _room(mi: np.ndarray, si: np.ndarray, j: int) -> int:
     return 2 if qc < 0 or n_wait < qc else 0
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _join(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
     ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
     rng: np.ndarray, e: int, j: int, t: float,
 ) -> bool:  # fmt: skip
-    """"Joining a station", rules 1-2; False when ``j`` is full (the caller applies rule 3)."""
+    """ "Joining a station", rules 1-2; False when ``j`` is full (the caller applies rule 3)."""
     room = _room(mi, si, j)
     if room == 0:
         return False
@@ -273,27 +276,27 @@ def _join(
     return True
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _head(mi: np.ndarray, si: np.ndarray, j: int) -> int:
     base = si[S_QHEAD] + j * mi[N_LVL]
     for lv in range(mi[N_LVL] if mi[mi[PRIO] + j] else 1):
         h = si[base + lv]
         if h >= 0:
-            return h
+            return int(h)
     return -1
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _before(ei: np.ndarray, ef: np.ndarray, a: int, b: int) -> bool:
     """Whether head ``a`` ranks before head ``b``: (priority key, time joined, sequence)."""
     if ei[a, E_KEY] != ei[b, E_KEY]:
-        return ei[a, E_KEY] < ei[b, E_KEY]
+        return bool(ei[a, E_KEY] < ei[b, E_KEY])
     if ef[a, EF_JOINED] != ef[b, EF_JOINED]:
-        return ef[a, EF_JOINED] < ef[b, EF_JOINED]
-    return ei[a, E_SEQ] < ei[b, E_SEQ]
+        return bool(ef[a, EF_JOINED] < ef[b, EF_JOINED])
+    return bool(ei[a, E_SEQ] < ei[b, E_SEQ])
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _dispatch(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
     ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
@@ -339,32 +342,32 @@ def _dispatch(
 
 
 # ----- events ------------------------------------------------------------------------------------
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _in_window(mi: np.ndarray, mf: np.ndarray, j: int, t: float) -> bool:
     """Calendar.in_window: the wall clock at ``t`` is inside station ``j``'s daily window."""
     a = mf[mi[F_WIN_A] + j]
     b = mf[mi[F_WIN_B] + j]
     x = (mf[START] + t * mf[MPU]) % 1440.0
     if a < b:
-        return a <= x < b
-    return x >= a or x < b
+        return bool(a <= x < b)
+    return bool(x >= a or x < b)
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _window_opens(mi: np.ndarray, mf: np.ndarray, j: int, t: float) -> float:
     """Calendar.next_wall(t, window start, 1440): when station ``j``'s window next opens."""
     now = (mf[START] + t * mf[MPU]) % 1440.0
     delta = (mf[mi[F_WIN_A] + j] - now) % 1440.0
-    return t + delta / mf[MPU]
+    return float(t + delta / mf[MPU])
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _move_on(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
     ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
     rng: np.ndarray, e: int, t: float,
 ) -> None:  # fmt: skip
-    """"After service", step 3: exit, join the destination, block, or be lost."""
+    """ "After service", step 3: exit, join the destination, block, or be lost."""
     i = ei[e, E_ST]
     d = ei[e, E_DEST]
     if d < 0:
@@ -398,7 +401,7 @@ def _move_on(
         free(si, ei, e)
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _done(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
     ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
@@ -428,7 +431,7 @@ def _done(
     _move_on(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, t)
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _renege(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
     ser: np.ndarray, e: int, seq: int, t: float,
@@ -448,7 +451,7 @@ def _renege(
     return True
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _arrive(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
     ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
@@ -471,7 +474,7 @@ def _arrive(
             free(si, ei, e)
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _next_poisson(mi: np.ndarray, mf: np.ndarray, rng: np.ndarray, a: int, t: float) -> float:
     """Next arrival time of Poisson stream ``a`` after ``t`` (thinning when it has a profile)."""
     rmax = mf[mi[F_A_RMAX] + a]
@@ -490,7 +493,7 @@ def _next_poisson(mi: np.ndarray, mf: np.ndarray, rng: np.ndarray, a: int, t: fl
             return t
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _batch(mi: np.ndarray, mf: np.ndarray, rng: np.ndarray, a: int) -> int:
     """Batch size of an arrival of stream ``a`` (1 without a batch table)."""
     lo = mi[mi[A_BAT_OFF] + a]
@@ -502,10 +505,10 @@ def _batch(mi: np.ndarray, mf: np.ndarray, rng: np.ndarray, a: int) -> int:
         u = uniform(rng, a)
         while u >= mf[mi[F_BAT_CUM] + k]:
             k += 1
-    return mi[mi[BAT_VAL] + k]
+    return int(mi[mi[BAT_VAL] + k])
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@hot
 def _event(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
     ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
@@ -541,7 +544,7 @@ def _event(
 
 
 # ----- the run -----------------------------------------------------------------------------------
-@njit(cache=True, nogil=True)  # type: ignore[misc]
+@kernel
 def simulate(
     model: Model, rng: np.ndarray, ini: Initial
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -601,4 +604,3 @@ def simulate(
         flush_resource(mf, si, sf, r, horizon)
     si[POOL] = ei.shape[0]
     return si, sf, hist, ser
-

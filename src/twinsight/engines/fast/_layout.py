@@ -24,9 +24,9 @@ State of one replication (built in ``_state.py``):
 
 from __future__ import annotations
 
-# ----- model header: sizes -------------------------------------------------------------------------
+# ----- model header: sizes ------------------------------------------------------------------------
 N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP = range(8)
-# ----- model header: int sections of mi ------------------------------------------------------------
+# ----- model header: int sections of mi -----------------------------------------------------------
 (
     NEED_OFF,  # [S+1] CSR into NEED_RES / NEED_AMT / KEEP_AMT
     NEED_RES,
@@ -70,18 +70,18 @@ N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP = range(8)
     F_SC_T,  # scheduled arrival times
 ) = range(8, 47)
 N_HEAD = 47
-# ----- model float scalars ---------------------------------------------------------------------------
+# ----- model float scalars ------------------------------------------------------------------------
 HORIZON, WARMUP, START, MPU, INTERVAL = range(5)
 N_FSCALAR = 5
 
-# ----- state counters (si[0:8]) -----------------------------------------------------------------------
+# ----- state counters (si[0:8]) -------------------------------------------------------------------
 HN, SEQ, NLIVE, FREE, NBLK, ARRIVALS, ESEQ, POOL = range(8)
-# ----- state section offsets (si[8:..]) ------------------------------------------------------------------
-S_NWAIT, S_NIN, S_BHEAD, S_BTAIL, S_NBLK, S_QHEAD, S_QTAIL, S_RUSE, S_RCAP, SF_ST, SF_R, SF_C = range(
-    8, 20
+# ----- state section offsets (si[8:..]) -----------------------------------------------------------
+S_NWAIT, S_NIN, S_BHEAD, S_BTAIL, S_NBLK, S_QHEAD, S_QTAIL, S_RUSE, S_RCAP, SF_ST, SF_R, SF_C = (
+    range(8, 20)
 )
 N_SHEAD = 20
-# ----- station accumulator columns ----------------------------------------------------------------------
+# ----- station accumulator columns ----------------------------------------------------------------
 (
     WAIT_SUM,
     WAIT_N,
@@ -97,12 +97,12 @@ N_SHEAD = 20
 ) = range(11)
 N_ST_ACC = 11
 
-# ----- entity columns -------------------------------------------------------------------------------
+# ----- entity columns -----------------------------------------------------------------------------
 E_CLS, E_ST, E_DEST, E_STAT, E_PREV, E_NXT, E_SEQ, E_RSEQ, E_KEY, E_LVL = range(10)
 N_EI = 10
 EF_JOINED, EF_ENTER, EF_DONE = range(3)
 N_EF = 3
-# ----- entity status ---------------------------------------------------------------------------------
+# ----- entity status ------------------------------------------------------------------------------
 ST_FREE, ST_WAIT, ST_SERVICE, ST_HELD, ST_BLOCKED = range(5)
-# ----- event types (low 3 bits of a payload) -------------------------------------------------------------
+# ----- event types (low 3 bits of a payload) ------------------------------------------------------
 EV_ARRIVAL, EV_SCHEDULED, EV_CAPACITY, EV_DONE, EV_RENEGE, EV_WINDOW = range(6)

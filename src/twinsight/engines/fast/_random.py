@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from ._jit import hot
 
 __all__ = [
     "EMPIRICAL",
@@ -50,12 +51,12 @@ _TWO_M53 = 1.0 / 9007199254740992.0  # 2**-53
 _TWO_PI = 2.0 * math.pi
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+@hot
 def _rotl(x: np.uint64, k: int) -> np.uint64:
     return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+@hot
 def next_u64(rng: np.ndarray, k: int) -> np.uint64:
     """Next 64-bit output of xoshiro256** stream ``k`` (row ``k`` of ``rng``), advancing it."""
     s0 = rng[k, 0]
@@ -77,19 +78,19 @@ def next_u64(rng: np.ndarray, k: int) -> np.uint64:
     return result
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+@hot
 def uniform(rng: np.ndarray, k: int) -> float:
     """A uniform double in [0, 1) from stream ``k`` (the top 53 bits of one output)."""
     return float(next_u64(rng, k) >> np.uint64(11)) * _TWO_M53
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+@hot
 def exponential(rng: np.ndarray, k: int, mean: float) -> float:
     """Exponential draw with the given mean, by inversion."""
     return -mean * math.log(1.0 - uniform(rng, k))
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+@hot
 def std_normal(rng: np.ndarray, k: int) -> float:
     """Standard normal draw (Box-Muller, one value per two uniforms)."""
     u1 = 1.0 - uniform(rng, k)
@@ -97,7 +98,7 @@ def std_normal(rng: np.ndarray, k: int) -> float:
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * u2)
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+@hot
 def _gamma(rng: np.ndarray, k: int, shape: float, scale: float) -> float:
     """Marsaglia-Tsang gamma; shape < 1 is boosted: G(shape+1) * U**(1/shape)."""
     boost = 1.0
@@ -119,7 +120,7 @@ def _gamma(rng: np.ndarray, k: int, shape: float, scale: float) -> float:
             return d * v * scale * boost
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+@hot
 def draw(rng: np.ndarray, k: int, kind: int, mf: np.ndarray, po: int) -> float:
     """One draw from stream ``k`` of the distribution ``kind`` with parameters ``mf[po:po+4]``
     (time_unit).
@@ -129,33 +130,33 @@ def draw(rng: np.ndarray, k: int, kind: int, mf: np.ndarray, po: int) -> float:
     uniform (min, max), fixed (value), empirical (offset of the values in ``mf``, count).
     """
     if kind == EXPONENTIAL:
-        return -mf[po] * math.log(1.0 - uniform(rng, k))
+        return float(-mf[po] * math.log(1.0 - uniform(rng, k)))
     if kind == LOGNORMAL:
-        return math.exp(mf[po] + mf[po + 1] * std_normal(rng, k))
+        return float(math.exp(mf[po] + mf[po + 1] * std_normal(rng, k)))
     if kind == GAMMA:
-        return _gamma(rng, k, mf[po], mf[po + 1])
+        return float(_gamma(rng, k, mf[po], mf[po + 1]))
     if kind == WEIBULL:
-        return mf[po + 1] * (-math.log(1.0 - uniform(rng, k))) ** (1.0 / mf[po])
+        return float(mf[po + 1] * (-math.log(1.0 - uniform(rng, k))) ** (1.0 / mf[po]))
     if kind == NORMAL:
         while True:
             x = mf[po] + mf[po + 1] * std_normal(rng, k)
             if x >= mf[po + 2]:
-                return x
+                return float(x)
     if kind == TRIANGULAR:
         a = mf[po]
         c = mf[po + 1]
         b = mf[po + 2]
         u = uniform(rng, k)
         if u < (c - a) / (b - a):
-            return a + math.sqrt(u * (b - a) * (c - a))
-        return b - math.sqrt((1.0 - u) * (b - a) * (b - c))
+            return float(a + math.sqrt(u * (b - a) * (c - a)))
+        return float(b - math.sqrt((1.0 - u) * (b - a) * (b - c)))
     if kind == UNIFORM:
-        return mf[po] + (mf[po + 1] - mf[po]) * uniform(rng, k)
+        return float(mf[po] + (mf[po + 1] - mf[po]) * uniform(rng, k))
     if kind == FIXED:
-        return mf[po]
+        return float(mf[po])
     # empirical: resample the values with equal weight
     n = int(mf[po + 1])
     i = int(uniform(rng, k) * n)
     if i >= n:
         i = n - 1
-    return mf[int(mf[po]) + i]
+    return float(mf[int(mf[po]) + i])

@@ -57,7 +57,7 @@ def hist_percentiles(counts: np.ndarray, qs: list[float]) -> list[float]:
     out = []
     for q in qs:
         pos = (n - 1) * q / 100.0
-        lo = int(math.floor(pos))
+        lo = math.floor(pos)
         x_lo = order_stat(lo)
         x_hi = order_stat(min(lo + 1, n - 1))
         out.append(x_lo + (pos - lo) * (x_hi - x_lo))

@@ -11,25 +11,24 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from ._jit import hot, kernel
 from ._layout import (
     AREA_IN,
-    E_CLS,
-    E_STAT,
-    EF_ENTER,
-    ESEQ,
-    HORIZON,
-    INTERVAL,
-    WARMUP,
     AREA_Q,
+    E_CLS,
     E_NXT,
     E_PREV,
     E_RSEQ,
     E_SEQ,
+    E_STAT,
+    EF_ENTER,
     EF_JOINED,
+    ESEQ,
     FREE,
     HN,
+    HORIZON,
+    INTERVAL,
     LAST,
     N_CLS,
     N_EF,
@@ -42,7 +41,6 @@ from ._layout import (
     NLIVE,
     S_BHEAD,
     S_BTAIL,
-    S_NBLK,
     S_NIN,
     S_NWAIT,
     S_QHEAD,
@@ -54,6 +52,7 @@ from ._layout import (
     SF_R,
     SF_ST,
     ST_FREE,
+    WARMUP,
 )
 
 __all__ = [
@@ -81,12 +80,12 @@ HIST_ZERO = 1e-9
 HIST_GROWTH = 1.005
 _HIST_TOP = 1e15  # larger values fall in the last bin
 #: Bin ``k >= 1`` holds values in ``[HIST_ZERO * g**(k-1), HIST_ZERO * g**k)``.
-HIST_BINS = 2 + int(math.ceil(math.log(_HIST_TOP / HIST_ZERO) / math.log(HIST_GROWTH)))
+HIST_BINS = 2 + math.ceil(math.log(_HIST_TOP / HIST_ZERO) / math.log(HIST_GROWTH))
 _INV_LOG_G = 1.0 / math.log(HIST_GROWTH)
 _INV_ZERO = 1.0 / HIST_ZERO
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+@hot
 def hist_add(hist: np.ndarray, row: int, x: float) -> None:
     """Count duration ``x`` in histogram row ``row``."""
     if x <= HIST_ZERO:
@@ -99,7 +98,7 @@ def hist_add(hist: np.ndarray, row: int, x: float) -> None:
 
 
 # ----- allocation (reference-counted, outside the hot loop) ---------------------------------------
-@njit(cache=True)  # type: ignore[misc]
+@kernel
 def new_state(mi: np.ndarray, n_ents: int, n_events: int) -> tuple[np.ndarray, ...]:
     """Fresh ``si, sf, ei, ef, ht, hq, hist`` for the model ``mi``."""
     n_st, n_res, n_cls = mi[N_ST], mi[N_RES], mi[N_CLS]
@@ -128,7 +127,7 @@ def new_state(mi: np.ndarray, n_ents: int, n_events: int) -> tuple[np.ndarray, .
     return si, sf, ei, ef, ht, hq, hist
 
 
-@njit(cache=True)  # type: ignore[misc]
+@kernel
 def grow_heap(ht: np.ndarray, hq: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Copies of the heap arrays with room for ``n`` events."""
     m = ht.shape[0]
@@ -139,7 +138,7 @@ def grow_heap(ht: np.ndarray, hq: np.ndarray, n: int) -> tuple[np.ndarray, np.nd
     return ht2, hq2
 
 
-@njit(cache=True)  # type: ignore[misc]
+@kernel
 def grow_ents(
     si: np.ndarray, ei: np.ndarray, ef: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +152,7 @@ def grow_ents(
     return ei2, ef2
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+@hot
 def chain_free(si: np.ndarray, ei: np.ndarray, lo: int, hi: int) -> None:
     """Put slots ``lo..hi-1`` in front of the free list."""
     for i in range(lo, hi - 1):
@@ -163,7 +162,7 @@ def chain_free(si: np.ndarray, ei: np.ndarray, lo: int, hi: int) -> None:
 
 
 # ----- event heap ---------------------------------------------------------------------------------
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+@hot
 def push(si: np.ndarray, ht: np.ndarray, hq: np.ndarray, t: float, payload: int) -> int:
     """Schedule an event at ``t``; returns its sequence number (FIFO among equal times)."""
     seq = si[SEQ]
@@ -182,10 +181,10 @@ def push(si: np.ndarray, ht: np.ndarray, hq: np.ndarray, t: float, payload: int)
     ht[i] = t
     hq[i, 0] = seq
     hq[i, 1] = payload
-    return seq
+    return int(seq)
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+@hot
 def pop(si: np.ndarray, ht: np.ndarray, hq: np.ndarray) -> tuple[float, int, int]:
     """Remove and return the first event (time, sequence, payload)."""
     t0, s0, p0 = ht[0], hq[0, 0], hq[0, 1]
@@ -214,8 +213,8 @@ def pop(si: np.ndarray, ht: np.ndarray, hq: np.ndarray) -> tuple[float, int, int
     return t0, s0, p0
 
 
-# ----- entity pool -----------------------------------------------------------------------------------
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+# ----- entity pool --------------------------------------------------------------------------------
+@hot
 def alloc(si: np.ndarray, ei: np.ndarray, ef: np.ndarray, cls: int, t_enter: float) -> int:
     """Take a free slot for a new entity of class ``cls`` entering the system at ``t_enter``."""
 
@@ -229,10 +228,10 @@ def alloc(si: np.ndarray, ei: np.ndarray, ef: np.ndarray, cls: int, t_enter: flo
     ei[e, E_PREV] = -1
     ei[e, E_NXT] = -1
     ef[e, EF_ENTER] = t_enter
-    return e
+    return int(e)
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+@hot
 def free(si: np.ndarray, ei: np.ndarray, e: int) -> None:
     """Return entity ``e``'s slot to the pool."""
 
@@ -243,8 +242,8 @@ def free(si: np.ndarray, ei: np.ndarray, e: int) -> None:
     si[NLIVE] -= 1
 
 
-# ----- queues: doubly linked lists per (station, level), ordered by (joined, seq) --------------------
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+# ----- queues: doubly linked lists per (station, level), ordered by (joined, seq) -----------------
+@hot
 def q_insert(si: np.ndarray, ei: np.ndarray, ef: np.ndarray, qi: int, e: int) -> None:
     """Insert ``e`` into queue ``qi``, walking from the tail (O(1) for a newcomer)."""
     heads = si[S_QHEAD]
@@ -274,7 +273,7 @@ def q_insert(si: np.ndarray, ei: np.ndarray, ef: np.ndarray, qi: int, e: int) ->
             si[tails + qi] = e
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+@hot
 def q_remove(si: np.ndarray, ei: np.ndarray, qi: int, e: int) -> None:
     """Unlink ``e`` from queue ``qi`` in O(1)."""
     p = ei[e, E_PREV]
@@ -292,7 +291,7 @@ def q_remove(si: np.ndarray, ei: np.ndarray, qi: int, e: int) -> None:
 
 
 # ----- time averages -----------------------------------------------------------------------------
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+@hot
 def flush_station(
     mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ser: np.ndarray, j: int, t: float
 ) -> None:
@@ -328,7 +327,7 @@ def flush_station(
     sf[row + LAST] = t
 
 
-@njit(cache=True, _nrt=False)  # type: ignore[misc]
+@hot
 def flush_resource(mf: np.ndarray, si: np.ndarray, sf: np.ndarray, r: int, t: float) -> None:
     """Integrate resource ``r``'s use and capacity up to ``t`` (before they change)."""
 
