@@ -80,7 +80,7 @@ def test_mm1_known_values() -> None:
         (1.0, 2.0, 1.0, 0.5)
     )
     assert m.p_wait == pytest.approx(0.5)
-    m = th.mm1(0.7, 1.0)  # examples/mm1.yaml
+    m = th.mm1(0.7, 1.0)
     assert m.wait_mean == pytest.approx(7.0 / 3.0)
     assert m.in_system_mean == pytest.approx(7.0 / 3.0)
     # M/M/1 is M/M/c with one server
@@ -231,8 +231,8 @@ def test_mg1_pollaczek_khinchine() -> None:
     assert d.queue_mean == pytest.approx(0.25)
     assert d.in_system_mean == pytest.approx(0.75)
     # examples/mg1.yaml
-    assert th.mg1(0.7, 1.0, 0.5).wait_mean == pytest.approx(0.7 * 1.25 / 0.6)
-    assert th.mg1(0.6, 1.0, 1.5).wait_mean == pytest.approx(0.6 * 3.25 / 0.8)
+    assert th.mg1(0.5, 1.0, 1.5).wait_mean == pytest.approx(1.625)
+    assert th.mg1(0.5, 1.0, 0.75).wait_mean == pytest.approx(0.78125)
     with pytest.raises(ValueError):
         th.mg1(1.0, 1.0, 0.5)
 
@@ -321,7 +321,7 @@ def test_jackson_from_spec_matches_manual() -> None:
         th.traffic_equations(gamma, [[0, 0.6, 0.4], [0.2, 0, 0.5], [0, 0.2, 0]])
     )
     assert net.network_sojourn == pytest.approx(float(np.sum(lam * net.sojourn_mean)) / 1.0)
-    mmc = th.mmc(lam[1], 1 / 1.6, 2)
+    mmc = th.mmc(lam[1], 1 / 1.2, 2)
     assert net.wait_mean[1] == pytest.approx(mmc.wait_mean)
 
 

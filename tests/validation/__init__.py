@@ -1,0 +1,1 @@
+"""Statistical validation of both engines against exact queueing theory."""
