@@ -8,15 +8,45 @@ kernel releases the GIL); each one depends only on (spec, seed, rep number).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from ...spec import FlowSpec
 from .._kpi import RepResult
 from ._compile import compile_model, initial_entities, rng_states
 from ._kernel import simulate
 from ._results import rep_result
+
+
+def _drop_stale_cache() -> None:
+    """Delete numba's cached machine code of this package when any of its sources changed.
+
+    Numba re-validates a cache entry against its own source file only; the kernel also bakes in
+    constants from ``_layout.py`` and code from sibling modules, so a change there would run
+    stale code (and crash). A stamp of all sources in ``__pycache__`` catches that.
+    """
+    here = Path(__file__).parent
+    cache = here / "__pycache__"
+    try:
+        digest = hashlib.sha256(
+            b"".join(p.read_bytes() for p in sorted(here.glob("*.py")))
+        ).hexdigest()
+        stamp = cache / "fast-engine-sources.sha256"
+        if stamp.is_file() and stamp.read_text() == digest:
+            return
+        for f in cache.glob("*.nb[ic]"):
+            f.unlink(missing_ok=True)
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:  # read-only install: numba keeps its cache elsewhere, sources do not change
+        pass
+
+
+_drop_stale_cache()  # numba loads cached code lazily, at the first call
+
 
 __all__ = ["FastEngine"]
 

@@ -20,3 +20,8 @@ def hot(fn: F) -> F:
 def kernel(fn: F) -> F:
     """Compile a function that allocates (cached, reference counted, releases the GIL)."""
     return cast(F, njit(cache=True, nogil=True)(fn))
+
+
+def inlined(fn: F) -> F:
+    """Like :func:`hot`, inlined into its callers by numba (saves passing the array bundle)."""
+    return cast(F, cast(Any, njit)(cache=True, _nrt=False, inline="always")(fn))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._compile import Initial, Model
-from ._jit import hot, kernel
+from ._jit import hot, inlined, kernel
 from ._layout import (
     A_BAT_OFF,
     A_CONST,
@@ -78,6 +78,7 @@ from ._layout import (
     NEED_OFF,
     NEED_RES,
     NLIVE,
+    NWAIT,
     PAT,
     POOL,
     PRIO,
@@ -187,7 +188,7 @@ def _enter(
     ef[e, EF_JOINED] = t
 
 
-@hot
+@inlined
 def _leave(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ef: np.ndarray,
     ser: np.ndarray, e: int, i: int, t: float, which: int,
@@ -202,7 +203,7 @@ def _leave(
         sf[row + HELD_N] += 1.0
 
 
-@hot
+@inlined
 def _start(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
     ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, rng: np.ndarray,
@@ -227,7 +228,7 @@ def _start(
         push(si, ht, hq, t + s, e * 8 + EV_DONE)
 
 
-@hot
+@inlined
 def _enqueue(
     mi: np.ndarray, si: np.ndarray, ei: np.ndarray, ef: np.ndarray, e: int, j: int
 ) -> None:
@@ -241,6 +242,7 @@ def _enqueue(
     ei[e, E_STAT] = ST_WAIT
     q_insert(si, ei, ef, j * mi[N_LVL] + ei[e, E_LVL], e)
     si[si[S_NWAIT] + j] += 1
+    si[NWAIT] += 1
 
 
 @hot
@@ -253,7 +255,7 @@ def _room(mi: np.ndarray, si: np.ndarray, j: int) -> int:
     return 2 if qc < 0 or n_wait < qc else 0
 
 
-@hot
+@inlined
 def _join(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
     ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
@@ -335,6 +337,7 @@ def _dispatch(
             flush_station(mf, si, sf, ser, bj, t)
             q_remove(si, ei, bj * mi[N_LVL] + ei[best, E_LVL], best)
             si[si[S_NWAIT] + bj] -= 1
+            si[NWAIT] -= 1
             _start(mi, mf, si, sf, ei, ef, ht, hq, hist, rng, best, t)
             changed += si[NBLK]  # a start frees a queue place: blocked entities may enter
         if changed == 0:
@@ -361,7 +364,7 @@ def _window_opens(mi: np.ndarray, mf: np.ndarray, j: int, t: float) -> float:
     return float(t + delta / mf[MPU])
 
 
-@hot
+@inlined
 def _move_on(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
     ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
@@ -401,7 +404,7 @@ def _move_on(
         free(si, ei, e)
 
 
-@hot
+@inlined
 def _done(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
     ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
@@ -431,7 +434,7 @@ def _done(
     _move_on(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, t)
 
 
-@hot
+@inlined
 def _renege(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
     ser: np.ndarray, e: int, seq: int, t: float,
@@ -443,6 +446,7 @@ def _renege(
     flush_station(mf, si, sf, ser, j, t)
     q_remove(si, ei, j * mi[N_LVL] + ei[e, E_LVL], e)
     si[si[S_NWAIT] + j] -= 1
+    si[NWAIT] -= 1
     si[si[S_NIN] + j] -= 1
     if t >= mf[WARMUP]:
         sf[si[SF_ST] + j * N_ST_ACC + ABANDONED] += 1.0
@@ -451,7 +455,7 @@ def _renege(
     return True
 
 
-@hot
+@inlined
 def _arrive(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
     ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
@@ -540,7 +544,8 @@ def _event(
         si[si[S_RCAP] + r] = mi[mi[CAP_V] + x]
         if x + 1 < mi[N_CAP]:
             push(si, ht, hq, mf[mi[F_CAP_T] + x + 1], (x + 1) * 8 + EV_CAPACITY)
-    _dispatch(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, t)
+    if si[NWAIT] > 0 or si[NBLK] > 0:  # otherwise there is nothing to dispatch
+        _dispatch(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, t)
 
 
 # ----- the run -----------------------------------------------------------------------------------

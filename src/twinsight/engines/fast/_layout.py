@@ -13,7 +13,7 @@ Model (read-only, built by ``_compile.py``):
 
 State of one replication (built in ``_state.py``):
 
-- ``si`` (int64): counters ``HN .. POOL``, then per-station / per-resource integer sections
+- ``si`` (int64): counters ``HN .. NWAIT``, then per-station / per-resource integer sections
   whose offsets are stored at ``si[S_*]``.
 - ``sf`` (float64): accumulators, sections at ``si[SF_*]``; station rows have ``N_ST_ACC``
   columns (``WAIT_SUM .. LAST``), resource rows 3 (in use area, capacity area, last update),
@@ -74,13 +74,13 @@ N_HEAD = 47
 HORIZON, WARMUP, START, MPU, INTERVAL = range(5)
 N_FSCALAR = 5
 
-# ----- state counters (si[0:8]) -------------------------------------------------------------------
-HN, SEQ, NLIVE, FREE, NBLK, ARRIVALS, ESEQ, POOL = range(8)
-# ----- state section offsets (si[8:..]) -----------------------------------------------------------
+# ----- state counters (si[0:9]) -------------------------------------------------------------------
+HN, SEQ, NLIVE, FREE, NBLK, ARRIVALS, ESEQ, POOL, NWAIT = range(9)
+# ----- state section offsets (si[9:..]) -----------------------------------------------------------
 S_NWAIT, S_NIN, S_BHEAD, S_BTAIL, S_NBLK, S_QHEAD, S_QTAIL, S_RUSE, S_RCAP, SF_ST, SF_R, SF_C = (
-    range(8, 20)
+    range(9, 21)
 )
-N_SHEAD = 20
+N_SHEAD = 21
 # ----- station accumulator columns ----------------------------------------------------------------
 (
     WAIT_SUM,
