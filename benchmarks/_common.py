@@ -33,6 +33,7 @@ from twinsight.spec import (
 )
 
 __all__ = [
+    "Block",
     "Interval",
     "RepStats",
     "ToolRun",
@@ -93,8 +94,23 @@ def interval(values: list[float], confidence: float = 0.95) -> Interval:
 
 
 @dataclass
+class Block:
+    """One timed block of replications of one tool: wall and CPU seconds, entities that left
+    the system, and each key statistic per replication."""
+
+    wall_s: float
+    cpu_s: float
+    entities: int
+    stats: dict[str, list[float]]
+
+
+@dataclass
 class ToolRun:
-    """One tool on one model: wall time, entities, the key statistics' intervals, notes."""
+    """One tool on one model: wall time, entities, the key statistics' intervals, notes.
+
+    ``block_rates``: entities per wall second of each timed block (the tools' blocks run
+    interleaved); :attr:`entities_per_s` is the best of them.
+    """
 
     tool: str
     wall_s: float
@@ -104,6 +120,29 @@ class ToolRun:
     note: str = ""
     ok: bool = True
     cpu_s: float = math.nan
+    block_rates: list[float] = field(default_factory=list)
+
+    @classmethod
+    def from_blocks(cls, tool: str, blocks: list[Block], stats: list[str]) -> ToolRun:
+        """Pool the blocks of one tool: totals, block rates, intervals over all replications."""
+        per_rep = {k: [v for b in blocks for v in b.stats[k]] for k in stats}
+        return cls(
+            tool,
+            wall_s=sum(b.wall_s for b in blocks),
+            entities=sum(b.entities for b in blocks),
+            reps=len(per_rep[stats[0]]) if stats else 0,
+            intervals={k: interval(v) for k, v in per_rep.items()},
+            cpu_s=sum(b.cpu_s for b in blocks),
+            block_rates=[b.entities / b.wall_s for b in blocks if b.wall_s > 0],
+        )
+
+    @property
+    def entities_per_s(self) -> float:
+        """Entities completed per second of wall time: the best block (the one least disturbed
+        by other processes), or the whole run when there are no blocks."""
+        if self.block_rates:
+            return max(self.block_rates)
+        return self.entities / self.wall_s if self.wall_s > 0 else math.nan
 
     @property
     def entities_per_cpu_s(self) -> float:
@@ -116,11 +155,6 @@ class ToolRun:
         """CPU seconds of this process per wall second (about 1 for one core on an idle
         machine; well below 1 when other processes took the core)."""
         return self.cpu_s / self.wall_s if self.wall_s > 0 else math.nan
-
-    @property
-    def entities_per_s(self) -> float:
-        """Entities completed per second of wall time."""
-        return self.entities / self.wall_s if self.wall_s > 0 else math.nan
 
 
 def sampler(dist: Distribution, rng: random.Random) -> Callable[[], float]:

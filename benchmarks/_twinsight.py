@@ -14,17 +14,18 @@ import inspect
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from twinsight.engines import get_engine, kpi_names
-from twinsight.experiment import t_interval
 from twinsight.spec import FlowSpec
 
-from ._common import Interval, ToolRun
+from ._common import Block
 
-__all__ = ["available", "cores", "one_core", "reps_for", "run_engine", "warm_up"]
+__all__ = [
+    "available", "cores", "engine_blocks", "one_core", "parallel_note", "reps_for", "warm_up",
+]
 
 #: The per-replication KPIs whose sum is the number of entities that left the system.
 LEFT = ("departures", "abandoned", "balked")
@@ -72,12 +73,12 @@ def _engine(name: str, workers: int | None) -> Any:
     return eng
 
 
-def _run(spec: FlowSpec, eng: Any, reps: int, seed: int, horizon: float,
+def _run(spec: FlowSpec, eng: Any, reps: list[int], seed: int, horizon: float,
          warmup: float) -> dict[str, list[float]]:
-    """Every KPI of replications ``0..reps-1``, as run_experiment collects them."""
+    """Every KPI of replications ``reps`` (their numbers), as run_experiment collects them."""
     results: list[Any] = []
-    for start in range(0, reps, CHUNK):
-        ids = list(range(start, min(reps, start + CHUNK)))
+    for start in range(0, len(reps), CHUNK):
+        ids = reps[start:start + CHUNK]
         results += eng.run(spec, seed, ids, horizon=horizon, warmup=warmup)
     return {k: [float(r.kpis[k]) for r in results] for k in kpi_names(spec)}
 
@@ -88,35 +89,39 @@ def warm_up(spec: FlowSpec, engine: str) -> float:
     t0 = time.perf_counter()
     h = min(spec.horizon, max(2.0 * spec.warmup, 1.0))
     for workers in (1, None):
-        _run(spec, _engine(engine, workers), 2, 12345, h, 0.5 * h)
+        _run(spec, _engine(engine, workers), [0, 1], 12345, h, 0.5 * h)
     return time.perf_counter() - t0
 
 
-def run_engine(
+def engine_blocks(
     spec: FlowSpec,
     engine: str,
-    reps: int,
     seed: int,
     horizon: float,
     warmup: float,
     stats: list[str],
     *,
     single: bool = True,
-    label: str | None = None,
-) -> ToolRun:
-    """Time ``reps`` replications on ``engine``: on one core when ``single``, else on all."""
+) -> Callable[[list[int]], Block]:
+    """A function timing replications ``ids`` on ``engine``: one core when ``single``, else all.
+    """
     eng = _engine(engine, 1 if single else None)
-    with one_core() if single else _nothing():
-        t0, c0 = time.perf_counter(), time.process_time()
-        per_rep = _run(spec, eng, reps, seed, horizon, warmup)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    entities = int(sum(sum(per_rep[k]) for k in LEFT))
-    intervals = {}
-    for k in stats:
-        iv = t_interval(per_rep[k])
-        intervals[k] = Interval(iv.mean, iv.half_width, iv.n)
-    note = "" if single else f"{cores()} cores, workers={getattr(eng, 'workers', None) or cores()}"
-    return ToolRun(label or engine, wall, entities, reps, intervals, note, cpu_s=cpu)
+
+    def block(ids: list[int]) -> Block:
+        with one_core() if single else _nothing():
+            t0, c0 = time.perf_counter(), time.process_time()
+            per_rep = _run(spec, eng, ids, seed, horizon, warmup)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        entities = int(sum(sum(per_rep[k]) for k in LEFT))
+        return Block(wall, cpu, entities, {k: per_rep[k] for k in stats})
+
+    return block
+
+
+def parallel_note(engine: str) -> str:
+    """How the all-cores run of ``engine`` is parallel."""
+    eng = _engine(engine, None)
+    return f"{cores()} cores, workers={getattr(eng, 'workers', None) or cores()}"
 
 
 @contextmanager

@@ -29,7 +29,7 @@ from scipy import stats as _st  # noqa: E402
 
 from benchmarks import _ciw_models, _simpy_models  # noqa: E402
 from benchmarks import _twinsight as ts  # noqa: E402
-from benchmarks._common import RepStats, ToolRun, erlang_c, interval  # noqa: E402
+from benchmarks._common import Block, RepStats, ToolRun, erlang_c  # noqa: E402
 from twinsight.spec import FlowSpec, load_spec  # noqa: E402
 
 #: Goals: the fast engine's entities/s per core over hand-written SimPy's.
@@ -99,15 +99,19 @@ def plans(quick: bool) -> list[ModelPlan]:
     ]
 
 
-def run_hand(tool: str, rep: Callable[[int], RepStats], reps: int, seed: int,
-             stats: list[str]) -> ToolRun:
-    """Time ``reps`` replications of a hand-written model (one process, one core)."""
-    with ts.one_core():
-        t0, c0 = time.perf_counter(), time.process_time()
-        out = [rep(seed * 1_000_003 + r) for r in range(reps)]
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    ivs = {k: interval([o.stats[k] for o in out]) for k in stats}
-    return ToolRun(tool, wall, sum(o.entities for o in out), reps, ivs, cpu_s=cpu)
+def hand_blocks(rep: Callable[[int], RepStats], seed: int,
+                stats: list[str]) -> Callable[[list[int]], Block]:
+    """A function timing replications ``ids`` of a hand-written model on one core."""
+
+    def block(ids: list[int]) -> Block:
+        with ts.one_core():
+            t0, c0 = time.perf_counter(), time.process_time()
+            out = [rep(seed * 1_000_003 + r) for r in ids]
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        return Block(wall, cpu, sum(o.entities for o in out),
+                     {k: [o.stats[k] for o in out] for k in stats})
+
+    return block
 
 
 def failed(tool: str, why: str) -> ToolRun:
@@ -115,56 +119,67 @@ def failed(tool: str, why: str) -> ToolRun:
     return ToolRun(tool, math.nan, 0, 0, {}, why, ok=False)
 
 
-def run_model(plan: ModelPlan, seed: int, log: Callable[[str], None]) -> dict[str, ToolRun]:
-    """Every tool on one model."""
-    keys = list(plan.stats)
-    runs: dict[str, ToolRun] = {}
-    for tool, fn in ((SIMPY, plan.simpy_rep), (CIW, plan.ciw_rep)):
-        log(f"  {LABELS[tool]}: {plan.reps} reps ...")
-        try:
-            runs[tool] = run_hand(tool, fn, plan.reps, seed, keys)
-        except Exception as exc:
-            runs[tool] = failed(tool, f"failed: {type(exc).__name__}: {exc}")
-    if plan.ciw_simplified and runs[CIW].ok:
-        runs[CIW].note = "simplified model (see below)"
+def split(n: int, rounds: int, b: int) -> list[int]:
+    """Replication numbers of round ``b`` when ``n`` replications are run in ``rounds``."""
+    size = -(-n // rounds)
+    return list(range(b * size, min(n, (b + 1) * size)))
 
+
+def run_model(plan: ModelPlan, seed: int, rounds: int,
+              log: Callable[[str], None]) -> dict[str, ToolRun]:
+    """Every tool on one model, the tools' blocks of replications interleaved over ``rounds``
+    rounds so that changing load on the machine hits them alike."""
+    keys = list(plan.stats)
+    runners: dict[str, tuple[Callable[[list[int]], Block], int]] = {
+        SIMPY: (hand_blocks(plan.simpy_rep, seed, keys), plan.reps),
+        CIW: (hand_blocks(plan.ciw_rep, seed, keys), plan.reps),
+    }
+    out: dict[str, ToolRun] = {}
     why = ts.available("reference")
     if why is None:
-        log(f"  {LABELS[REF]}: {plan.reps} reps ...")
-        try:
-            runs[REF] = ts.run_engine(plan.spec, "reference", plan.reps, seed, plan.horizon,
-                                      plan.warmup, keys)
-        except Exception as exc:
-            runs[REF] = failed(REF, f"failed: {type(exc).__name__}: {exc}")
+        runners[REF] = (ts.engine_blocks(plan.spec, "reference", seed, plan.horizon,
+                                         plan.warmup, keys), plan.reps)
     else:
-        runs[REF] = failed(REF, f"MISSING (twinsight.engines.reference: {why})")
-
+        out[REF] = failed(REF, f"MISSING (twinsight.engines.reference: {why})")
     why = ts.available("fast")
     if why is None:
         try:
-            compile_s = ts.warm_up(plan.spec, "fast")
-            plan.compile_s = compile_s
-            log(f"  {LABELS[FAST]}: warm-up (numba compile or cache load) {compile_s:.1f} s, "
-                "not timed")
-            log(f"  {LABELS[FAST]}: {plan.reps} reps (probe) ...")
-            probe = ts.run_engine(plan.spec, "fast", plan.reps, seed, plan.horizon, plan.warmup,
-                                  keys)
-            reps = ts.reps_for(plan.fast_seconds, probe.wall_s / plan.reps, plan.reps, 20_000)
-            if probe.wall_s >= 0.5 * plan.fast_seconds:  # long enough to time: keep it
-                reps, runs[FAST] = plan.reps, probe
-            else:
-                log(f"  {LABELS[FAST]}: {reps} reps ...")
-                runs[FAST] = ts.run_engine(plan.spec, "fast", reps, seed, plan.horizon,
-                                           plan.warmup, keys)
+            plan.compile_s = ts.warm_up(plan.spec, "fast")
+            log(f"  {LABELS[FAST]}: warm-up (numba compile or cache load) "
+                f"{plan.compile_s:.1f} s, not timed")
+            fast = ts.engine_blocks(plan.spec, "fast", seed, plan.horizon, plan.warmup, keys)
+            n_probe = max(1, plan.reps // rounds)
+            probe = fast(list(range(n_probe)))  # calibration, not reported
+            reps = ts.reps_for(plan.fast_seconds, probe.wall_s / n_probe, plan.reps, 20_000)
+            reps = rounds * -(-reps // rounds)
+            runners[FAST] = (fast, reps)
             if ts.cores() > 1:
-                log(f"  {LABELS[FAST_MC]}: {reps} reps ...")
-                runs[FAST_MC] = ts.run_engine(plan.spec, "fast", reps, seed, plan.horizon,
-                                              plan.warmup, keys, single=False, label=FAST_MC)
+                runners[FAST_MC] = (ts.engine_blocks(plan.spec, "fast", seed, plan.horizon,
+                                                     plan.warmup, keys, single=False), reps)
         except Exception as exc:
-            runs[FAST] = failed(FAST, f"failed: {type(exc).__name__}: {exc}")
+            out[FAST] = failed(FAST, f"failed: {type(exc).__name__}: {exc}")
     else:
-        runs[FAST] = failed(FAST, f"MISSING (twinsight.engines.fast: {why})")
-    return runs
+        out[FAST] = failed(FAST, f"MISSING (twinsight.engines.fast: {why})")
+
+    blocks: dict[str, list[Block]] = {t: [] for t in runners}
+    for b in range(rounds):
+        for tool, (runner, n) in runners.items():
+            if tool in out:
+                continue
+            ids = split(n, rounds, b)
+            log(f"  round {b + 1}/{rounds}: {LABELS[tool]}, {len(ids)} reps ...")
+            try:
+                blocks[tool].append(runner(ids))
+            except Exception as exc:
+                out[tool] = failed(tool, f"failed: {type(exc).__name__}: {exc}")
+    for tool in runners:
+        if tool not in out:
+            out[tool] = ToolRun.from_blocks(tool, blocks[tool], keys)
+    if FAST_MC in out and out[FAST_MC].ok:
+        out[FAST_MC].note = ts.parallel_note("fast")
+    if plan.ciw_simplified and out[CIW].ok:
+        out[CIW].note = "simplified model (see below)"
+    return out
 
 
 @dataclass
@@ -271,14 +286,18 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    rounds = 2 if args.quick else 3
     t_start = time.perf_counter()
     print(f"Twinsight flow benchmark ({'quick' if args.quick else 'full'} run, seed {args.seed}, "
           f"{ts.cores()} cores available)")
     print("entities/s = entities that left the system in [warmup, horizon] (departures + "
-          "reneged + balked) / wall seconds of the whole run; one core; numba compile excluded.")
+          "reneged + balked) per wall second of whole replications, one core, numba compile "
+          f"excluded; best of {rounds} interleaved rounds per tool. per cpu-s = all rounds, "
+          "per CPU second of the process.")
     print(f"Goals: twinsight fast >= {GOALS['mmc']:.0f}x SimPy per core on M/M/c, "
           f">= {GOALS['hospital']:.0f}x on the hospital-like network.")
-    result: dict[str, object] = {"mode": "quick" if args.quick else "full", "seed": args.seed}
+    result: dict[str, object] = {
+        "mode": "quick" if args.quick else "full", "seed": args.seed, "rounds": rounds}
     speed: dict[str, float | None] = {}
     speed_mc: dict[str, float | None] = {}
     eps: dict[str, dict[str, float | None]] = {}
@@ -289,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     compile_s: dict[str, float | None] = {}
     for plan in plans(args.quick):
         log(f"{plan.key}: horizon {plan.horizon:g}, warmup {plan.warmup:g}")
-        runs = run_model(plan, args.seed, log)
+        runs = run_model(plan, args.seed, rounds, log)
         print()
         print(f"== {plan.title}: horizon {plan.horizon:g} {plan.spec.time_unit.value}, "
               f"warmup {plan.warmup:g}; 95% CIs over replications")
