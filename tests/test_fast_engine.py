@@ -106,12 +106,22 @@ def test_histogram_percentiles_close_to_exact() -> None:
     rng = np.random.default_rng(3)
     x = np.concatenate([np.zeros(300), rng.lognormal(0.0, 1.0, 3000)])
     hist = np.zeros((1, HIST_BINS), dtype=np.int64)
+    si = np.zeros(L.N_SHEAD, dtype=np.int64)
+    sf = np.array([np.inf, -np.inf])
+    si[L.SF_H] = 0
     for v in x:
-        hist_add(hist, 0, v)
-    qs = [10.0, 50.0, 90.0, 97.5]
-    got = hist_percentiles(hist[0], qs)
+        hist_add(hist, si, sf, 0, v)
+    assert sf[0] == 0.0 and sf[1] == x.max()
+    qs = [10.0, 50.0, 90.0, 97.5, 99.99]
+    got = hist_percentiles(hist[0], qs, sf[0], sf[1])
     for q, g in zip(qs, got, strict=True):
         assert g == pytest.approx(np.percentile(x, q), rel=0.006, abs=1e-9)
+    # a constant comes out exactly
+    hist[:] = 0
+    sf[:] = [np.inf, -np.inf]
+    for _ in range(5):
+        hist_add(hist, si, sf, 0, 1.0)
+    assert hist_percentiles(hist[0], [50.0, 95.0], sf[0], sf[1]) == [1.0, 1.0]
 
 
 def test_window_matches_calendar() -> None:

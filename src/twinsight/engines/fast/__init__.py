@@ -32,7 +32,7 @@ def _drop_stale_cache() -> None:
     cache = here / "__pycache__"
     try:
         digest = hashlib.sha256(
-            b"".join(p.read_bytes() for p in sorted(here.glob("*.py")))
+            b"".join(p.read_bytes() for p in sorted(here.glob("_*.py")) if p.name != "_results.py")
         ).hexdigest()
         stamp = cache / "fast-engine-sources.sha256"
         if stamp.is_file() and stamp.read_text() == digest:

@@ -221,7 +221,7 @@ def _start(
         sf[row + WAIT_N] += 1.0
         if w <= mf[mi[F_TARGET] + j]:
             sf[row + WITHIN] += 1.0
-        hist_add(hist, j, w)
+        hist_add(hist, si, sf, j, w)
     d = mi[mi[SVC] + j * mi[N_CLS] + ei[e, E_CLS]]
     s = draw(rng, mi[N_ARR] + 3 * j, mi[mi[D_KIND] + d], mf, mi[F_D_PAR] + 4 * d)
     if t + s < mf[HORIZON]:
@@ -381,7 +381,7 @@ def _move_on(
             row = si[SF_C] + 3 * c
             sf[row] += tis
             sf[row + 1] += 1.0
-            hist_add(hist, mi[N_ST] + c, tis)
+            hist_add(hist, si, sf, mi[N_ST] + c, tis)
         free(si, ei, e)
     elif _join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, d, t):
         _leave(mi, mf, si, sf, ef, ser, e, i, t, _ALL)

@@ -17,7 +17,7 @@ State of one replication (built in ``_state.py``):
   whose offsets are stored at ``si[S_*]``.
 - ``sf`` (float64): accumulators, sections at ``si[SF_*]``; station rows have ``N_ST_ACC``
   columns (``WAIT_SUM .. LAST``), resource rows 3 (in use area, capacity area, last update),
-  class rows 3 (time-in-system sum, departures, abandoned).
+  class rows 3 (time-in-system sum, departures, abandoned), histogram rows 2 (min, max).
 - ``ei``/``ef``: entity pool rows (``E_*`` integer columns, ``EF_*`` float columns).
 - ``ht``/``hq``: event heap (time; sequence and payload = datum * 8 + event type).
 """
@@ -77,10 +77,9 @@ N_FSCALAR = 5
 # ----- state counters (si[0:9]) -------------------------------------------------------------------
 HN, SEQ, NLIVE, FREE, NBLK, ARRIVALS, ESEQ, POOL, NWAIT = range(9)
 # ----- state section offsets (si[9:..]) -----------------------------------------------------------
-S_NWAIT, S_NIN, S_BHEAD, S_BTAIL, S_NBLK, S_QHEAD, S_QTAIL, S_RUSE, S_RCAP, SF_ST, SF_R, SF_C = (
-    range(9, 21)
-)
-N_SHEAD = 21
+(S_NWAIT, S_NIN, S_BHEAD, S_BTAIL, S_NBLK, S_QHEAD, S_QTAIL, S_RUSE, S_RCAP) = range(9, 18)
+SF_ST, SF_R, SF_C, SF_H = range(18, 22)  # sections of sf
+N_SHEAD = 22
 # ----- station accumulator columns ----------------------------------------------------------------
 (
     WAIT_SUM,

@@ -19,6 +19,7 @@ from ._layout import (
     N_ST_ACC,
     SERVED,
     SF_C,
+    SF_H,
     SF_R,
     SF_ST,
     WAIT_N,
@@ -36,11 +37,14 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else _NAN
 
 
-def hist_percentiles(counts: np.ndarray, qs: list[float]) -> list[float]:
+def hist_percentiles(
+    counts: np.ndarray, qs: list[float], lo: float = 0.0, hi: float = math.inf
+) -> list[float]:
     """Percentiles ``qs`` (0-100) of the values counted in a log-spaced histogram.
 
     Mirrors NumPy's linear method: each order statistic is placed inside its bin (geometric
-    interpolation by rank within the bin); the zero bin stands for 0.
+    interpolation by rank within the bin), then clamped to the smallest and largest values seen
+    (``lo``, ``hi``), so that a constant is reproduced exactly; the zero bin stands for 0.
     """
     n = int(counts.sum())
     if n == 0:
@@ -52,15 +56,15 @@ def hist_percentiles(counts: np.ndarray, qs: list[float]) -> list[float]:
         if k == 0:
             return 0.0
         frac = (i - cum[k - 1] + 0.5) / counts[k]
-        return float(HIST_ZERO * HIST_GROWTH ** (k - 1 + frac))
+        return float(min(max(HIST_ZERO * HIST_GROWTH ** (k - 1 + frac), lo), hi))
 
     out = []
     for q in qs:
         pos = (n - 1) * q / 100.0
-        lo = math.floor(pos)
-        x_lo = order_stat(lo)
-        x_hi = order_stat(min(lo + 1, n - 1))
-        out.append(x_lo + (pos - lo) * (x_hi - x_lo))
+        below = math.floor(pos)
+        x_lo = order_stat(below)
+        x_hi = order_stat(min(below + 1, n - 1))
+        out.append(x_lo + (pos - below) * (x_hi - x_lo))
     return out
 
 
@@ -79,6 +83,8 @@ def rep_result(
     r_acc = sf[si[SF_R] : si[SF_R] + 3 * n_r].reshape(n_r, 3)
     ca = sf[si[SF_C] : si[SF_C] + 3 * n_c].reshape(n_c, 3)
     hist_w, hist_c = hist[:n_s], hist[n_s:]
+    h_lo = sf[si[SF_H] :: 2][: n_s + n_c]
+    h_hi = sf[si[SF_H] + 1 :: 2][: n_s + n_c]
     qs = list(spec.kpis.percentiles)
     labels = [percentile_label(q) for q in qs]
     span = horizon - warmup
@@ -86,7 +92,7 @@ def rep_result(
     for j, s in enumerate(stations):
         n_w = acc[j, WAIT_N]
         k[f"wait_mean[{s}]"] = _ratio(acc[j, WAIT_SUM], n_w)
-        for lab, v in zip(labels, hist_percentiles(hist_w[j], qs), strict=True):
+        for lab, v in zip(labels, hist_percentiles(hist_w[j], qs, h_lo[j], h_hi[j]), strict=True):
             k[f"wait_{lab}[{s}]"] = v
         if spec.wait_target_for(s) is not None:
             k[f"wait_within_target[{s}]"] = _ratio(acc[j, WITHIN], n_w)
@@ -101,7 +107,9 @@ def rep_result(
         k[f"in_use_mean[{r}]"] = r_acc[r_i, 0] / span
     for c_i, c in enumerate(spec.class_names()):
         k[f"time_in_system_mean[{c}]"] = _ratio(ca[c_i, 0], ca[c_i, 1])
-        for lab, v in zip(labels, hist_percentiles(hist_c[c_i], qs), strict=True):
+        for lab, v in zip(
+            labels, hist_percentiles(hist_c[c_i], qs, h_lo[n_s + c_i], h_hi[n_s + c_i]), strict=True
+        ):
             k[f"time_in_system_{lab}[{c}]"] = v
         k[f"departures[{c}]"] = ca[c_i, 1]
         k[f"abandoned[{c}]"] = ca[c_i, 2]
@@ -111,7 +119,16 @@ def rep_result(
         k["wait_within_target"] = _ratio(acc[targeted, WITHIN].sum(), acc[targeted, WAIT_N].sum())
     departures = float(ca[:, 1].sum())
     k["time_in_system_mean"] = _ratio(ca[:, 0].sum(), departures)
-    for lab, v in zip(labels, hist_percentiles(hist_c.sum(axis=0), qs), strict=True):
+    for lab, v in zip(
+        labels,
+        hist_percentiles(
+            hist_c.sum(axis=0),
+            qs,
+            h_lo[n_s:].min(initial=math.inf),
+            h_hi[n_s:].max(initial=-math.inf),
+        ),
+        strict=True,
+    ):
         k[f"time_in_system_{lab}"] = v
     abandoned = float(acc[:, ABANDONED].sum())
     balked = float(acc[:, BALKED].sum())

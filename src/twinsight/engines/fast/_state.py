@@ -49,6 +49,7 @@ from ._layout import (
     S_RUSE,
     SEQ,
     SF_C,
+    SF_H,
     SF_R,
     SF_ST,
     ST_FREE,
@@ -86,8 +87,8 @@ _INV_ZERO = 1.0 / HIST_ZERO
 
 
 @hot
-def hist_add(hist: np.ndarray, row: int, x: float) -> None:
-    """Count duration ``x`` in histogram row ``row``."""
+def hist_add(hist: np.ndarray, si: np.ndarray, sf: np.ndarray, row: int, x: float) -> None:
+    """Count duration ``x`` in histogram row ``row`` (and track the row's min and max)."""
     if x <= HIST_ZERO:
         hist[row, 0] += 1
     else:
@@ -95,6 +96,11 @@ def hist_add(hist: np.ndarray, row: int, x: float) -> None:
         if k >= HIST_BINS:
             k = HIST_BINS - 1
         hist[row, k] += 1
+    h = si[SF_H] + 2 * row
+    if x < sf[h]:
+        sf[h] = x
+    if x > sf[h + 1]:
+        sf[h + 1] = x
 
 
 # ----- allocation (reference-counted, outside the hot loop) ---------------------------------------
@@ -116,7 +122,10 @@ def new_state(mi: np.ndarray, n_ents: int, n_events: int) -> tuple[np.ndarray, .
     si[SF_ST] = 0
     si[SF_R] = n_st * N_ST_ACC
     si[SF_C] = si[SF_R] + 3 * n_res
-    sf = np.zeros(si[SF_C] + 3 * n_cls, np.float64)
+    si[SF_H] = si[SF_C] + 3 * n_cls
+    sf = np.zeros(si[SF_H] + 2 * (n_st + n_cls), np.float64)
+    sf[si[SF_H] :: 2] = np.inf  # smallest value seen by each histogram
+    sf[si[SF_H] + 1 :: 2] = -np.inf  # largest
     ei = np.full((n_ents, N_EI), -1, np.int64)
     ef = np.zeros((n_ents, N_EF), np.float64)
     si[FREE] = -1
