@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Generator
+from functools import partial
 from typing import Any
 
 import simpy
+from simpy.resources.resource import PriorityRequest as Request
 
 from twinsight.spec import EXIT, FlowSpec, PoissonArrivals, ScheduledArrivals
+from twinsight.spec import Resource as SpecResource
 
 from ._common import RepStats, WallClock, sampler
 
@@ -127,7 +130,7 @@ def hospital_rep(spec: FlowSpec, seed: int, horizon: float, warmup: float) -> Re
     prio = {c: k.priority for c, k in spec.classes.items()}
 
     # resources: shifts by the "off-shift holder" idiom on the largest capacity
-    res: dict[str, simpy.Resource] = {}
+    res: dict[str, simpy.PriorityResource] = {}
     for name, r in spec.resources.items():
         res[name] = simpy.PriorityResource(env, capacity=max(r.max_capacity(), 1))
         if r.schedule is not None:
@@ -156,7 +159,7 @@ def hospital_rep(spec: FlowSpec, seed: int, horizon: float, warmup: float) -> Re
         if env.now >= warmup:
             left[0] += 1
 
-    def ward_stay(ward: str, bed: simpy.Request) -> Proc:
+    def ward_stay(ward: str, bed: Request) -> Proc:
         if ward == "medical_ward":
             medical.add(1)
         yield env.timeout(los[ward]())
@@ -213,7 +216,7 @@ def hospital_rep(spec: FlowSpec, seed: int, horizon: float, warmup: float) -> Re
     for arr in spec.arrivals:
         if isinstance(arr, ScheduledArrivals):
             times = clock.scheduled(arr, horizon)
-            env.process(_scheduled(env, times, lambda w=arr.to: elective(w)))
+            env.process(_scheduled(env, times, partial(elective, arr.to)))
         else:
             mix = arr.entity_class
             classes, weights = ([mix], [1.0]) if isinstance(mix, str) else (
@@ -229,11 +232,12 @@ def hospital_rep(spec: FlowSpec, seed: int, horizon: float, warmup: float) -> Re
 
 
 def _off_shift(
-    env: simpy.Environment, res: simpy.PriorityResource, steps: list[tuple[float, int]], r: Any
+    env: simpy.Environment, res: simpy.PriorityResource, steps: list[tuple[float, int]],
+    r: SpecResource,
 ) -> Proc:
     """Hold ``max - capacity`` units with top-priority requests, following the shift steps."""
     top = r.max_capacity()
-    held: list[simpy.Request] = []
+    held: list[Request] = []
     for t, cap in steps:
         if t > env.now:
             yield env.timeout(t - env.now)
