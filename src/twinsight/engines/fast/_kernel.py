@@ -1,5 +1,7 @@
 """The event loop of the fast engine: docs/semantics.md, rule by rule, compiled with numba.
 
+Events (arrivals, completions, patience, release windows, capacity steps) are here; what
+happens at a station (joining, starting, leaving, the dispatcher) is in ``_stations.py``.
 Times are model time in the spec's ``time_unit``. Array layouts are in ``_layout.py``; event
 helpers take the same bundle ``mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng`` (model, state,
 entities, heap, histograms, series, random streams). Stream rows of ``rng``: arrival stream
@@ -26,16 +28,11 @@ from ._layout import (
     BLOCK,
     CAP_R,
     CAP_V,
-    CLS_LVL,
-    CLS_PRIO,
-    D_KIND,
     E_CLS,
     E_DEST,
-    E_KEY,
     E_LVL,
     E_NXT,
     E_RSEQ,
-    E_SEQ,
     E_ST,
     E_STAT,
     EF_DONE,
@@ -52,17 +49,12 @@ from ._layout import (
     F_A_RMAX,
     F_BAT_CUM,
     F_CAP_T,
-    F_D_PAR,
     F_RT_CUM,
     F_SC_T,
-    F_TARGET,
     F_WIN_A,
     F_WIN_B,
-    HELD_N,
-    HELD_SUM,
     HN,
     HORIZON,
-    KEEP_AMT,
     MAX_NEW,
     MPU,
     N_ARR,
@@ -74,15 +66,9 @@ from ._layout import (
     N_ST,
     N_ST_ACC,
     NBLK,
-    NEED_AMT,
-    NEED_OFF,
-    NEED_RES,
     NLIVE,
     NWAIT,
-    PAT,
     POOL,
-    PRIO,
-    QCAP,
     R_CAP0,
     RT_CLS,
     RT_DEST,
@@ -92,9 +78,7 @@ from ._layout import (
     S_NBLK,
     S_NIN,
     S_NWAIT,
-    S_QHEAD,
     S_RCAP,
-    S_RUSE,
     SC_A,
     SC_N,
     SC_OFF,
@@ -106,14 +90,10 @@ from ._layout import (
     ST_SERVICE,
     ST_WAIT,
     START,
-    SVC,
-    WAIT_N,
-    WAIT_SUM,
     WARMUP,
     WIN,
-    WITHIN,
 )
-from ._random import draw, exponential, uniform
+from ._random import exponential, uniform
 from ._state import (
     alloc,
     flush_resource,
@@ -125,223 +105,11 @@ from ._state import (
     new_state,
     pop,
     push,
-    q_insert,
     q_remove,
 )
+from ._stations import ALL, REST, dispatch, enqueue, enter, join, leave, release, seize
 
 __all__ = ["simulate"]
-
-_ALL, _REST, _KEPT = 0, 1, 2  # which of a station's resources to release
-
-
-# ----- resources -------------------------------------------------------------------------------
-@hot
-def _available(mi: np.ndarray, si: np.ndarray, j: int) -> bool:
-    """Whether station ``j``'s resources are all available in the needed amounts."""
-    use = si[S_RUSE]
-    cap = si[S_RCAP]
-    for k in range(mi[mi[NEED_OFF] + j], mi[mi[NEED_OFF] + j + 1]):
-        r = mi[mi[NEED_RES] + k]
-        if si[cap + r] - si[use + r] < mi[mi[NEED_AMT] + k]:
-            return False
-    return True
-
-
-@hot
-def _seize(
-    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, j: int, t: float
-) -> None:
-    """Seize all of station ``j``'s resources (over-commitment allowed)."""
-    for k in range(mi[mi[NEED_OFF] + j], mi[mi[NEED_OFF] + j + 1]):
-        r = mi[mi[NEED_RES] + k]
-        flush_resource(mf, si, sf, r, t)
-        si[si[S_RUSE] + r] += mi[mi[NEED_AMT] + k]
-
-
-@hot
-def _release(
-    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, j: int, t: float, which: int
-) -> None:
-    """Release station ``j``'s resources: all, all but the blocking-kept ones, or only those."""
-    for k in range(mi[mi[NEED_OFF] + j], mi[mi[NEED_OFF] + j + 1]):
-        amount = mi[mi[NEED_AMT] + k]
-        kept = mi[mi[KEEP_AMT] + k]
-        if which == _REST:
-            amount -= kept
-        elif which == _KEPT:
-            amount = kept
-        if amount != 0:
-            r = mi[mi[NEED_RES] + k]
-            flush_resource(mf, si, sf, r, t)
-            si[si[S_RUSE] + r] -= amount
-
-
-# ----- stations ----------------------------------------------------------------------------------
-@hot
-def _enter(
-    mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray, ef: np.ndarray,
-    ser: np.ndarray, e: int, j: int, t: float,
-) -> None:  # fmt: skip
-    flush_station(mf, si, sf, ser, j, t)
-    si[si[S_NIN] + j] += 1
-    ei[e, E_ST] = j
-    ef[e, EF_JOINED] = t
-
-
-@inlined
-def _leave(
-    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ef: np.ndarray,
-    ser: np.ndarray, e: int, i: int, t: float, which: int,
-) -> None:  # fmt: skip
-    """``e`` leaves station ``i`` after service: release, count its held time."""
-    flush_station(mf, si, sf, ser, i, t)
-    si[si[S_NIN] + i] -= 1
-    _release(mi, mf, si, sf, i, t, which)
-    if t >= mf[WARMUP]:
-        row = si[SF_ST] + i * N_ST_ACC
-        sf[row + HELD_SUM] += t - ef[e, EF_DONE]
-        sf[row + HELD_N] += 1.0
-
-
-@inlined
-def _start(
-    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
-    ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, rng: np.ndarray,
-    e: int, t: float,
-) -> None:  # fmt: skip
-    """Start ``e``'s service at its station: seize, record the wait, draw the service time."""
-    j = ei[e, E_ST]
-    ei[e, E_STAT] = ST_SERVICE
-    ei[e, E_RSEQ] = -1
-    _seize(mi, mf, si, sf, j, t)
-    if t >= mf[WARMUP]:
-        w = t - ef[e, EF_JOINED]
-        row = si[SF_ST] + j * N_ST_ACC
-        sf[row + WAIT_SUM] += w
-        sf[row + WAIT_N] += 1.0
-        if w <= mf[mi[F_TARGET] + j]:
-            sf[row + WITHIN] += 1.0
-        hist_add(hist, si, sf, j, w)
-    d = mi[mi[SVC] + j * mi[N_CLS] + ei[e, E_CLS]]
-    s = draw(rng, mi[N_ARR] + 3 * j, mi[mi[D_KIND] + d], mf, mi[F_D_PAR] + 4 * d)
-    if t + s < mf[HORIZON]:
-        push(si, ht, hq, t + s, e * 8 + EV_DONE)
-
-
-@inlined
-def _enqueue(
-    mi: np.ndarray, si: np.ndarray, ei: np.ndarray, ef: np.ndarray, e: int, j: int
-) -> None:
-    c = ei[e, E_CLS]
-    if mi[mi[PRIO] + j]:
-        ei[e, E_KEY] = mi[mi[CLS_PRIO] + c]
-        ei[e, E_LVL] = mi[mi[CLS_LVL] + c]
-    else:
-        ei[e, E_KEY] = 0
-        ei[e, E_LVL] = 0
-    ei[e, E_STAT] = ST_WAIT
-    q_insert(si, ei, ef, j * mi[N_LVL] + ei[e, E_LVL], e)
-    si[si[S_NWAIT] + j] += 1
-    si[NWAIT] += 1
-
-
-@hot
-def _room(mi: np.ndarray, si: np.ndarray, j: int) -> int:
-    """Rule 1 (start now: 1) or 2 (queue: 2) of "Joining a station" for ``j``; 0 if full."""
-    n_wait = si[si[S_NWAIT] + j]
-    if n_wait == 0 and _available(mi, si, j):
-        return 1
-    qc = mi[mi[QCAP] + j]
-    return 2 if qc < 0 or n_wait < qc else 0
-
-
-@inlined
-def _join(
-    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
-    ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
-    rng: np.ndarray, e: int, j: int, t: float,
-) -> bool:  # fmt: skip
-    """ "Joining a station", rules 1-2; False when ``j`` is full (the caller applies rule 3)."""
-    room = _room(mi, si, j)
-    if room == 0:
-        return False
-    _enter(mf, si, sf, ei, ef, ser, e, j, t)
-    if room == 1:
-        _start(mi, mf, si, sf, ei, ef, ht, hq, hist, rng, e, t)
-        return True
-    _enqueue(mi, si, ei, ef, e, j)
-    d = mi[mi[PAT] + j * mi[N_CLS] + ei[e, E_CLS]]
-    if d >= 0:
-        p = draw(rng, mi[N_ARR] + 3 * j + 1, mi[mi[D_KIND] + d], mf, mi[F_D_PAR] + 4 * d)
-        if t + p < mf[HORIZON]:
-            ei[e, E_RSEQ] = push(si, ht, hq, t + p, e * 8 + EV_RENEGE)
-    return True
-
-
-@hot
-def _head(mi: np.ndarray, si: np.ndarray, j: int) -> int:
-    base = si[S_QHEAD] + j * mi[N_LVL]
-    for lv in range(mi[N_LVL] if mi[mi[PRIO] + j] else 1):
-        h = si[base + lv]
-        if h >= 0:
-            return int(h)
-    return -1
-
-
-@hot
-def _before(ei: np.ndarray, ef: np.ndarray, a: int, b: int) -> bool:
-    """Whether head ``a`` ranks before head ``b``: (priority key, time joined, sequence)."""
-    if ei[a, E_KEY] != ei[b, E_KEY]:
-        return bool(ei[a, E_KEY] < ei[b, E_KEY])
-    if ef[a, EF_JOINED] != ef[b, EF_JOINED]:
-        return bool(ef[a, EF_JOINED] < ef[b, EF_JOINED])
-    return bool(ei[a, E_SEQ] < ei[b, E_SEQ])
-
-
-@hot
-def _dispatch(
-    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
-    ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
-    rng: np.ndarray, t: float,
-) -> None:  # fmt: skip
-    """The dispatch rule: admit blocked entities, then start heads, until nothing changes."""
-    n_st = mi[N_ST]
-    while True:
-        changed = 0
-        if si[NBLK] > 0:
-            for j in range(n_st):
-                while si[si[S_NBLK] + j] > 0 and _room(mi, si, j) > 0:
-                    e = si[si[S_BHEAD] + j]
-                    nxt = ei[e, E_NXT]
-                    si[si[S_BHEAD] + j] = nxt
-                    if nxt < 0:
-                        si[si[S_BTAIL] + j] = -1
-                    ei[e, E_NXT] = -1
-                    si[si[S_NBLK] + j] -= 1
-                    si[NBLK] -= 1
-                    i = ei[e, E_ST]
-                    _join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, j, t)
-                    _leave(mi, mf, si, sf, ef, ser, e, i, t, _KEPT)
-                    changed += 1
-        while True:
-            best = -1
-            bj = -1
-            for j in range(n_st):
-                if si[si[S_NWAIT] + j] > 0:
-                    h = _head(mi, si, j)
-                    if (best < 0 or _before(ei, ef, h, best)) and _available(mi, si, j):
-                        best = h
-                        bj = j
-            if best < 0:
-                break
-            flush_station(mf, si, sf, ser, bj, t)
-            q_remove(si, ei, bj * mi[N_LVL] + ei[best, E_LVL], best)
-            si[si[S_NWAIT] + bj] -= 1
-            si[NWAIT] -= 1
-            _start(mi, mf, si, sf, ei, ef, ht, hq, hist, rng, best, t)
-            changed += si[NBLK]  # a start frees a queue place: blocked entities may enter
-        if changed == 0:
-            return
 
 
 # ----- events ------------------------------------------------------------------------------------
@@ -374,7 +142,7 @@ def _move_on(
     i = ei[e, E_ST]
     d = ei[e, E_DEST]
     if d < 0:
-        _leave(mi, mf, si, sf, ef, ser, e, i, t, _ALL)
+        leave(mi, mf, si, sf, ef, ser, e, i, t, ALL)
         if t >= mf[WARMUP]:
             c = ei[e, E_CLS]
             tis = t - ef[e, EF_ENTER]
@@ -383,10 +151,10 @@ def _move_on(
             sf[row + 1] += 1.0
             hist_add(hist, si, sf, mi[N_ST] + c, tis)
         free(si, ei, e)
-    elif _join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, d, t):
-        _leave(mi, mf, si, sf, ef, ser, e, i, t, _ALL)
+    elif join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, d, t):
+        leave(mi, mf, si, sf, ef, ser, e, i, t, ALL)
     elif mi[mi[BLOCK] + i]:
-        _release(mi, mf, si, sf, i, t, _REST)
+        release(mi, mf, si, sf, i, t, REST)
         ei[e, E_STAT] = ST_BLOCKED
         ei[e, E_NXT] = -1
         tail = si[si[S_BTAIL] + d]
@@ -400,7 +168,7 @@ def _move_on(
     else:
         if t >= mf[WARMUP]:
             sf[si[SF_ST] + d * N_ST_ACC + BALKED] += 1.0
-        _leave(mi, mf, si, sf, ef, ser, e, i, t, _ALL)
+        leave(mi, mf, si, sf, ef, ser, e, i, t, ALL)
         free(si, ei, e)
 
 
@@ -472,7 +240,7 @@ def _arrive(
         while u >= mf[mix + c]:  # cumulative; the last class with p > 0 holds inf
             c += 1
         e = alloc(si, ei, ef, c, t)
-        if not _join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, j, t):
+        if not join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, j, t):
             if t >= mf[WARMUP]:
                 sf[si[SF_ST] + j * N_ST_ACC + BALKED] += 1.0
             free(si, ei, e)
@@ -535,9 +303,8 @@ def _event(
     elif kind == EV_SCHEDULED:
         a = mi[mi[SC_A] + x]
         _arrive(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, a, mi[mi[SC_N] + x], t)
-        t1 = mf[mi[F_SC_T] + x + 1]
-        if x + 1 < mi[mi[SC_OFF] + a + 1] and t1 < horizon:
-            push(si, ht, hq, t1, (x + 1) * 8 + EV_SCHEDULED)
+        if x + 1 < mi[mi[SC_OFF] + a + 1] and mf[mi[F_SC_T] + x + 1] < horizon:
+            push(si, ht, hq, mf[mi[F_SC_T] + x + 1], (x + 1) * 8 + EV_SCHEDULED)
     else:  # EV_CAPACITY
         r = mi[mi[CAP_R] + x]
         flush_resource(mf, si, sf, r, t)
@@ -545,7 +312,7 @@ def _event(
         if x + 1 < mi[N_CAP]:
             push(si, ht, hq, mf[mi[F_CAP_T] + x + 1], (x + 1) * 8 + EV_CAPACITY)
     if si[NWAIT] > 0 or si[NBLK] > 0:  # otherwise there is nothing to dispatch
-        _dispatch(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, t)
+        dispatch(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, t)
 
 
 # ----- the run -----------------------------------------------------------------------------------
@@ -567,18 +334,18 @@ def simulate(
     for k in range(n_ini):
         j = ini.st[k]
         e = alloc(si, ei, ef, ini.cls[k], ini.enter[k])
-        _enter(mf, si, sf, ei, ef, ser, e, j, 0.0)
+        enter(mf, si, sf, ei, ef, ser, e, j, 0.0)
         ef[e, EF_JOINED] = ini.joined[k]
         if ini.in_service[k]:
             ei[e, E_STAT] = ST_SERVICE
-            _seize(mi, mf, si, sf, j, 0.0)
+            seize(mi, mf, si, sf, j, 0.0)
             if ini.t_end[k] < mf[HORIZON]:
                 push(si, ht, hq, ini.t_end[k], e * 8 + EV_DONE)
         else:
-            _enqueue(mi, si, ei, ef, e, j)
+            enqueue(mi, si, ei, ef, e, j)
             if ini.t_end[k] < mf[HORIZON]:
                 ei[e, E_RSEQ] = push(si, ht, hq, ini.t_end[k], e * 8 + EV_RENEGE)
-    _dispatch(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, 0.0)
+    dispatch(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, 0.0)
     if mi[N_CAP] > 0:
         push(si, ht, hq, mf[mi[F_CAP_T]], EV_CAPACITY)
     for a in range(mi[N_ARR]):

@@ -1,0 +1,294 @@
+"""Stations of the fast engine: resources, joining, service start, leaving, the dispatcher.
+
+docs/semantics.md, "Joining a station", "Queues and the dispatcher", "Service". Times are model
+time in the spec's ``time_unit``; array layouts in ``_layout.py``. Functions marked
+``@inlined`` are compiled into their callers (see ``_jit.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import hot, inlined
+from ._layout import (
+    CLS_LVL,
+    CLS_PRIO,
+    D_KIND,
+    E_CLS,
+    E_KEY,
+    E_LVL,
+    E_NXT,
+    E_RSEQ,
+    E_SEQ,
+    E_ST,
+    E_STAT,
+    EF_DONE,
+    EF_JOINED,
+    EV_DONE,
+    EV_RENEGE,
+    F_D_PAR,
+    F_TARGET,
+    HELD_N,
+    HELD_SUM,
+    HORIZON,
+    KEEP_AMT,
+    N_ARR,
+    N_CLS,
+    N_LVL,
+    N_ST,
+    N_ST_ACC,
+    NBLK,
+    NEED_AMT,
+    NEED_OFF,
+    NEED_RES,
+    NWAIT,
+    PAT,
+    PRIO,
+    QCAP,
+    S_BHEAD,
+    S_BTAIL,
+    S_NBLK,
+    S_NIN,
+    S_NWAIT,
+    S_QHEAD,
+    S_RCAP,
+    S_RUSE,
+    SF_ST,
+    ST_SERVICE,
+    ST_WAIT,
+    SVC,
+    WAIT_N,
+    WAIT_SUM,
+    WARMUP,
+    WITHIN,
+)
+from ._random import draw
+from ._state import (
+    flush_resource,
+    flush_station,
+    hist_add,
+    push,
+    q_insert,
+    q_remove,
+)
+
+__all__ = [
+    "ALL",
+    "KEPT",
+    "REST",
+    "dispatch",
+    "enqueue",
+    "enter",
+    "join",
+    "leave",
+    "release",
+    "seize",
+]
+
+ALL, REST, KEPT = 0, 1, 2  # which of a station's resources to release: all, all but kept, kept
+
+
+# ----- resources -------------------------------------------------------------------------------
+@hot
+def _available(mi: np.ndarray, si: np.ndarray, j: int) -> bool:
+    """Whether station ``j``'s resources are all available in the needed amounts."""
+    use = si[S_RUSE]
+    cap = si[S_RCAP]
+    for k in range(mi[mi[NEED_OFF] + j], mi[mi[NEED_OFF] + j + 1]):
+        r = mi[mi[NEED_RES] + k]
+        if si[cap + r] - si[use + r] < mi[mi[NEED_AMT] + k]:
+            return False
+    return True
+
+
+@hot
+def seize(mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, j: int, t: float) -> None:
+    """Seize all of station ``j``'s resources (over-commitment allowed)."""
+    for k in range(mi[mi[NEED_OFF] + j], mi[mi[NEED_OFF] + j + 1]):
+        r = mi[mi[NEED_RES] + k]
+        flush_resource(mf, si, sf, r, t)
+        si[si[S_RUSE] + r] += mi[mi[NEED_AMT] + k]
+
+
+@hot
+def release(
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, j: int, t: float, which: int
+) -> None:
+    """Release station ``j``'s resources: all, all but the blocking-kept ones, or only those."""
+    for k in range(mi[mi[NEED_OFF] + j], mi[mi[NEED_OFF] + j + 1]):
+        amount = mi[mi[NEED_AMT] + k]
+        kept = mi[mi[KEEP_AMT] + k]
+        if which == REST:
+            amount -= kept
+        elif which == KEPT:
+            amount = kept
+        if amount != 0:
+            r = mi[mi[NEED_RES] + k]
+            flush_resource(mf, si, sf, r, t)
+            si[si[S_RUSE] + r] -= amount
+
+
+# ----- stations ----------------------------------------------------------------------------------
+@hot
+def enter(
+    mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray, ef: np.ndarray,
+    ser: np.ndarray, e: int, j: int, t: float,
+) -> None:  # fmt: skip
+    flush_station(mf, si, sf, ser, j, t)
+    si[si[S_NIN] + j] += 1
+    ei[e, E_ST] = j
+    ef[e, EF_JOINED] = t
+
+
+@inlined
+def leave(
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ef: np.ndarray,
+    ser: np.ndarray, e: int, i: int, t: float, which: int,
+) -> None:  # fmt: skip
+    """``e`` leaves station ``i`` after service: release, count its held time."""
+    flush_station(mf, si, sf, ser, i, t)
+    si[si[S_NIN] + i] -= 1
+    release(mi, mf, si, sf, i, t, which)
+    if t >= mf[WARMUP]:
+        row = si[SF_ST] + i * N_ST_ACC
+        sf[row + HELD_SUM] += t - ef[e, EF_DONE]
+        sf[row + HELD_N] += 1.0
+
+
+@inlined
+def _start(
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
+    ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, rng: np.ndarray,
+    e: int, t: float,
+) -> None:  # fmt: skip
+    """Start ``e``'s service at its station: seize, record the wait, draw the service time."""
+    j = ei[e, E_ST]
+    ei[e, E_STAT] = ST_SERVICE
+    ei[e, E_RSEQ] = -1
+    seize(mi, mf, si, sf, j, t)
+    if t >= mf[WARMUP]:
+        w = t - ef[e, EF_JOINED]
+        row = si[SF_ST] + j * N_ST_ACC
+        sf[row + WAIT_SUM] += w
+        sf[row + WAIT_N] += 1.0
+        if w <= mf[mi[F_TARGET] + j]:
+            sf[row + WITHIN] += 1.0
+        hist_add(hist, si, sf, j, w)
+    d = mi[mi[SVC] + j * mi[N_CLS] + ei[e, E_CLS]]
+    s = draw(rng, mi[N_ARR] + 3 * j, mi[mi[D_KIND] + d], mf, mi[F_D_PAR] + 4 * d)
+    if t + s < mf[HORIZON]:
+        push(si, ht, hq, t + s, e * 8 + EV_DONE)
+
+
+@inlined
+def enqueue(mi: np.ndarray, si: np.ndarray, ei: np.ndarray, ef: np.ndarray, e: int, j: int) -> None:
+    c = ei[e, E_CLS]
+    if mi[mi[PRIO] + j]:
+        ei[e, E_KEY] = mi[mi[CLS_PRIO] + c]
+        ei[e, E_LVL] = mi[mi[CLS_LVL] + c]
+    else:
+        ei[e, E_KEY] = 0
+        ei[e, E_LVL] = 0
+    ei[e, E_STAT] = ST_WAIT
+    q_insert(si, ei, ef, j * mi[N_LVL] + ei[e, E_LVL], e)
+    si[si[S_NWAIT] + j] += 1
+    si[NWAIT] += 1
+
+
+@hot
+def _room(mi: np.ndarray, si: np.ndarray, j: int) -> int:
+    """Rule 1 (start now: 1) or 2 (queue: 2) of "Joining a station" for ``j``; 0 if full."""
+    n_wait = si[si[S_NWAIT] + j]
+    if n_wait == 0 and _available(mi, si, j):
+        return 1
+    qc = mi[mi[QCAP] + j]
+    return 2 if qc < 0 or n_wait < qc else 0
+
+
+@inlined
+def join(
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
+    ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
+    rng: np.ndarray, e: int, j: int, t: float,
+) -> bool:  # fmt: skip
+    """ "Joining a station", rules 1-2; False when ``j`` is full (the caller applies rule 3)."""
+    room = _room(mi, si, j)
+    if room == 0:
+        return False
+    enter(mf, si, sf, ei, ef, ser, e, j, t)
+    if room == 1:
+        _start(mi, mf, si, sf, ei, ef, ht, hq, hist, rng, e, t)
+        return True
+    enqueue(mi, si, ei, ef, e, j)
+    d = mi[mi[PAT] + j * mi[N_CLS] + ei[e, E_CLS]]
+    if d >= 0:
+        p = draw(rng, mi[N_ARR] + 3 * j + 1, mi[mi[D_KIND] + d], mf, mi[F_D_PAR] + 4 * d)
+        if t + p < mf[HORIZON]:
+            ei[e, E_RSEQ] = push(si, ht, hq, t + p, e * 8 + EV_RENEGE)
+    return True
+
+
+@hot
+def _head(mi: np.ndarray, si: np.ndarray, j: int) -> int:
+    base = si[S_QHEAD] + j * mi[N_LVL]
+    for lv in range(mi[N_LVL] if mi[mi[PRIO] + j] else 1):
+        h = si[base + lv]
+        if h >= 0:
+            return int(h)
+    return -1
+
+
+@hot
+def _before(ei: np.ndarray, ef: np.ndarray, a: int, b: int) -> bool:
+    """Whether head ``a`` ranks before head ``b``: (priority key, time joined, sequence)."""
+    if ei[a, E_KEY] != ei[b, E_KEY]:
+        return bool(ei[a, E_KEY] < ei[b, E_KEY])
+    if ef[a, EF_JOINED] != ef[b, EF_JOINED]:
+        return bool(ef[a, EF_JOINED] < ef[b, EF_JOINED])
+    return bool(ei[a, E_SEQ] < ei[b, E_SEQ])
+
+
+@hot
+def dispatch(
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
+    ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
+    rng: np.ndarray, t: float,
+) -> None:  # fmt: skip
+    """The dispatch rule: admit blocked entities, then start heads, until nothing changes."""
+    n_st = mi[N_ST]
+    while True:
+        changed = 0
+        if si[NBLK] > 0:
+            for j in range(n_st):
+                while si[si[S_NBLK] + j] > 0 and _room(mi, si, j) > 0:
+                    e = si[si[S_BHEAD] + j]
+                    nxt = ei[e, E_NXT]
+                    si[si[S_BHEAD] + j] = nxt
+                    if nxt < 0:
+                        si[si[S_BTAIL] + j] = -1
+                    ei[e, E_NXT] = -1
+                    si[si[S_NBLK] + j] -= 1
+                    si[NBLK] -= 1
+                    i = ei[e, E_ST]
+                    join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, j, t)
+                    leave(mi, mf, si, sf, ef, ser, e, i, t, KEPT)
+                    changed += 1
+        while True:
+            best = -1
+            bj = -1
+            for j in range(n_st):
+                if si[si[S_NWAIT] + j] > 0:
+                    h = _head(mi, si, j)
+                    if (best < 0 or _before(ei, ef, h, best)) and _available(mi, si, j):
+                        best = h
+                        bj = j
+            if best < 0:
+                break
+            flush_station(mf, si, sf, ser, bj, t)
+            q_remove(si, ei, bj * mi[N_LVL] + ei[best, E_LVL], best)
+            si[si[S_NWAIT] + bj] -= 1
+            si[NWAIT] -= 1
+            _start(mi, mf, si, sf, ei, ef, ht, hq, hist, rng, best, t)
+            changed += si[NBLK]  # a start frees a queue place: blocked entities may enter
+        if changed == 0:
+            return
