@@ -280,7 +280,7 @@ def _batch(mi: np.ndarray, mf: np.ndarray, rng: np.ndarray, a: int) -> int:
     return int(mi[mi[BAT_VAL] + k])
 
 
-@hot
+@inlined
 def _event(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
     ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
@@ -313,6 +313,28 @@ def _event(
             push(si, ht, hq, mf[mi[F_CAP_T] + x + 1], (x + 1) * 8 + EV_CAPACITY)
     if si[NWAIT] > 0 or si[NBLK] > 0:  # otherwise there is nothing to dispatch
         dispatch(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, t)
+
+
+@hot
+def _run(
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
+    ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
+    rng: np.ndarray,
+) -> bool:  # fmt: skip
+    """Process events in order until the horizon (True) or until the heap or the entity pool
+    might overflow during the next event (False: grow them and call again)."""
+    horizon = mf[HORIZON]
+    while si[HN] > 0:
+        if (
+            si[HN] + 2 * (si[NLIVE] + mi[MAX_NEW]) + 8 > ht.shape[0]
+            or si[NLIVE] + mi[MAX_NEW] > ei.shape[0]
+        ):
+            return False
+        t, seq, p = pop(si, ht, hq)
+        if t >= horizon:
+            return True
+        _event(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, t, seq, p & 7, p >> 3)
+    return True
 
 
 # ----- the run -----------------------------------------------------------------------------------
@@ -358,18 +380,14 @@ def simulate(
             if k < mi[mi[SC_OFF] + a + 1]:
                 push(si, ht, hq, mf[mi[F_SC_T] + k], k * 8 + EV_SCHEDULED)
 
-    horizon = mf[HORIZON]
-    while si[HN] > 0:
+    while not _run(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng):
         need = si[HN] + 2 * (si[NLIVE] + mi[MAX_NEW]) + 8
         if need > ht.shape[0]:
             ht, hq = grow_heap(ht, hq, 2 * need)
         if si[NLIVE] + mi[MAX_NEW] > ei.shape[0]:
             ei, ef = grow_ents(si, ei, ef, 2 * (si[NLIVE] + mi[MAX_NEW]))
-        t, seq, p = pop(si, ht, hq)
-        if t >= horizon:
-            break
-        _event(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, t, seq, p & 7, p >> 3)
 
+    horizon = mf[HORIZON]
     for j in range(mi[N_ST]):
         flush_station(mf, si, sf, ser, j, horizon)
     for r in range(mi[N_RES]):

@@ -248,7 +248,7 @@ def _before(ei: np.ndarray, ef: np.ndarray, a: int, b: int) -> bool:
     return bool(ei[a, E_SEQ] < ei[b, E_SEQ])
 
 
-@hot
+@inlined
 def dispatch(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
     ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
