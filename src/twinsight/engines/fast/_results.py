@@ -46,26 +46,20 @@ def hist_percentiles(
     interpolation by rank within the bin), then clamped to the smallest and largest values seen
     (``lo``, ``hi``), so that a constant is reproduced exactly; the zero bin stands for 0.
     """
-    n = int(counts.sum())
+    cum = np.cumsum(counts)
+    n = int(cum[-1])
     if n == 0:
         return [_NAN] * len(qs)
-    cum = np.cumsum(counts)
-
-    def order_stat(i: int) -> float:
-        k = int(np.searchsorted(cum, i, side="right"))
-        if k == 0:
-            return 0.0
-        frac = (i - cum[k - 1] + 0.5) / counts[k]
-        return float(min(max(HIST_ZERO * HIST_GROWTH ** (k - 1 + frac), lo), hi))
-
-    out = []
-    for q in qs:
-        pos = (n - 1) * q / 100.0
-        below = math.floor(pos)
-        x_lo = order_stat(below)
-        x_hi = order_stat(min(below + 1, n - 1))
-        out.append(x_lo + (pos - below) * (x_hi - x_lo))
-    return out
+    pos = (n - 1) * np.asarray(qs, dtype=float) / 100.0
+    below = np.floor(pos)
+    ranks = np.concatenate([below, np.minimum(below + 1, n - 1)])
+    k = np.searchsorted(cum, ranks, side="right")  # bin of each order statistic
+    k1 = np.maximum(k, 1)
+    frac = (ranks - cum[k1 - 1] + 0.5) / np.maximum(counts[k1], 1)  # k == 0: unused
+    x = np.clip(HIST_ZERO * HIST_GROWTH ** (k1 - 1 + frac), lo, hi)
+    x[k == 0] = 0.0  # the zero bin
+    x_lo, x_hi = x[: len(qs)], x[len(qs) :]
+    return [float(v) for v in x_lo + (pos - below) * (x_hi - x_lo)]
 
 
 def rep_result(
