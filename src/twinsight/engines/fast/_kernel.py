@@ -286,15 +286,18 @@ def _event(
     ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
     rng: np.ndarray, t: float, seq: int, kind: int, x: int,
 ) -> None:  # fmt: skip
-    """Handle one event of type ``kind`` with datum ``x``, then run the dispatcher."""
+    """Handle one event of type ``kind`` with datum ``x``, run the dispatcher, and only then put
+    the stream's next event (arrival, slot, capacity step) on the list (docs/semantics.md, Time)."""
     horizon = mf[HORIZON]
+    t_next = -1.0
+    p_next = 0
     if kind == EV_DONE:
         _done(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, x, t)
     elif kind == EV_ARRIVAL:
         _arrive(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, x, _batch(mi, mf, rng, x), t)
         t1 = _next_poisson(mi, mf, rng, x, t)
         if t1 < horizon:
-            push(si, ht, hq, t1, x * 8 + EV_ARRIVAL)
+            t_next, p_next = t1, x * 8 + EV_ARRIVAL
     elif kind == EV_RENEGE:
         if not _renege(mi, mf, si, sf, ei, ser, x, seq, t):
             return
@@ -304,15 +307,17 @@ def _event(
         a = mi[mi[SC_A] + x]
         _arrive(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, a, mi[mi[SC_N] + x], t)
         if x + 1 < mi[mi[SC_OFF] + a + 1] and mf[mi[F_SC_T] + x + 1] < horizon:
-            push(si, ht, hq, mf[mi[F_SC_T] + x + 1], (x + 1) * 8 + EV_SCHEDULED)
+            t_next, p_next = mf[mi[F_SC_T] + x + 1], (x + 1) * 8 + EV_SCHEDULED
     else:  # EV_CAPACITY
         r = mi[mi[CAP_R] + x]
         flush_resource(mf, si, sf, r, t)
         si[si[S_RCAP] + r] = mi[mi[CAP_V] + x]
         if x + 1 < mi[N_CAP]:
-            push(si, ht, hq, mf[mi[F_CAP_T] + x + 1], (x + 1) * 8 + EV_CAPACITY)
+            t_next, p_next = mf[mi[F_CAP_T] + x + 1], (x + 1) * 8 + EV_CAPACITY
     if si[NWAIT] > 0 or si[NBLK] > 0:  # otherwise there is nothing to dispatch
         dispatch(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, t)
+    if t_next >= 0.0:
+        push(si, ht, hq, t_next, p_next)
 
 
 @hot
