@@ -151,10 +151,10 @@ def demo(
         typer.Option(
             "--engine",
             "-e",
-            help="Simulation engine. The demo uses 'reference' so that it starts at once; "
-            "'fast' is compiled by numba on its first use (minutes), then cached.",
+            help="Simulation engine. 'fast' is compiled by numba on its first use (about "
+            "30 s), then cached; 'reference' (SimPy) starts at once.",
         ),
-    ] = EngineName.reference,
+    ] = EngineName.fast,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:

@@ -89,6 +89,12 @@ def _run(
         fail(str(exc), "check --reps, --horizon, --warmup and the spec")
 
 
+def _fast_engine_compiled() -> bool:
+    from ..engines.fast import is_compiled
+
+    return is_compiled()
+
+
 def simulate(
     spec: FlowSpec,
     *,
@@ -106,6 +112,8 @@ def simulate(
     """
     _check_window(spec, horizon, warmup)
     show = stderr.is_terminal and not quiet
+    if engine == "fast" and not quiet and not _fast_engine_compiled():
+        stderr.print("compiling the fast engine with numba (first use only, about 30 s)...")
     result = _run(spec, reps, seed, engine, horizon, warmup, show)
     if as_json:
         stdout.file.write(json.dumps(result.to_json()) + "\n")

@@ -48,7 +48,13 @@ def _drop_stale_cache() -> None:
 _drop_stale_cache()  # numba loads cached code lazily, at the first call
 
 
-__all__ = ["FastEngine"]
+__all__ = ["FastEngine", "is_compiled"]
+
+
+def is_compiled() -> bool:
+    """Whether numba's cache beside this package holds compiled code (False: the first
+    replication will compile the kernel, which takes about half a minute)."""
+    return any((Path(__file__).parent / "__pycache__").glob("*.nbi"))
 
 
 class FastEngine:
