@@ -13,7 +13,7 @@ from .. import __version__
 from ..spec import SpecError, json_schema_text, parse_spec
 from ._examples import example_names, example_text
 from ._output import fail, report_spec_error, stdout
-from ._simulate import load_or_exit, simulate
+from ._simulate import load_or_exit, resolve_warmup, simulate
 
 __all__ = ["app"]
 
@@ -117,9 +117,25 @@ def simulate_cmd(
         typer.Option("--horizon", help="Run length (spec's time_unit); default: the spec's."),
     ] = None,
     warmup: Annotated[
-        float | None,
-        typer.Option("--warmup", help="Warm-up (spec's time_unit); default: the spec's."),
+        str | None,
+        typer.Option(
+            "--warmup",
+            help="Warm-up (spec's time_unit), or 'auto' to choose it by MSER-5 from pilot "
+            "runs; default: the spec's.",
+        ),
     ] = None,
+    precision: Annotated[
+        str | None,
+        typer.Option(
+            "--precision",
+            help="Run replications until this KPI's 95% half-width is reached: KPI=VALUE "
+            "(in the KPI's unit) or KPI=5% (of its mean); --reps is then the pilot.",
+            show_default=False,
+        ),
+    ] = None,
+    max_reps: Annotated[
+        int, typer.Option("--max-reps", min=2, help="Upper bound on replications for --precision.")
+    ] = 1000,
     overrides: SetOpt = None,
     engine: EngineOpt = EngineName.fast,
     as_json: JsonOpt = False,
@@ -133,9 +149,11 @@ def simulate_cmd(
         seed=seed,
         engine=engine.value,
         horizon=horizon,
-        warmup=warmup,
+        warmup=resolve_warmup(spec, warmup, engine.value, seed, horizon, quiet),
         as_json=as_json,
         quiet=quiet,
+        precision=precision,
+        max_reps=max_reps,
     )
 
 

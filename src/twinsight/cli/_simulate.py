@@ -7,14 +7,21 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..experiment import ExperimentResult, run_experiment
+from ..experiment import (
+    ExperimentResult,
+    PrecisionTarget,
+    run_experiment,
+    run_to_precision,
+    suggest_warmup,
+)
 from ..spec import FlowSpec, SpecError, load_spec
 from ._output import EXIT_RUN_FAILED, fail, report_spec_error, stderr, stdout
 from ._table import kpi_table
 
-__all__ = ["load_or_exit", "simulate"]
+__all__ = ["load_or_exit", "resolve_warmup", "simulate"]
 
 
 def load_or_exit(path: Path, overrides: Sequence[str] = ()) -> FlowSpec:
@@ -23,6 +30,33 @@ def load_or_exit(path: Path, overrides: Sequence[str] = ()) -> FlowSpec:
         return load_spec(path, overrides)
     except SpecError as exc:
         report_spec_error(exc)
+
+
+def resolve_warmup(
+    spec: FlowSpec,
+    text: str | None,
+    engine: str,
+    seed: int,
+    horizon: float | None,
+    quiet: bool,
+) -> float | None:
+    """``--warmup``: None (the spec's), a number, or ``auto`` (MSER-5 on pilot runs)."""
+    if text is None:
+        return None
+    if text.strip().lower() == "auto":
+        try:
+            value = suggest_warmup(spec, engine=engine, seed=seed, horizon=horizon)
+        except ValueError as exc:
+            fail(f"--warmup auto: {exc}", "give the warm-up as a number instead")
+        if not quiet:
+            stderr.print(f"warm-up by MSER-5 on pilot runs: {value:g} {spec.time_unit.value}")
+        return value
+    try:
+        return float(text)
+    except ValueError:
+        fail(
+            f"--warmup {text!r} is not a number", "give a duration in the spec's time_unit, or auto"
+        )
 
 
 def _check_window(spec: FlowSpec, horizon: float | None, warmup: float | None) -> None:
@@ -41,6 +75,42 @@ def _check_window(spec: FlowSpec, horizon: float | None, warmup: float | None) -
             f"{source} ({w:g}) must be shorter than the horizon ({h:g} {spec.time_unit.value})",
             "lower --warmup or raise --horizon",
         )
+
+
+def _run_precise(
+    spec: FlowSpec,
+    precision: str,
+    pilot: int,
+    max_reps: int,
+    seed: int,
+    engine: str,
+    horizon: float | None,
+    warmup: float | None,
+    quiet: bool,
+) -> ExperimentResult:
+    try:
+        target = PrecisionTarget.parse(precision)
+        result, met = run_to_precision(
+            spec,
+            target,
+            pilot_reps=max(pilot, 2),
+            max_reps=max_reps,
+            seed=seed,
+            engine=engine,
+            horizon=horizon,
+            warmup=warmup,
+        )
+    except ValueError as exc:
+        fail(str(exc), "check --precision KPI=HALF_WIDTH (a KPI name from the table)")
+    if not quiet:
+        iv = result.interval(target.kpi)
+        verdict = "reached" if met else f"NOT reached within --max-reps {max_reps}"
+        stderr.print(
+            f"precision {verdict}: {escape(target.kpi)} = {iv.mean:.4g} ± {iv.half_width:.3g} "
+            f"after {result.reps} replications",
+            highlight=False,
+        )
+    return result
 
 
 def _run(
@@ -105,16 +175,23 @@ def simulate(
     warmup: float | None = None,
     as_json: bool = False,
     quiet: bool = False,
+    precision: str | None = None,
+    max_reps: int = 1000,
 ) -> ExperimentResult:
     """Run ``reps`` replications and print the KPI table (or one JSON object with ``as_json``).
 
+    With ``precision`` (``KPI=half-width`` or ``KPI=5%``), ``reps`` is the pilot and more
+    replications run until the KPI's interval is that narrow (at most ``max_reps``).
     A progress bar appears on stderr when it is a terminal and ``quiet`` is not set.
     """
     _check_window(spec, horizon, warmup)
     show = stderr.is_terminal and not quiet
     if engine == "fast" and not quiet and not _fast_engine_compiled():
         stderr.print("compiling the fast engine with numba (first use only, about 30 s)...")
-    result = _run(spec, reps, seed, engine, horizon, warmup, show)
+    if precision is None:
+        result = _run(spec, reps, seed, engine, horizon, warmup, show)
+    else:
+        result = _run_precise(spec, precision, reps, max_reps, seed, engine, horizon, warmup, quiet)
     if as_json:
         stdout.file.write(json.dumps(result.to_json()) + "\n")
         stdout.file.flush()

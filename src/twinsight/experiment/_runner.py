@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -40,6 +40,19 @@ class ExperimentResult:
         """Every KPI's interval, in the engines' KPI order."""
         return {k: self.interval(k) for k in self.per_rep}
 
+    def extend(self, more: ExperimentResult) -> ExperimentResult:
+        """This experiment followed by ``more`` (further replications of the same spec, seed,
+        engine and run window)."""
+        same = (self.spec_name, self.engine, self.seed, self.horizon, self.warmup)
+        if same != (more.spec_name, more.engine, more.seed, more.horizon, more.warmup):
+            raise ValueError("can only extend an experiment with replications of the same run")
+        return replace(
+            self,
+            reps=self.reps + more.reps,
+            per_rep={k: np.concatenate([v, more.per_rep[k]]) for k, v in self.per_rep.items()},
+            series={k: np.vstack([v, more.series[k]]) for k, v in self.series.items()},
+        )
+
     def to_json(self) -> dict[str, object]:
         """The CLI's ``--json`` object: kpis with mean and half_width, reps, seed, engine."""
 
@@ -74,11 +87,14 @@ def run_experiment(
     progress: Progress | None = None,
     chunk: int | None = None,
     confidence: float = 0.95,
+    first_rep: int = 0,
 ) -> ExperimentResult:
-    """Run ``reps`` independent replications and collect every KPI.
+    """Run ``reps`` independent replications (numbers ``first_rep`` .. ``first_rep + reps - 1``)
+    and collect every KPI.
 
     Replication ``i`` always uses the streams of replication number ``i``: the numbers do not
-    depend on ``chunk``, on the number of workers, or on which other replications ran.
+    depend on ``chunk``, on the number of workers, or on which other replications ran, so a
+    second call with ``first_rep`` continues the first one (see :meth:`ExperimentResult.extend`).
     """
     if reps < 1:
         raise ValueError("reps must be at least 1")
@@ -90,8 +106,8 @@ def run_experiment(
     names = kpi_names(spec)
     size = chunk or max(1, min(reps, 64))
     results = []
-    for start in range(0, reps, size):
-        ids = list(range(start, min(reps, start + size)))
+    for start in range(first_rep, first_rep + reps, size):
+        ids = list(range(start, min(first_rep + reps, start + size)))
         results += eng.run(spec, seed, ids, horizon=h, warmup=w)
         if progress is not None:
             progress(len(results), reps)
