@@ -7,6 +7,8 @@ time in the spec's ``time_unit``; array layouts in ``_layout.py``. Functions mar
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._jit import hot, inlined
@@ -62,7 +64,7 @@ from ._layout import (
     WARMUP,
     WITHIN,
 )
-from ._random import draw
+from ._random import EXPONENTIAL, draw, uniform
 from ._state import (
     flush_resource,
     flush_station,
@@ -175,7 +177,11 @@ def _start(
             sf[row + WITHIN] += 1.0
         hist_add(hist, si, sf, j, w)
     d = mi[mi[SVC] + j * mi[N_CLS] + ei[e, E_CLS]]
-    s = draw(rng, mi[N_ARR] + 3 * j, mi[mi[D_KIND] + d], mf, mi[F_D_PAR] + 4 * d)
+    kind = mi[mi[D_KIND] + d]
+    if kind == EXPONENTIAL:  # the common case without a call to draw(), same arithmetic
+        s = -mf[mi[F_D_PAR] + 4 * d] * math.log(1.0 - uniform(rng, mi[N_ARR] + 3 * j))
+    else:
+        s = draw(rng, mi[N_ARR] + 3 * j, kind, mf, mi[F_D_PAR] + 4 * d)
     if t + s < mf[HORIZON]:
         push(si, ht, hq, t + s, e * 8 + EV_DONE)
 
