@@ -113,16 +113,16 @@ def rep_result(
         k["wait_within_target"] = _ratio(acc[targeted, WITHIN].sum(), acc[targeted, WAIT_N].sum())
     departures = float(ca[:, 1].sum())
     k["time_in_system_mean"] = _ratio(ca[:, 0].sum(), departures)
-    for lab, v in zip(
-        labels,
-        hist_percentiles(
+    if n_c == 1:  # the same histogram as the one class's: the same percentiles
+        overall = [k[f"time_in_system_{lab}[{spec.class_names()[0]}]"] for lab in labels]
+    else:
+        overall = hist_percentiles(
             hist_c.sum(axis=0),
             qs,
             h_lo[n_s:].min(initial=math.inf),
             h_hi[n_s:].max(initial=-math.inf),
-        ),
-        strict=True,
-    ):
+        )
+    for lab, v in zip(labels, overall, strict=True):
         k[f"time_in_system_{lab}"] = v
     abandoned = float(acc[:, ABANDONED].sum())
     balked = float(acc[:, BALKED].sum())
