@@ -154,7 +154,9 @@ def test_kpi_names_series_and_reproducibility(examples_dir: Path) -> None:
         for key in x.series:
             assert np.array_equal(x.series[key], y.series[key])
     assert a[0].kpis != a[1].kpis
-    assert sorted(a[0].series) == sorted(f"occupancy[{s}]" for s in spec.station_names())
+    assert sorted(a[0].series) == sorted(
+        f"{kind}[{s}]" for s in spec.station_names() for kind in ("occupancy", "queue")
+    )
     assert a[0].series["occupancy[triage]"].shape == (14,)
     d = ENGINE.run(spec, 8, [0], horizon=336.0, warmup=48.0)
     assert d[0].kpis != a[0].kpis

@@ -50,7 +50,9 @@ def test_kpi_keys_are_exactly_kpi_names(name: str) -> None:
 def test_hospital_series_cover_the_horizon() -> None:
     spec = load_spec(EXAMPLES / "hospital.yaml")
     (res,) = ENGINE.run(spec, 3, [0], horizon=250.0)  # interval 24: 10 full bins + one of 10 h
-    assert set(res.series) == {f"occupancy[{s}]" for s in spec.station_names()}
+    assert set(res.series) == {
+        f"{kind}[{s}]" for s in spec.station_names() for kind in ("occupancy", "queue")
+    }
     assert all(len(v) == 11 for v in res.series.values())
 
 

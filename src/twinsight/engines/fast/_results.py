@@ -68,8 +68,8 @@ def rep_result(
     horizon: float,
     warmup: float,
 ) -> RepResult:
-    """Scalar KPIs (every name of ``kpi_names(spec)``) and occupancy series of one run from the
-    kernel's ``si, sf, hist, ser``."""
+    """Scalar KPIs (every name of ``kpi_names(spec)``) and the occupancy and queue series of one
+    run from the kernel's ``si, sf, hist, ser``."""
     si, sf, hist, ser = out
     stations = spec.station_names()
     n_s, n_r, n_c = len(stations), len(spec.resources), len(spec.classes)
@@ -140,4 +140,6 @@ def rep_result(
         widths[-1] = horizon - (n_bins - 1) * iv
         for j, s in enumerate(stations):
             series[f"occupancy[{s}]"] = ser[j] / widths
+        for j, s in enumerate(stations):
+            series[f"queue[{s}]"] = ser[len(stations) + j] / widths
     return RepResult(kpis={key: float(v) for key, v in k.items()}, series=series)

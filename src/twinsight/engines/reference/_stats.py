@@ -126,8 +126,8 @@ class Collector:
         self.stations = {s: StationTally() for s in spec.station_names()}
         self.classes = {c: ClassTally() for c in spec.class_names()}
         self.arrivals = 0
-        #: number waiting at each station (queue_mean)
-        self.waiting = {s: TimeWeighted(warmup, horizon) for s in spec.station_names()}
+        #: number waiting at each station (queue_mean, and the queue series)
+        self.waiting = {s: TimeWeighted(warmup, horizon, interval) for s in spec.station_names()}
         #: number at each station: waiting, in service, held after service (also the series)
         self.present = {s: TimeWeighted(warmup, horizon, interval) for s in spec.station_names()}
         self.in_use = {r: TimeWeighted(warmup, horizon) for r in spec.resource_names()}
@@ -239,7 +239,10 @@ class Collector:
         return out
 
     def series(self) -> dict[str, np.ndarray]:
-        """``occupancy[<station>]`` per bin when ``kpis.interval`` is set, else nothing."""
+        """``occupancy[<station>]`` and ``queue[<station>]`` per bin when ``kpis.interval`` is
+        set, else nothing."""
         if self.spec.kpis.interval is None:
             return {}
-        return {f"occupancy[{s}]": level.series() for s, level in self.present.items()}
+        out = {f"occupancy[{s}]": level.series() for s, level in self.present.items()}
+        out.update({f"queue[{s}]": level.series() for s, level in self.waiting.items()})
+        return out
