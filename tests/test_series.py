@@ -34,3 +34,20 @@ def test_series_average_to_the_time_average_kpis(engine: str) -> None:
         assert (queue <= occupancy + 1e-9).all()
     # the ED queue really varies over the day: the series is not trivially zero
     assert result.series["queue[treatment]"].max() > 0
+
+
+def test_cli_json_carries_the_series_with_intervals() -> None:
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "twinsight.cli", "simulate", str(HOSPITAL), "--reps", "3",
+         "--horizon", "336", "--warmup", "48", "--json", "-q"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    series = json.loads(out.stdout)["series"]
+    assert set(series) >= {"occupancy[medical_ward]", "queue[treatment]"}
+    bins = series["occupancy[medical_ward]"]
+    assert len(bins["mean"]) == len(bins["half_width"]) == 14  # 336 h in bins of 24 h
+    assert all(m > 0 for m in bins["mean"])

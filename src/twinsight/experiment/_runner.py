@@ -54,7 +54,8 @@ class ExperimentResult:
         )
 
     def to_json(self) -> dict[str, object]:
-        """The CLI's ``--json`` object: kpis with mean and half_width, reps, seed, engine."""
+        """The CLI's ``--json`` object: kpis with mean and half_width, series (per bin of
+        ``kpis.interval``: mean and half_width over replications), reps, seed, engine."""
 
         def num(x: float) -> float | None:
             return None if not np.isfinite(x) else float(x)
@@ -63,9 +64,17 @@ class ExperimentResult:
             k: {"mean": num(iv.mean), "half_width": num(iv.half_width), "n": iv.n}
             for k, iv in self.summary().items()
         }
+        series = {}
+        for key, rows in self.series.items():
+            bins = [t_interval(rows[:, b], self.confidence) for b in range(rows.shape[1])]
+            series[key] = {
+                "mean": [num(iv.mean) for iv in bins],
+                "half_width": [num(iv.half_width) for iv in bins],
+            }
         return {
             "spec": self.spec_name,
             "kpis": kpis,
+            "series": series,
             "reps": self.reps,
             "seed": self.seed,
             "engine": self.engine,
