@@ -7,6 +7,9 @@ floating-point rounding), not a statistical statement.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +40,6 @@ def test_series_average_to_the_time_average_kpis(engine: str) -> None:
 
 
 def test_cli_json_carries_the_series_with_intervals() -> None:
-    import json
-    import subprocess
-    import sys
-
     out = subprocess.run(
         [sys.executable, "-m", "twinsight.cli", "simulate", str(HOSPITAL), "--reps", "3",
          "--horizon", "336", "--warmup", "48", "--json", "-q"],
