@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -137,7 +138,9 @@ def _run(
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            chunk = max(1, min(64, math.ceil(reps / 50)))
+            # at least one replication per core in each chunk, so the fast engine's threads
+            # stay busy; about 50 updates of the bar on long runs
+            chunk = max(os.cpu_count() or 1, min(64, math.ceil(reps / 50)))
             return run_experiment(
                 spec,
                 reps,
