@@ -261,9 +261,17 @@ def test_simulate_table(write_spec: Callable[..., Path], minimal_text: str) -> N
     path = write_spec(minimal_text)
     code, out, err = invoke("simulate", path, *QUICK, "--engine", "reference")
     assert code == 0, err
+    # the summary: a table per kind, a row per station/resource, mean over ± half-width
+    for needle in ("Stations", "counter", "Resources", "server", "System", "95% confidence"):
+        assert needle in out
+    assert "Classes" not in out  # a single default class needs no table of its own
+    assert "minutes" in out and "±" in out
+    # --long: every KPI in a row of its own, grouped
+    code, out, err = invoke("simulate", path, *QUICK, "--engine", "reference", "--long")
+    assert code == 0, err
     for needle in ("station counter", "resource server", "class default", "system", "± 95% CI"):
         assert needle in out
-    assert "minutes" in out and "%" in out
+    assert "wait_p90" in out and "%" in out
 
 
 def test_simulate_fast_engine_json(write_spec: Callable[..., Path], minimal_text: str) -> None:
@@ -281,7 +289,7 @@ def test_demo_prints_the_table() -> None:
     code, out, err = invoke("demo", "--engine", "reference", "--reps", "2", "--quiet")
     assert code == 0, err
     assert "hospital-like network" in out
-    assert "station treatment" in out and "resource medical_bed" in out
+    assert "treatment" in out and "medical_bed" in out and "Classes" in out and "surgical" in out
 
 
 # ----- the installed entry point --------------------------------------------------------------
@@ -301,3 +309,13 @@ def test_console_script_validate_errors_without_traceback(
     assert proc.stdout == ""
     assert f"{path}:15:11: arrivals.0.rate:" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_summary_rounds_the_mean_to_its_half_width() -> None:
+    from twinsight.cli._table import _pair
+
+    assert _pair(0.1955, 0.03267) == ("0.196", "0.033")
+    assert _pair(1644.2, 24.17) == ("1,644", "24")
+    assert _pair(0.4905, 0.0066) == ("0.4905", "0.0066")
+    assert _pair(5.0, 0.0) == ("5", "0")
+    assert _pair(float("nan"), 1.0) == ("–", "")

@@ -66,6 +66,9 @@ JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print one JSON object on stdout instead of the table.")
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+LongOpt = Annotated[
+    bool, typer.Option("--long", help="Every KPI in a row of its own instead of the summary.")
+]
 
 
 @app.command()
@@ -140,6 +143,7 @@ def simulate_cmd(
     engine: EngineOpt = EngineName.fast,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    long: LongOpt = False,
 ) -> None:
     """Simulate a spec: KPI means with confidence intervals over independent replications."""
     spec = load_or_exit(spec_path, overrides or [])
@@ -154,6 +158,7 @@ def simulate_cmd(
         quiet=quiet,
         precision=precision,
         max_reps=max_reps,
+        long=long,
     )
 
 
@@ -175,6 +180,7 @@ def demo(
     ] = EngineName.fast,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    long: LongOpt = False,
 ) -> None:
     """Simulate the bundled hospital-like example (ED, wards, shifts, boarding) and show KPIs."""
     names = example_names()
@@ -187,4 +193,6 @@ def demo(
         report_spec_error(exc)
     if not as_json:
         stdout.print(f"[bold]{escape(spec.name)}[/]: {escape(spec.description)}", highlight=False)
-    simulate(spec, reps=reps, seed=seed, engine=engine.value, as_json=as_json, quiet=quiet)
+    simulate(
+        spec, reps=reps, seed=seed, engine=engine.value, as_json=as_json, quiet=quiet, long=long
+    )

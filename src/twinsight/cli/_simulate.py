@@ -20,7 +20,7 @@ from ..experiment import (
 )
 from ..spec import FlowSpec, SpecError, load_spec
 from ._output import EXIT_RUN_FAILED, fail, report_spec_error, stderr, stdout
-from ._table import kpi_table
+from ._table import kpi_summary, kpi_table
 
 __all__ = ["load_or_exit", "resolve_warmup", "simulate"]
 
@@ -180,10 +180,12 @@ def simulate(
     quiet: bool = False,
     precision: str | None = None,
     max_reps: int = 1000,
+    long: bool = False,
 ) -> ExperimentResult:
     """Run ``reps`` replications and print the KPI table (or one JSON object with ``as_json``).
 
-    With ``precision`` (``KPI=half-width`` or ``KPI=5%``), ``reps`` is the pilot and more
+    The table is the compact summary, or every KPI in a row with ``long``. With ``precision``
+    (``KPI=half-width`` or ``KPI=5%``), ``reps`` is the pilot and more
     replications run until the KPI's interval is that narrow (at most ``max_reps``).
     A progress bar appears on stderr when it is a terminal and ``quiet`` is not set.
     """
@@ -199,5 +201,5 @@ def simulate(
         stdout.file.write(json.dumps(result.to_json()) + "\n")
         stdout.file.flush()
     else:
-        stdout.print(kpi_table(result, spec))
+        stdout.print(kpi_table(result, spec) if long else kpi_summary(result, spec))
     return result
