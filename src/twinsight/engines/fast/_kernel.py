@@ -363,7 +363,7 @@ def simulate(
     n_ini = ini.st.shape[0]
     n0 = max(256, 2 * n_ini + 4 * mi[MAX_NEW])
     si, sf, ei, ef, ht, hq, hist = new_state(mi, n0, 2 * n0 + mi[N_ARR] + 8)
-    ser = np.zeros((2 * mi[N_ST], mi[N_BINS]), np.float64)  # occupancy rows, then queue rows
+    ser = np.zeros((2, mi[N_ST], mi[N_BINS]), np.float64)  # [occupancy | queue, station, bin]
     for r in range(mi[N_RES]):
         si[si[S_RCAP] + r] = mi[mi[R_CAP0] + r]
     # warm start: place the initial entities in order, then dispatch at t = 0

@@ -135,11 +135,11 @@ def rep_result(
     series: dict[str, np.ndarray] = {}
     if spec.kpis.interval:
         iv = spec.kpis.interval
-        n_bins = ser.shape[1]
+        n_bins = ser.shape[2]
         widths = np.full(n_bins, iv)
         widths[-1] = horizon - (n_bins - 1) * iv
         for j, s in enumerate(stations):
-            series[f"occupancy[{s}]"] = ser[j] / widths
+            series[f"occupancy[{s}]"] = ser[0, j] / widths
         for j, s in enumerate(stations):
-            series[f"queue[{s}]"] = ser[len(stations) + j] / widths
+            series[f"queue[{s}]"] = ser[1, j] / widths
     return RepResult(kpis={key: float(v) for key, v in k.items()}, series=series)

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ._jit import hot, kernel
+from ._jit import hot, inlined, kernel
 from ._layout import (
     AREA_IN,
     AREA_Q,
@@ -300,30 +300,28 @@ def q_remove(si: np.ndarray, ei: np.ndarray, qi: int, e: int) -> None:
 
 
 # ----- time averages -----------------------------------------------------------------------------
-@hot
+@inlined
 def flush_station(
     mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ser: np.ndarray, j: int, t: float
 ) -> None:
     """Integrate station ``j``'s queue and occupancy up to ``t`` (before they change).
 
-    Series: row ``j`` of ``ser`` is the occupancy, row ``n_stations + j`` the queue."""
+    Series: ``ser[0, j]`` is the occupancy of station ``j`` per bin, ``ser[1, j]`` its queue."""
 
     row = si[SF_ST] + j * N_ST_ACC
     last = sf[row + LAST]
     if t <= last:
         return
     n_in = si[si[S_NIN] + j]
-    n_wait = si[si[S_NWAIT] + j]
     warmup = mf[WARMUP]
     lo = last if last > warmup else warmup
     if t > lo:
-        sf[row + AREA_Q] += n_wait * (t - lo)
+        sf[row + AREA_Q] += si[si[S_NWAIT] + j] * (t - lo)
         sf[row + AREA_IN] += n_in * (t - lo)
     interval = mf[INTERVAL]
     horizon = mf[HORIZON]
     if interval > 0.0 and n_in > 0 and last < horizon:
-        nb = ser.shape[1]
-        jq = ser.shape[0] // 2 + j
+        nb = ser.shape[2]
         a = last
         b = t if t < horizon else horizon
         k = int(a / interval)
@@ -334,8 +332,8 @@ def flush_station(
             if end > b or k >= nb - 1:
                 end = b
             if end > a:
-                ser[j, k] += n_in * (end - a)
-                ser[jq, k] += n_wait * (end - a)
+                ser[0, j, k] += n_in * (end - a)
+                ser[1, j, k] += si[si[S_NWAIT] + j] * (end - a)
                 a = end
             k += 1
     sf[row + LAST] = t
