@@ -175,7 +175,7 @@ def demo(
             "--engine",
             "-e",
             help="Simulation engine. 'fast' is compiled by numba on its first use (about "
-            "30 s), then cached; 'reference' (SimPy) starts at once.",
+            "50 s), then cached; 'reference' (SimPy) starts at once.",
         ),
     ] = EngineName.fast,
     as_json: JsonOpt = False,

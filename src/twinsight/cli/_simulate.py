@@ -192,7 +192,7 @@ def simulate(
     _check_window(spec, horizon, warmup)
     show = stderr.is_terminal and not quiet
     if engine == "fast" and not quiet and not _fast_engine_compiled():
-        stderr.print("compiling the fast engine with numba (first use only, about 30 s)...")
+        stderr.print("compiling the fast engine with numba (first use only, under a minute)...")
     if precision is None:
         result = _run(spec, reps, seed, engine, horizon, warmup, show)
     else:

@@ -53,7 +53,7 @@ __all__ = ["FastEngine", "is_compiled"]
 
 def is_compiled() -> bool:
     """Whether numba's cache beside this package holds compiled code (False: the first
-    replication will compile the kernel, which takes about half a minute)."""
+    replication will compile the kernel, which takes under a minute)."""
     return any((Path(__file__).parent / "__pycache__").glob("*.nbi"))
 
 
