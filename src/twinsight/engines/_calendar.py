@@ -7,6 +7,9 @@ All returned times are model time (the spec's ``time_unit``, 0 = ``start``).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 from scipy import stats
@@ -34,9 +37,40 @@ from ..spec import (
 
 __all__ = [
     "Calendar",
+    "Cycle",
     "frozen",
     "residual",
 ]
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Cycle(Generic[T]):
+    """Events that repeat every ``length`` (time_unit): occurrence ``m`` is item ``m % n`` at
+    ``first[m % n] + (m // n) * length``. ``first`` is sorted and spans less than ``length``,
+    so occurrences come in time order. Both engines compute occurrence times with this one
+    formula (identical floats), and memory does not grow with the horizon."""
+
+    length: float
+    first: list[float]
+    items: list[T]
+
+    def occurrence(self, m: int) -> tuple[float, T]:
+        """Time and item of occurrence ``m`` (0-based)."""
+        k, i = divmod(m, len(self.first))
+        return self.first[i] + k * self.length, self.items[i]
+
+    def until(self, horizon: float) -> Iterator[tuple[float, T]]:
+        """Occurrences at times ``< horizon``, in order."""
+        m = 0
+        while self.first:
+            t, item = self.occurrence(m)
+            if t >= horizon:
+                return
+            yield t, item
+            m += 1
 
 
 class Calendar:
@@ -67,43 +101,57 @@ class Calendar:
         table = np.asarray(arr.profile.hourly_table(), dtype=float)
         return table * self.time_unit.minutes_per_unit / arr.profile.per.minutes_per_unit
 
-    def scheduled_times(self, arr: ScheduledArrivals, horizon: float) -> list[tuple[float, int]]:
-        """(model time, count) of every scheduled arrival in ``[0, horizon)``, in time order."""
-        out: list[tuple[float, int]] = []
+    def arrival_cycle(self, arr: ScheduledArrivals) -> Cycle[int]:
+        """The weekly cycle of a scheduled stream: first instants in ``[0, week)`` (a slot at
+        the start instant arrives at ``t = 0``), each item the number arriving."""
         week = MINUTES_PER_WEEK / self.mpu
-        for slot in arr.slots:
-            for mow in slot.minutes_of_week():
-                t = self.next_wall(0.0, mow, MINUTES_PER_WEEK)
-                while t < horizon:
-                    out.append((t, slot.count))
-                    t += week
-        out.sort(key=lambda x: x[0])
-        return out
+        slots = [
+            (self.next_wall(0.0, mow, MINUTES_PER_WEEK), slot.count)
+            for slot in arr.slots
+            for mow in slot.minutes_of_week()
+        ]
+        slots.sort(key=lambda x: x[0])  # stable: equal instants keep the spec's order
+        return Cycle(week, [t for t, _ in slots], [n for _, n in slots])
+
+    def scheduled_times(self, arr: ScheduledArrivals, horizon: float) -> list[tuple[float, int]]:
+        """(model time, count) of every scheduled arrival in ``[0, horizon)``, in time order.
+        (A list as long as the horizon: for inspection and tests; the engines walk the cycle.)"""
+        return list(self.arrival_cycle(arr).until(horizon))
 
     # ----- resources -----------------------------------------------------------------------
-    def capacity_changes(self, res: Resource, horizon: float) -> list[tuple[float, int]]:
-        """(model time, capacity) steps in ``[0, horizon)``; the first is at time 0."""
+    def initial_capacity(self, res: Resource) -> int:
+        """The capacity in force at time 0: the schedule's last step at or before the start
+        (wrapping round to the last step of the cycle)."""
         if res.schedule is None:
             assert res.capacity is not None
-            return [(0.0, res.capacity)]
+            return res.capacity
         period = 1440.0 if res.schedule.repeat == "day" else MINUTES_PER_WEEK
         marks = res.schedule.step_minutes()
-        caps = [s.capacity for s in res.schedule.steps]
         now = self.start % period
-        # capacity in force at time 0: the last step at or before 'now' (wrapping to the last)
         idx = max((i for i, m in enumerate(marks) if m <= now), default=len(marks) - 1)
-        out = [(0.0, caps[idx])]
-        events: list[tuple[float, int]] = []
-        cycle = period / self.mpu
-        for m, c in zip(marks, caps, strict=True):
-            t = self.next_wall(0.0, m, period)
-            if t == 0.0:
-                t += cycle
-            while t < horizon:
-                events.append((t, c))
-                t += cycle
-        events.sort(key=lambda x: x[0])
-        return out + events
+        return res.schedule.steps[idx].capacity
+
+    def capacity_cycle(self, resources: list[Resource]) -> Cycle[tuple[int, int]]:
+        """Every capacity step of ``resources`` over one cycle (a week if any schedule repeats
+        weekly, else a day), first instants in ``(0, cycle]`` (a step at the start instant is the
+        initial capacity and next comes one period later), ordered by (time, resource index).
+        Each item is (resource index, new capacity)."""
+        weekly = any(r.schedule is not None and r.schedule.repeat == "week" for r in resources)
+        length_min = MINUTES_PER_WEEK if weekly else 1440.0
+        steps: list[tuple[float, int, int]] = []
+        for i, res in enumerate(resources):
+            if res.schedule is None:
+                continue
+            period = 1440.0 if res.schedule.repeat == "day" else MINUTES_PER_WEEK
+            per_cycle = round(length_min / period)
+            for m, step in zip(res.schedule.step_minutes(), res.schedule.steps, strict=True):
+                t0 = self.next_wall(0.0, m, period)
+                if t0 == 0.0:
+                    t0 = period / self.mpu
+                for d in range(per_cycle):
+                    steps.append((t0 + d * (period / self.mpu), i, step.capacity))
+        steps.sort(key=lambda x: (x[0], x[1]))
+        return Cycle(length_min / self.mpu, [t for t, _, _ in steps], [(i, c) for _, i, c in steps])
 
     # ----- windows -------------------------------------------------------------------------
     def in_window(self, t: float, window: TimeWindow) -> bool:

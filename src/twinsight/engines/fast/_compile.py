@@ -16,6 +16,7 @@ import numpy as np
 from ...experiment.streams import stream_seed, xoshiro_state
 from ...spec import (
     EXIT,
+    MINUTES_PER_WEEK,
     Distribution,
     Empirical,
     Exponential,
@@ -152,15 +153,12 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     cls_prio = [spec.classes[c].priority for c in classes]
     cls_lvl = [levels.index(p) for p in cls_prio]
 
-    r_cap0, caps = [], []
-    for i, r in enumerate(resources):
-        changes = cal.capacity_changes(spec.resources[r], horizon)
-        r_cap0.append(changes[0][1])
-        caps += [(t, i, v) for t, v in changes[1:]]
-    caps.sort(key=lambda x: (x[0], x[1]))
+    r_cap0 = [cal.initial_capacity(spec.resources[r]) for r in resources]
+    cap_cycle = cal.capacity_cycle([spec.resources[r] for r in resources])
+    caps = [(t, i, v) for t, (i, v) in zip(cap_cycle.first, cap_cycle.items, strict=True)]
 
     a_kind, a_st, a_rate, a_rmax, a_const, a_mix, a_mix_n = [], [], [], [], [], [], []
-    a_bat_off, bat_val, bat_cum, sc_off, sc_t, sc_n, sc_a = [0], [], [], [0], [], [], []
+    a_bat_off, bat_val, bat_cum, sc_off, sc_t, sc_n = [0], [], [], [0], [], []
     max_new = 1
     for arr in spec.arrivals:
         a_st.append(s_idx[arr.to])
@@ -191,10 +189,10 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
             a_rate.append(np.zeros(168))
             a_rmax.append(0.0)
             a_const.append(1)
-            for t, n in cal.scheduled_times(arr, horizon):
+            slots = cal.arrival_cycle(arr)
+            for t, n in zip(slots.first, slots.items, strict=True):
                 sc_t.append(t)
                 sc_n.append(n)
-                sc_a.append(len(a_st) - 1)
                 max_new = max(max_new, n)
         a_bat_off.append(len(bat_val))
         sc_off.append(len(sc_t))
@@ -214,6 +212,7 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     floats: list[float] = [0.0] * L.N_FSCALAR
     floats[L.HORIZON], floats[L.WARMUP], floats[L.INTERVAL] = horizon, warmup, interval
     floats[L.START], floats[L.MPU] = cal.start, cal.mpu
+    floats[L.CAP_LEN], floats[L.SC_LEN] = cap_cycle.length, MINUTES_PER_WEEK / cal.mpu
 
     def add_i(key: int, values: list[int] | np.ndarray) -> None:
         ints[key] = len(ints)
@@ -250,7 +249,6 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     add_i(L.BAT_VAL, bat_val)
     add_i(L.SC_OFF, sc_off)
     add_i(L.SC_N, sc_n)
-    add_i(L.SC_A, sc_a)
     add_f(L.F_WIN_A, win_a)
     add_f(L.F_WIN_B, win_b)
     add_f(L.F_TARGET, target)

@@ -26,6 +26,7 @@ from ._layout import (
     BALKED,
     BAT_VAL,
     BLOCK,
+    CAP_LEN,
     CAP_R,
     CAP_V,
     E_CLS,
@@ -79,7 +80,7 @@ from ._layout import (
     S_NIN,
     S_NWAIT,
     S_RCAP,
-    SC_A,
+    SC_LEN,
     SC_N,
     SC_OFF,
     SERVED,
@@ -280,6 +281,20 @@ def _batch(mi: np.ndarray, mf: np.ndarray, rng: np.ndarray, a: int) -> int:
     return int(mi[mi[BAT_VAL] + k])
 
 
+@hot
+def _slot_time(mi: np.ndarray, mf: np.ndarray, off: int, n: int, m: int) -> float:
+    """Time of occurrence ``m`` of a scheduled stream whose week has ``n`` slots from ``off``:
+    first instant + whole weeks, the formula of ``_calendar.Cycle.occurrence``."""
+    return float(mf[mi[F_SC_T] + off + m % n] + (m // n) * mf[SC_LEN])
+
+
+@hot
+def _step_time(mi: np.ndarray, mf: np.ndarray, m: int) -> float:
+    """Time of occurrence ``m`` of the capacity cycle: first instant + whole cycles."""
+    n = mi[N_CAP]
+    return float(mf[mi[F_CAP_T] + m % n] + (m // n) * mf[CAP_LEN])
+
+
 @inlined
 def _event(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
@@ -311,18 +326,24 @@ def _event(
             return
     elif kind == EV_WINDOW:
         _move_on(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, x, t)
-    elif kind == EV_SCHEDULED:
-        a = mi[mi[SC_A] + x]
-        _arrive(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, a, mi[mi[SC_N] + x], t)
-        if x + 1 < mi[mi[SC_OFF] + a + 1] and mf[mi[F_SC_T] + x + 1] < horizon:
-            push(si, ht, hq, mf[mi[F_SC_T] + x + 1], (x + 1) * 8 + EV_SCHEDULED)
+    elif kind == EV_SCHEDULED:  # x = occurrence * N_ARR + stream
+        a = x % mi[N_ARR]
+        m = x // mi[N_ARR]
+        off = mi[mi[SC_OFF] + a]
+        n_a = mi[mi[SC_OFF] + a + 1] - off
+        _arrive(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, a, mi[mi[SC_N] + off + m % n_a], t)
+        t1 = _slot_time(mi, mf, off, n_a, m + 1)
+        if t1 < horizon:
+            push(si, ht, hq, t1, ((m + 1) * mi[N_ARR] + a) * 8 + EV_SCHEDULED)
         return
-    else:  # EV_CAPACITY
-        r = mi[mi[CAP_R] + x]
+    else:  # EV_CAPACITY, x = occurrence of the capacity cycle
+        i = x % mi[N_CAP]
+        r = mi[mi[CAP_R] + i]
         flush_resource(mf, si, sf, r, t)
-        si[si[S_RCAP] + r] = mi[mi[CAP_V] + x]
-        if x + 1 < mi[N_CAP]:
-            t_next, p_next = mf[mi[F_CAP_T] + x + 1], (x + 1) * 8 + EV_CAPACITY
+        si[si[S_RCAP] + r] = mi[mi[CAP_V] + i]
+        t1 = _step_time(mi, mf, x + 1)
+        if t1 < horizon:
+            t_next, p_next = t1, (x + 1) * 8 + EV_CAPACITY
     if si[NWAIT] > 0 or si[NBLK] > 0:  # otherwise there is nothing to dispatch
         dispatch(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, t)
     if t_next >= 0.0:
@@ -382,7 +403,7 @@ def simulate(
             if ini.t_end[k] < mf[HORIZON]:
                 ei[e, E_RSEQ] = push(si, ht, hq, ini.t_end[k], e * 8 + EV_RENEGE)
     dispatch(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, 0.0)
-    if mi[N_CAP] > 0:
+    if mi[N_CAP] > 0 and mf[mi[F_CAP_T]] < mf[HORIZON]:
         push(si, ht, hq, mf[mi[F_CAP_T]], EV_CAPACITY)
     for a in range(mi[N_ARR]):
         if mi[mi[A_KIND] + a] == 0:
@@ -391,8 +412,8 @@ def simulate(
                 push(si, ht, hq, t1, a * 8 + EV_ARRIVAL)
         else:
             k = mi[mi[SC_OFF] + a]
-            if k < mi[mi[SC_OFF] + a + 1]:
-                push(si, ht, hq, mf[mi[F_SC_T] + k], k * 8 + EV_SCHEDULED)
+            if k < mi[mi[SC_OFF] + a + 1] and mf[mi[F_SC_T] + k] < mf[HORIZON]:
+                push(si, ht, hq, mf[mi[F_SC_T] + k], a * 8 + EV_SCHEDULED)  # occurrence 0
 
     while not _run(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng):
         need = si[HN] + 2 * (si[NLIVE] + mi[MAX_NEW]) + 8

@@ -8,8 +8,11 @@ Model (read-only, built by ``_compile.py``):
 - ``mi`` (int64): ``mi[0:N_HEAD]`` holds sizes and the start of each section; e.g. the queue
   capacity of station ``j`` is ``mi[mi[QCAP] + j]``. Sections whose name starts with ``F_`` are
   offsets into ``mf``.
-- ``mf`` (float64): the scalars ``HORIZON .. INTERVAL`` (time_unit; START in minutes of week,
-  MPU minutes per time_unit), then the float sections.
+- ``mf`` (float64): the scalars ``HORIZON .. SC_LEN`` (time_unit; START in minutes of week,
+  MPU minutes per time_unit; CAP_LEN and SC_LEN the lengths of the capacity and scheduled-arrival
+  cycles), then the float sections. Calendars are stored for one cycle only (memory does not
+  grow with the horizon): occurrence ``m`` of a cycle of ``n`` entries is entry ``m % n`` at
+  ``first + (m // n) * length``, the formula of ``_calendar.Cycle``.
 
 State of one replication (built in ``_state.py``):
 
@@ -44,7 +47,7 @@ N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP = range(8)
     CLS_PRIO,  # [C]
     CLS_LVL,  # [C] queue level of the class priority
     D_KIND,  # [D] distribution kind
-    CAP_R,  # [N_CAP] resource of each capacity step
+    CAP_R,  # [N_CAP] resource of each capacity step of one cycle (length CAP_LEN)
     CAP_V,  # new capacity
     R_CAP0,  # [R] capacity at t = 0
     A_KIND,  # [A] 0 poisson, 1 scheduled
@@ -53,26 +56,25 @@ N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP = range(8)
     A_MIX_N,  # [A] classes with p > 0
     A_BAT_OFF,  # [A+1] CSR into BAT_VAL / F_BAT_CUM
     BAT_VAL,
-    SC_OFF,  # [A+1] CSR into scheduled arrivals
+    SC_OFF,  # [A+1] CSR into the scheduled slots of one week (length SC_LEN)
     SC_N,  # count of a scheduled arrival
-    SC_A,  # its stream
     # ----- float sections of mf ----------------------------------------------------------------
     F_WIN_A,  # [S] window start, minutes of day
     F_WIN_B,  # [S] window end
     F_TARGET,  # [S] wait target (inf: none)
     F_RT_CUM,  # cumulative routing probabilities (last row of a table: inf)
     F_D_PAR,  # [D*4] distribution parameters (empirical: absolute offset in mf, count)
-    F_CAP_T,  # [N_CAP] capacity step times
+    F_CAP_T,  # [N_CAP] capacity step times in the first cycle, (0, CAP_LEN]
     F_A_RATE,  # [A*168] rate per time_unit by hour of week
     F_A_RMAX,  # [A]
     F_A_MIX,  # [A*C] cumulative class probabilities (last class with p > 0: inf)
     F_BAT_CUM,  # cumulative batch-size probabilities
-    F_SC_T,  # scheduled arrival times
-) = range(8, 47)
-N_HEAD = 47
+    F_SC_T,  # scheduled arrival times in the first week, [0, SC_LEN)
+) = range(8, 46)
+N_HEAD = 46
 # ----- model float scalars ------------------------------------------------------------------------
-HORIZON, WARMUP, START, MPU, INTERVAL = range(5)
-N_FSCALAR = 5
+HORIZON, WARMUP, START, MPU, INTERVAL, CAP_LEN, SC_LEN = range(7)
+N_FSCALAR = 7
 
 # ----- state counters (si[0:9]) -------------------------------------------------------------------
 HN, SEQ, NLIVE, FREE, NBLK, ARRIVALS, ESEQ, POOL, NWAIT = range(9)

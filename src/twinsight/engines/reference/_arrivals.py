@@ -74,6 +74,6 @@ def scheduled_process(
     fires. Slots at ``t = 0`` arrive; slots at ``t = horizon`` do not. Classes are drawn when
     the entities arrive.
     """
-    for t, count in calendar.scheduled_times(arrivals, horizon):
+    for t, count in calendar.arrival_cycle(arrivals).until(horizon):
         yield env.timeout(t - env.now)
         admit(arrivals.to, draw_classes(arrivals.entity_class, count, rng))

@@ -40,7 +40,7 @@ class NetworkRun:
         self.resources = {
             r: ResourcePool(
                 r,
-                self.calendar.capacity_changes(res, horizon)[0][1],
+                self.calendar.initial_capacity(res),
                 self.stats.in_use[r],
                 self.stats.capacity[r],
             )
@@ -88,15 +88,13 @@ class NetworkRun:
 
     def _shifts(self) -> Generator[simpy.Event, None, None]:
         """The capacity calendar: every schedule step of every resource in ``(0, horizon)``,
-        in order of (time, resource in spec order); each step is an event (then dispatch)."""
-        steps = [
-            (t, i, r, capacity)
-            for i, (r, res) in enumerate(self.spec.resources.items())
-            for t, capacity in self.calendar.capacity_changes(res, self.horizon)[1:]
-        ]
-        for t, _, r, capacity in sorted(steps):
+        in order of (time, resource in spec order), walked one cycle at a time; each step is an
+        event (then dispatch)."""
+        names = self.spec.resource_names()
+        cycle = self.calendar.capacity_cycle([self.spec.resources[r] for r in names])
+        for t, (i, capacity) in cycle.until(self.horizon):
             yield self.env.timeout(t - self.env.now)
-            self._change_capacity(r, capacity)
+            self._change_capacity(names[i], capacity)
             self.dispatch()
 
     def _after(self, delay: float, handler: Callable[..., None], *args: Any) -> None:
