@@ -39,7 +39,9 @@ class EntityClass(BaseModel):
     """A class of entity (patients of an acuity, calls of a type).
 
     ``priority``: lower is served first at stations with ``discipline: priority``.
-    ``attributes``: free-form labels (acuity, specialty, skill) carried into results.
+    ``attributes``: free-form labels describing the class (acuity, specialty, skill). The
+    engines act on the class itself (its priority, and the per-class service, patience and
+    routing tables); the labels document it and are kept in the spec and its JSON Schema.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
