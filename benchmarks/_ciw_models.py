@@ -79,7 +79,7 @@ def _dist(d: Distribution) -> Any:
         return ciw.dists.Gamma(k, theta)
     if isinstance(d, Triangular):
         return ciw.dists.Triangular(d.min, d.mode, d.max)
-    raise NotImplementedError(f"no Ciw distribution for {type(d).__name__}")
+    raise ValueError(f"the Ciw benchmark model supports no {type(d).__name__} distribution")
 
 
 class _UntilWindow(ciw.dists.Distribution):  # type: ignore[misc]
@@ -101,7 +101,7 @@ def _schedule(spec: FlowSpec, name: str) -> Any:
     mpu = spec.time_unit.minutes_per_unit
     marks = [m / mpu for m in sched.step_minutes()]
     if marks[0] != 0.0 or spec.start.minutes_of_week() % MINUTES_PER_DAY != 0.0:
-        raise NotImplementedError("the Ciw model needs daily shifts starting at 00:00")
+        raise ValueError("the Ciw benchmark model supports only daily shifts from 00:00")
     ends = [*marks[1:], MINUTES_PER_DAY / mpu]
     return ciw.Schedule(
         numbers_of_servers=[s.capacity for s in sched.steps], shift_end_dates=ends,
