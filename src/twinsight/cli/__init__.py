@@ -6,6 +6,7 @@ Commands are thin; the work lives in small modules (``_output`` for messages and
 
 from __future__ import annotations
 
+from . import _emulate  # noqa: F401  (registers 'emulate')
 from ._app import app
 
 __all__ = ["app", "main"]

@@ -1,0 +1,87 @@
+"""``twinsight emulate hospital``: write a synthetic ADT event history (see docs/emulator.md)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..emulate import Defects, emulate_hospital, event_format, write_events
+from ._app import app
+from ._output import fail, stderr
+
+__all__ = ["emulate_app"]
+
+emulate_app = typer.Typer(
+    help="Write emulated reality: synthetic event histories to test a twin against.",
+    no_args_is_help=True,
+)
+app.add_typer(emulate_app, name="emulate")
+
+_DEFAULTS = Defects()
+
+
+@emulate_app.command()
+def hospital(
+    days: Annotated[int, typer.Option("--days", help="Days of history to write.")] = 90,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 1,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output file: .csv or .jsonl.", show_default=False),
+    ] = None,
+    beds: Annotated[int, typer.Option("--beds", help="Inpatient beds (wards and ICU).")] = 400,
+    start: Annotated[
+        str, typer.Option("--start", help="First day of the history, YYYY-MM-DD (UTC).")
+    ] = "2026-01-05",
+    missing: Annotated[
+        float, typer.Option("--missing", help="Rate of dropped events (per event).")
+    ] = _DEFAULTS.missing,
+    duplicate: Annotated[
+        float, typer.Option("--duplicate", help="Rate of events written twice (per event).")
+    ] = _DEFAULTS.duplicate,
+    late: Annotated[
+        float, typer.Option("--late", help="Rate of events written 1-48 h late (per event).")
+    ] = _DEFAULTS.late,
+    malformed: Annotated[
+        float, typer.Option("--malformed", help="Rate of malformed rows (per event).")
+    ] = _DEFAULTS.malformed,
+    clean: Annotated[bool, typer.Option("--clean", help="No defects at all.")] = False,
+) -> None:
+    """A general acute hospital (ED, MED1, MED2, SURG, ORTHO, ICU): ADT events with defects."""
+    if out is None:
+        fail("missing option '--out'", "give the file to write, e.g. --out events.csv")
+    if days < 1:
+        fail(f"--days must be a whole number of days >= 1, got {days}", "e.g. --days 90")
+    if seed < 0:
+        fail(f"--seed must be >= 0, got {seed}", "e.g. --seed 1")
+    if beds < 10:
+        fail(f"--beds must be at least 10, got {beds}", "e.g. --beds 400")
+    try:
+        first = date.fromisoformat(start)
+    except ValueError:
+        fail(f"--start '{start}' is not a date", "write it as YYYY-MM-DD, e.g. --start 2026-01-05")
+    try:
+        event_format(out)
+    except ValueError as exc:
+        fail(f"--out: {exc}", "name the file events.csv or events.jsonl")
+    try:
+        defects = (
+            Defects.none()
+            if clean
+            else Defects(missing=missing, duplicate=duplicate, late=late, malformed=malformed)
+        )
+    except ValueError as exc:
+        fail(str(exc), "each of --missing/--duplicate/--late/--malformed is in [0, 1)")
+    try:
+        out.open("a", encoding="utf-8").close()
+    except OSError as exc:
+        fail(f"--out: cannot write {out}: {exc.strerror}", "choose a writable file path")
+    result = emulate_hospital(days, seed, beds=beds, start=first, defects=defects)
+    count = write_events(result.rows, out)
+    stderr.print(
+        f"wrote {count} events ({days} days from {first}, {beds} beds, seed {seed}) to {out}",
+        highlight=False,
+        markup=False,
+    )
