@@ -1,0 +1,34 @@
+"""Store: the twin's durable record (events, quarantine, ingests) in SQLite or PostgreSQL.
+
+``open_store(target)`` makes an engine (an SQLite file path or a database URL) and migrates the
+schema to the latest revision; the tables are described in ``docs/store.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from ._engine import make_engine, normalise_url
+from ._migrate import MIGRATIONS, upgrade
+from ._models import AdtEventRow, Base, IngestRow, QuarantineRow
+
+__all__ = [
+    "MIGRATIONS",
+    "AdtEventRow",
+    "Base",
+    "IngestRow",
+    "QuarantineRow",
+    "make_engine",
+    "normalise_url",
+    "open_store",
+    "upgrade",
+]
+
+
+def open_store(target: str | Path) -> Engine:
+    """An engine on ``target`` (SQLite path or URL) with the schema migrated to the latest."""
+    engine = make_engine(target)
+    upgrade(engine)
+    return engine

@@ -1,0 +1,224 @@
+"""The twin's store: migrations on SQLite and PostgreSQL, pseudonymisation, the twin home."""
+
+from __future__ import annotations
+
+import os
+import stat
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.engine import make_url
+
+from twinsight.govern import (
+    KEY_ENV,
+    Pseudonymiser,
+    PseudonymKeyError,
+    create_key_file,
+    load_pseudonymiser,
+)
+from twinsight.store import Base, IngestRow, make_engine, open_store
+from twinsight.twin import TwinError, init_twin, open_twin
+
+PG_ENV = "TWINSIGHT_PG_URL"
+
+
+def _pg_schema_url() -> Iterator[str]:
+    """A URL whose search_path is a fresh schema, dropped afterwards; skips without a server."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set: the PostgreSQL variant needs a running server")
+    admin = make_engine(base)
+    schema = f"ts_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # any failure to reach the server: skip
+        admin.dispose()
+        pytest.skip(f"PostgreSQL at {PG_ENV} is unreachable: {type(exc).__name__}")
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | Path]:
+    """An SQLite file path, or a PostgreSQL URL on a fresh schema."""
+    if request.param == "sqlite":
+        yield tmp_path / "store.db"
+    else:
+        yield from _pg_schema_url()
+
+
+@pytest.fixture
+def store(store_target: str | Path) -> Iterator[Engine]:
+    """A migrated store on either backend."""
+    engine = open_store(store_target)
+    yield engine
+    engine.dispose()
+
+
+def test_migrations_create_the_tables_and_match_the_models(store: Engine) -> None:
+    tables = set(inspect(store).get_table_names())
+    assert {"adt_events", "quarantine", "ingests", "alembic_version"} <= tables
+    with store.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+    uniques = inspect(store).get_unique_constraints("adt_events")
+    assert any(u["column_names"] == ["event_key"] for u in uniques)
+
+
+def test_opening_again_is_a_no_op(store_target: str | Path) -> None:
+    first = open_store(store_target)
+    first.dispose()
+    again = open_store(store_target)
+    with again.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    again.dispose()
+
+
+def test_instants_come_back_aware_in_utc(store: Engine) -> None:
+    started = datetime(2026, 3, 2, 9, 15, tzinfo=timezone(timedelta(hours=1)))
+    with store.begin() as conn:
+        conn.execute(
+            IngestRow.__table__.insert().values(
+                source="x",
+                fingerprint="f",
+                format="csv",
+                started_at=started,
+                accepted=0,
+                duplicate=0,
+                quarantined=0,
+                status="done",
+                position=0,
+            )
+        )
+        back = conn.execute(select(IngestRow.started_at)).scalar_one()
+    assert back == started
+    assert back.tzinfo is not None and back.utcoffset() == timedelta(0)
+
+
+def test_sqlite_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
+    engine = open_store(tmp_path / "s.db")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_a_naive_instant_is_refused(tmp_path: Path) -> None:
+    engine = open_store(tmp_path / "s.db")
+    with pytest.raises(Exception, match="naive datetime"), engine.begin() as conn:
+        conn.execute(
+            IngestRow.__table__.insert().values(
+                source="x",
+                fingerprint="f",
+                format="csv",
+                started_at=datetime(2026, 1, 1),
+                accepted=0,
+                duplicate=0,
+                quarantined=0,
+                status="done",
+                position=0,
+            )
+        )
+    engine.dispose()
+
+
+# -- pseudonymisation -------------------------------------------------------------------------
+
+
+def test_same_id_same_secret_gives_the_same_key() -> None:
+    one, two = Pseudonymiser(b"s" * 32), Pseudonymiser(b"s" * 32)
+    assert one("MRN0042") == two("MRN0042")
+    assert len(one("MRN0042")) == 64 and "MRN0042" not in one("MRN0042")
+    assert one("MRN0042") != one("MRN0043")
+
+
+def test_a_different_secret_gives_a_different_key() -> None:
+    assert Pseudonymiser(b"a" * 32)("MRN0042") != Pseudonymiser(b"b" * 32)("MRN0042")
+
+
+def test_the_secret_is_never_shown_and_must_be_long_enough() -> None:
+    assert "sss" not in repr(Pseudonymiser(b"s" * 32))
+    with pytest.raises(PseudonymKeyError, match="shorter than 16"):
+        Pseudonymiser(b"short")
+
+
+def test_key_file_is_private_and_the_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    key = create_key_file(tmp_path / "secrets" / "pseudonym.key")
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    with pytest.raises(FileExistsError):
+        create_key_file(key)
+    from_file = load_pseudonymiser(key)
+    monkeypatch.setenv(KEY_ENV, "an environment secret of some length")
+    from_env = load_pseudonymiser(key)
+    assert from_env("MRN1") != from_file("MRN1")
+    assert from_env("MRN1") == Pseudonymiser(b"an environment secret of some length")("MRN1")
+    monkeypatch.delenv(KEY_ENV)
+    with pytest.raises(PseudonymKeyError, match="cannot read"):
+        load_pseudonymiser(tmp_path / "missing.key")
+
+
+# -- the twin home ----------------------------------------------------------------------------
+
+
+def test_init_twin_makes_the_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    twin = init_twin("ward", home=tmp_path)
+    twin.close()
+    folder = tmp_path / "ward"
+    key = folder / "secrets" / "pseudonym.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert yaml.safe_load((folder / "twin.yaml").read_text())["template"] == "hospital"
+    assert (folder / "twin.db").is_file()
+    again = open_twin("ward", home=tmp_path)
+    assert again.template == "hospital"
+    assert again.pseudonymise("MRN1") == twin.pseudonymise("MRN1")
+    again.close()
+    engine = make_engine(folder / "twin.db")
+    assert "adt_events" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_twin_home_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWINSIGHT_HOME", str(tmp_path / "homes"))
+    init_twin("t1").close()
+    assert (tmp_path / "homes" / "t1" / "twin.yaml").is_file()
+
+
+def test_twin_errors_say_what_to_do(tmp_path: Path) -> None:
+    init_twin("t", home=tmp_path).close()
+    with pytest.raises(TwinError, match="already exists"):
+        init_twin("t", home=tmp_path)
+    with pytest.raises(TwinError, match="no template 'zoo'"):
+        init_twin("u", template="zoo", home=tmp_path)
+    with pytest.raises(TwinError, match="not a twin name"):
+        init_twin("../escape", home=tmp_path)
+    with pytest.raises(TwinError, match="twinsight init nobody"):
+        open_twin("nobody", home=tmp_path)
+
+
+def test_a_twin_on_postgresql_needs_the_url_again(tmp_path: Path) -> None:
+    for url in _pg_schema_url():
+        init_twin("pg", home=tmp_path, db_url=url).close()
+        assert "url" in (tmp_path / "pg" / "twin.yaml").read_text()
+        assert "postgres" not in (tmp_path / "pg" / "twin.yaml").read_text()
+        with pytest.raises(TwinError, match="pass --db URL"):
+            open_twin("pg", home=tmp_path)
+        open_twin("pg", home=tmp_path, db_url=url).close()
