@@ -18,8 +18,8 @@ WARD_SHARES: dict[str, float] = {
     "MED1": 0.28,
     "MED2": 0.28,
     "SURG": 0.18,
-    "ORTHO": 0.20,
-    "ICU": 0.06,
+    "ORTHO": 0.21,
+    "ICU": 0.05,
 }
 
 #: The wards that take each specialty (a medical patient goes to MED1 or MED2 at random).
