@@ -6,7 +6,10 @@ Commands are thin; the work lives in small modules (``_output`` for messages and
 
 from __future__ import annotations
 
-from . import _emulate  # noqa: F401  (registers 'emulate')
+from . import (
+    _emulate,  # noqa: F401  (registers 'emulate')
+    _twin,  # noqa: F401  (registers 'init', 'ingest')
+)
 from ._app import app
 
 __all__ = ["app", "main"]
