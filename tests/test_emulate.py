@@ -233,6 +233,17 @@ def test_cli_writes_csv_and_jsonl(tmp_path: Path) -> None:
         assert {k: v for k, v in c.items() if v != ""} == {k: str(v) for k, v in j.items()}
 
 
+def test_cli_json_summary(tmp_path: Path) -> None:
+    out = tmp_path / "e.jsonl"
+    result = runner.invoke(
+        app, ["emulate", "hospital", "--days", "5", "--beds", "40", "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["events"] == len(out.read_text("utf-8").splitlines())
+    assert set(summary["defects"]) == {"missing", "duplicate", "late", "malformed"}
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [

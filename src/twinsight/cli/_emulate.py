@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +11,7 @@ import typer
 
 from ..emulate import Defects, emulate_hospital, event_format, write_events
 from ._app import app
-from ._output import fail, stderr
+from ._output import fail, stderr, stdout
 
 __all__ = ["emulate_app"]
 
@@ -48,6 +49,9 @@ def hospital(
         float, typer.Option("--malformed", help="Rate of malformed rows (per event).")
     ] = _DEFAULTS.malformed,
     clean: Annotated[bool, typer.Option("--clean", help="No defects at all.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (counts) on stdout.")
+    ] = False,
 ) -> None:
     """A general acute hospital (ED, MED1, MED2, SURG, ORTHO, ICU): ADT events with defects."""
     if out is None:
@@ -80,6 +84,19 @@ def hospital(
         fail(f"--out: cannot write {out}: {exc.strerror}", "choose a writable file path")
     result = emulate_hospital(days, seed, beds=beds, start=first, defects=defects)
     count = write_events(result.rows, out)
+    if as_json:
+        summary = {
+            "out": str(out),
+            "events": count,
+            "true_events": len(result.truth.events),
+            "days": days,
+            "start": first.isoformat(),
+            "beds": beds,
+            "seed": seed,
+            "defects": {k: len(v) for k, v in vars(result.defects).items()},
+        }
+        stdout.file.write(json.dumps(summary) + "\n")
+        return
     stderr.print(
         f"wrote {count} events ({days} days from {first}, {beds} beds, seed {seed}) to {out}",
         highlight=False,
