@@ -66,6 +66,8 @@ def parse_adt(row: dict[str, Any]) -> AdtEvent:
     Raises ``ValueError`` with a one-line reason naming the field, for quarantine.
     """
     clean = {k: v for k, v in row.items() if not (isinstance(v, str) and v.strip() == "")}
+    if isinstance(clean.get("v"), str) and clean["v"].strip().isdigit():
+        clean["v"] = int(clean["v"])  # CSV cells are text; the version is a number
     try:
         return AdtEvent.model_validate(clean)
     except ValidationError as exc:
