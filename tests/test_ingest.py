@@ -202,7 +202,7 @@ def _generate(path: Path, count: int) -> Path:
             out.write(
                 f'{{"v": 1, "event_id": "{path.stem}-{i}", "type": "arrival", '
                 f'"time": "2026-03-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z", '
-                f'"unit": "ED", "patient_id": "P{i % 9973}", "acuity": {1 + i % 5}}}\n'
+                f'"unit": "ED", "patient_id": "P{i % 997}", "acuity": {1 + i % 5}}}\n'
             )
             if i % 1000 == 999:
                 out.write("this line is not JSON\n")

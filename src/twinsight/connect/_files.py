@@ -23,7 +23,7 @@ from typing import IO, Any, Literal, cast
 from sqlalchemy import Connection, Engine, Insert, Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..store import AdtEventRow, IngestRow, QuarantineRow
+from ..store import IngestRow, QuarantineRow
 from ._adt import ADT_FIELDS, AdtEvent, parse_adt
 
 __all__ = ["IngestError", "IngestReport", "detect_format", "ingest_file", "ingest_files"]
@@ -38,7 +38,20 @@ _EXTENSIONS: dict[str, FileFormat] = {
     ".ndjson": "jsonl",
     ".json": "jsonl",
 }
-_EVENTS = cast(Table, AdtEventRow.__table__)
+_EVENT_COLUMNS = (
+    "event_key",
+    "patient_key",
+    "type",
+    "time",
+    "unit",
+    "from_unit",
+    "acuity",
+    "specialty",
+    "admission",
+    "ingest_id",
+    "received_at",
+)
+_PSEUDONYM_CACHE = 100_000
 _QUARANTINE = cast(Table, QuarantineRow.__table__)
 _VOCABULARY = frozenset(
     ["1", "2", "3", "4", "5", "arrival", "admit", "transfer", "discharge", "emergency", "elective"]
@@ -80,7 +93,7 @@ class _Record:
 
 @dataclass
 class _Batch:
-    events: list[dict[str, Any]]
+    events: list[tuple[Any, ...]]
     rejects: list[dict[str, Any]]
     end: int = 0
 
@@ -128,7 +141,8 @@ def ingest_file(
         resumed_from = position if position > body_start else 0
         line = _lines_before(handle, start)
         handle.seek(start)
-        ctx = _Context(source, fingerprint, ingest_id, header, pseudonymise)
+        is_sqlite = engine.dialect.name == "sqlite"
+        ctx = _Context(source, fingerprint, ingest_id, header, pseudonymise, is_sqlite)
         totals = [0, 0, 0]
         batch = _Batch([], [])
         for record in _records(handle, start, line, fmt):
@@ -222,13 +236,31 @@ class _Context:
         ingest_id: int,
         header: list[str] | None,
         pseudonymise: Pseudonymise,
+        sqlite: bool,
     ) -> None:
         self.source = source
         self.fingerprint = fingerprint
         self.ingest_id = ingest_id
         self.header = header
-        self.pseudonymise = pseudonymise
-        self.received_at = datetime.now(UTC)
+        self._pseudonymise = pseudonymise
+        self._pseudonyms: dict[str, str] = {}
+        self.sqlite = sqlite
+        self.received_at_datetime = datetime.now(UTC)
+        self.received_at = self._instant(self.received_at_datetime)
+
+    def pseudonymise(self, raw_id: str) -> str:
+        """The keyed hash of ``raw_id`` (remembered: patients come back)."""
+        key = self._pseudonyms.get(raw_id)
+        if key is None:
+            if len(self._pseudonyms) >= _PSEUDONYM_CACHE:
+                self._pseudonyms.clear()
+            key = self._pseudonyms[raw_id] = self._pseudonymise(raw_id)
+        return key
+
+    def _instant(self, value: datetime) -> Any:
+        """A bind value for an instant: SQLite's UTC text (as ``UtcDateTime`` writes it)."""
+        utc = value.astimezone(UTC)
+        return utc.strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else utc
 
     def add(self, record: _Record, batch: _Batch) -> None:
         batch.end = record.end
@@ -270,7 +302,8 @@ class _Context:
             row["v"] = int(version)  # CSV has no types; the model's Literal[1] wants the number
         return row, None
 
-    def _event_row(self, event: AdtEvent) -> dict[str, Any]:
+    def _event_row(self, event: AdtEvent) -> tuple[Any, ...]:
+        """The row for ``adt_events``, in ``_EVENT_COLUMNS`` order."""
         patient_key = self.pseudonymise(event.patient_id)
         if event.event_id is not None:
             event_key = f"id:{event.event_id}"
@@ -278,19 +311,19 @@ class _Context:
             _, kind, time, unit = event.natural_key()
             natural = f"{patient_key}|{kind}|{time.astimezone(UTC).isoformat()}|{unit}"
             event_key = "nk:" + hashlib.sha256(natural.encode("utf-8")).hexdigest()
-        return {
-            "event_key": event_key,
-            "patient_key": patient_key,
-            "type": event.type.value,
-            "time": event.time,
-            "unit": event.unit,
-            "from_unit": event.from_unit,
-            "acuity": event.acuity,
-            "specialty": event.specialty,
-            "admission": event.admission,
-            "ingest_id": self.ingest_id,
-            "received_at": self.received_at,
-        }
+        return (
+            event_key,
+            patient_key,
+            event.type.value,
+            self._instant(event.time),
+            event.unit,
+            event.from_unit,
+            event.acuity,
+            event.specialty,
+            event.admission,
+            self.ingest_id,
+            self.received_at,
+        )
 
     def _reject(
         self,
@@ -315,7 +348,7 @@ class _Context:
                 "offset": record.offset,
                 "reason": reason,
                 "ingest_id": self.ingest_id,
-                "received_at": self.received_at,
+                "received_at": self.received_at_datetime,
             }
         )
 
@@ -383,6 +416,24 @@ def _start(engine: Engine, source: str, fingerprint: str, fmt: FileFormat) -> tu
         return int(new_id), 0
 
 
+def _insert_events(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+    """Insert event rows, skipping known ``event_key``s; the number inserted.
+
+    Driver-level ``executemany`` (the hot path): the database sums the rows it inserted.
+    """
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    columns = ", ".join(f'"{c}"' for c in _EVENT_COLUMNS)
+    marks = ", ".join([mark] * len(_EVENT_COLUMNS))
+    sql = (
+        f'INSERT INTO adt_events ({columns}) VALUES ({marks}) ON CONFLICT ("event_key") DO NOTHING'
+    )
+    result = conn.exec_driver_sql(sql, rows)
+    inserted = result.rowcount
+    if inserted < 0:  # pragma: no cover - both supported drivers report it
+        raise RuntimeError("the database driver did not report how many rows it inserted")
+    return int(inserted)
+
+
 def _insert(conn: Connection, table: Table, key: str) -> Insert:
     """``INSERT ... ON CONFLICT (key) DO NOTHING RETURNING key`` for the connection's dialect."""
     if conn.dialect.name == "sqlite":
@@ -401,7 +452,7 @@ def _commit(
     with engine.begin() as conn:
         accepted = 0
         if batch.events:
-            accepted = len(conn.execute(_insert(conn, _EVENTS, "event_key"), batch.events).all())
+            accepted = _insert_events(conn, batch.events)
         if batch.rejects:
             conn.execute(_insert(conn, _QUARANTINE, "record_key"), batch.rejects).all()
         duplicate = len(batch.events) - accepted

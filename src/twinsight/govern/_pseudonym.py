@@ -45,7 +45,7 @@ class Pseudonymiser:
 
     def __call__(self, raw_id: str) -> str:
         """The pseudonym of ``raw_id``."""
-        return hmac.new(self._secret, raw_id.encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.digest(self._secret, raw_id.encode("utf-8"), hashlib.sha256).hex()
 
     def __repr__(self) -> str:
         return "Pseudonymiser(<secret hidden>)"
