@@ -144,6 +144,22 @@ def test_csv_rows_and_their_problems(store: Engine, tmp_path: Path) -> None:
     assert reasons[1][0] == 5 and "acuity" in reasons[1][1]
 
 
+def test_csv_quirks_bom_crlf_stray_quote_and_bad_bytes(tmp_path: Path) -> None:
+    engine = open_store(tmp_path / "s.db")
+    rows = [f"1,,arrival,2026-03-02T08:{m:02d}:00Z,ED,,MRN{m},3,," for m in range(10)]
+    rows[3] = '1,,arrival,2026-03-02T08:03:00Z,"ED,,MRN3,3,,'  # a stray quote
+    body = ("\ufeff" + HEADER + "\n".join(rows)).replace("\n", "\r\n").encode()
+    body += b"\r\n1,,arrival,2026-03-02T09:00:00Z,ED,,MRN\xff,3,,\r\n"
+    path = tmp_path / "quirks.csv"
+    path.write_bytes(body)
+    report = ingest_file(path, engine, SECRET)
+    assert (report.accepted, report.duplicate, report.quarantined) == (9, 0, 2)
+    reasons = _reasons(engine)
+    assert reasons[0][0] == 5 and "cells" in reasons[0][1]
+    assert reasons[1][0] == 12 and "not UTF-8" in reasons[1][1]
+    engine.dispose()
+
+
 def test_a_file_that_is_not_adt_is_refused_whole(tmp_path: Path) -> None:
     engine = open_store(tmp_path / "s.db")
     wrong = tmp_path / "wrong.csv"

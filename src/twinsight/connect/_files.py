@@ -52,6 +52,8 @@ _EVENT_COLUMNS = (
     "received_at",
 )
 _PSEUDONYM_CACHE = 100_000
+#: Physical lines one CSV record may span (quoted line breaks) before a quote counts as stray.
+_MAX_CONTINUATION = 50
 _QUARANTINE = cast(Table, QuarantineRow.__table__)
 _VOCABULARY = frozenset(
     ["1", "2", "3", "4", "5", "arrival", "admit", "transfer", "discharge", "emergency", "elective"]
@@ -136,7 +138,7 @@ def ingest_file(
         body_start = 0
         if fmt == "csv":
             header, body_start = _read_header(handle, path)
-        ingest_id, position = _start(engine, source, fingerprint, fmt)
+        ingest_id, position = _start(engine, source, fingerprint, fmt, path.stat().st_size)
         start = max(position, body_start)
         resumed_from = position if position > body_start else 0
         line = _lines_before(handle, start)
@@ -203,27 +205,60 @@ def _lines_before(handle: IO[bytes], offset: int) -> int:
     return count + 1
 
 
-def _records(handle: IO[bytes], start: int, line: int, fmt: FileFormat) -> Iterator[_Record]:
-    """Physical lines, joined for CSV quoted fields that span lines; blank lines skipped."""
-    offset = start
-    pending: list[bytes] = []
-    pending_offset, pending_line = offset, line
+def _lines(handle: IO[bytes], offset: int, line: int) -> Iterator[tuple[int, int, bytes]]:
+    """(line number, byte offset, bytes) of each physical line from ``offset``."""
     for raw in handle:
-        if not pending:
-            pending_offset, pending_line = offset, line
+        yield line, offset, raw
         offset += len(raw)
         line += 1
-        pending.append(raw)
-        if fmt == "csv" and b"".join(pending).count(b'"') % 2 == 1 and raw.endswith(b"\n"):
-            continue  # a quoted field goes on on the next line
-        data = b"".join(pending)
+
+
+def _records(handle: IO[bytes], start: int, line: int, fmt: FileFormat) -> Iterator[_Record]:
+    """Records: physical lines, joined for CSV quoted fields that span lines; blanks skipped.
+
+    A CSV quote left open for more than ``_MAX_CONTINUATION`` lines is taken as a stray quote:
+    that first line becomes a record of its own (to be quarantined) and the lines after it are
+    read again, so one bad quote cannot swallow the rest of the file.
+    """
+    source = _lines(handle, start, line)
+    pushed: list[tuple[int, int, bytes]] = []
+    pending: list[tuple[int, int, bytes]] = []
+    quotes = 0
+    while True:
+        item = pushed.pop() if pushed else next(source, None)
+        if item is None:
+            if len(pending) > 1:  # the file ended inside a quote: the first quote was stray
+                pushed.extend(reversed(pending[1:]))
+                pending = pending[:1]
+                quotes = 0
+                yield _join(pending)
+                pending = []
+                continue
+            break
+        pending.append(item)
+        raw = item[2]
+        if fmt == "csv":
+            quotes += raw.count(b'"')
+            if quotes % 2 == 1 and raw.endswith(b"\n"):
+                if len(pending) <= _MAX_CONTINUATION:
+                    continue  # a quoted field goes on on the next line
+                pushed.extend(reversed(pending[1:]))
+                pending = pending[:1]
+        quotes = 0
+        record = _join(pending)
         pending = []
-        if data.strip():
-            yield _Record(pending_line, pending_offset, offset, data)
+        if record.data.strip():
+            yield record
     if pending:
-        data = b"".join(pending)
-        if data.strip():
-            yield _Record(pending_line, pending_offset, offset, data)
+        record = _join(pending)
+        if record.data.strip():
+            yield record
+
+
+def _join(lines: list[tuple[int, int, bytes]]) -> _Record:
+    data = b"".join(raw for _, _, raw in lines)
+    first_line, first_offset, _ = lines[0]
+    return _Record(first_line, first_offset, first_offset + len(data), data)
 
 
 class _Context:
@@ -386,8 +421,14 @@ def _harmless(cell: str) -> bool:
     return not value or value in _VOCABULARY or bool(_TIMESTAMP.match(value))
 
 
-def _start(engine: Engine, source: str, fingerprint: str, fmt: FileFormat) -> tuple[int, int]:
-    """The ingest to continue (same file, not finished) or a new one: (id, resume position)."""
+def _start(
+    engine: Engine, source: str, fingerprint: str, fmt: FileFormat, size: int
+) -> tuple[int, int]:
+    """The ingest to continue (same file, not finished) or a new one: (id, resume position).
+
+    An unfinished ingest whose position lies beyond the file's end (the file was cut since) is
+    not resumed: a new ingest reads the file from the start (what was committed is duplicate).
+    """
     with engine.begin() as conn:
         found = conn.execute(
             select(IngestRow.id, IngestRow.position)
@@ -395,6 +436,7 @@ def _start(engine: Engine, source: str, fingerprint: str, fmt: FileFormat) -> tu
                 IngestRow.source == source,
                 IngestRow.fingerprint == fingerprint,
                 IngestRow.status == "running",
+                IngestRow.position <= size,
             )
             .order_by(IngestRow.id.desc())
             .limit(1)
