@@ -331,11 +331,7 @@ class _Context:
             return None, f"malformed CSV: {exc}"
         if len(cells) != len(self.header):
             return None, f"the row has {len(cells)} cells, the header {len(self.header)}"
-        row: dict[str, Any] = dict(zip(self.header, cells, strict=True))
-        version = row.get("v")
-        if isinstance(version, str) and version.strip().isdigit():
-            row["v"] = int(version)  # CSV has no types; the model's Literal[1] wants the number
-        return row, None
+        return dict(zip(self.header, cells, strict=True)), None
 
     def _event_row(self, event: AdtEvent) -> tuple[Any, ...]:
         """The row for ``adt_events``, in ``_EVENT_COLUMNS`` order."""
