@@ -1,12 +1,19 @@
-"""Shared fixtures: the example specs, a writer for spec files, and the CLI runner."""
+"""Shared fixtures: the example specs, a writer for spec files, the CLI runner, and a fresh
+PostgreSQL schema (``pg_url``) for the store tests."""
 
 from __future__ import annotations
 
+import os
 import textwrap
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from twinsight.store import make_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -53,3 +60,29 @@ def write_spec(tmp_path: Path) -> Callable[..., Path]:
 def minimal_text() -> str:
     """The text of :data:`MINIMAL`."""
     return MINIMAL
+
+
+PG_ENV = "TWINSIGHT_PG_URL"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A URL whose search_path is a fresh schema, dropped afterwards; skips without a server."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set: the PostgreSQL variant needs a running server")
+    admin = make_engine(base)
+    schema = f"ts_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # any failure to reach the server: skip
+        admin.dispose()
+        pytest.skip(f"PostgreSQL at {PG_ENV} is unreachable: {type(exc).__name__}")
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

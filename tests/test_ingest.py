@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from typer.testing import CliRunner
 
-from test_store import _pg_schema_url  # tests/ is on sys.path (rootdir, no package)
 from twinsight.cli import app
 from twinsight.connect import IngestError, detect_format, ingest_file
 from twinsight.govern import KEY_ENV, Pseudonymiser
@@ -45,10 +44,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield engine
         engine.dispose()
         return
-    for url in _pg_schema_url():
-        engine = open_store(url)
-        yield engine
-        engine.dispose()
+    engine = open_store(request.getfixturevalue("pg_url"))
+    yield engine
+    engine.dispose()
 
 
 def _jsonl(path: Path, records: list[object], tail: str = "") -> Path:

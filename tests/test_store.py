@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import stat
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -14,7 +12,6 @@ import yaml
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select, text
-from sqlalchemy.engine import make_url
 
 from twinsight.govern import (
     KEY_ENV,
@@ -26,30 +23,6 @@ from twinsight.govern import (
 from twinsight.store import Base, IngestRow, make_engine, open_store
 from twinsight.twin import TwinError, init_twin, open_twin
 
-PG_ENV = "TWINSIGHT_PG_URL"
-
-
-def _pg_schema_url() -> Iterator[str]:
-    """A URL whose search_path is a fresh schema, dropped afterwards; skips without a server."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set: the PostgreSQL variant needs a running server")
-    admin = make_engine(base)
-    schema = f"ts_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # any failure to reach the server: skip
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at {PG_ENV} is unreachable: {type(exc).__name__}")
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | Path]:
@@ -57,7 +30,7 @@ def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield tmp_path / "store.db"
     else:
-        yield from _pg_schema_url()
+        yield request.getfixturevalue("pg_url")
 
 
 @pytest.fixture
@@ -214,11 +187,10 @@ def test_twin_errors_say_what_to_do(tmp_path: Path) -> None:
         open_twin("nobody", home=tmp_path)
 
 
-def test_a_twin_on_postgresql_needs_the_url_again(tmp_path: Path) -> None:
-    for url in _pg_schema_url():
-        init_twin("pg", home=tmp_path, db_url=url).close()
-        assert "url" in (tmp_path / "pg" / "twin.yaml").read_text()
-        assert "postgres" not in (tmp_path / "pg" / "twin.yaml").read_text()
-        with pytest.raises(TwinError, match="pass --db URL"):
-            open_twin("pg", home=tmp_path)
-        open_twin("pg", home=tmp_path, db_url=url).close()
+def test_a_twin_on_postgresql_needs_the_url_again(tmp_path: Path, pg_url: str) -> None:
+    init_twin("pg", home=tmp_path, db_url=pg_url).close()
+    assert "url" in (tmp_path / "pg" / "twin.yaml").read_text()
+    assert "postgres" not in (tmp_path / "pg" / "twin.yaml").read_text()
+    with pytest.raises(TwinError, match="pass --db URL"):
+        open_twin("pg", home=tmp_path)
+    open_twin("pg", home=tmp_path, db_url=pg_url).close()
