@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from . import (
     _emulate,  # noqa: F401  (registers 'emulate')
+    _state,  # noqa: F401  (registers 'state')
     _twin,  # noqa: F401  (registers 'init', 'ingest')
 )
 from ._app import app

@@ -1,0 +1,11 @@
+"""Assimilate: the twin's picture of the present from the stored events (see ``docs/state.md``).
+
+``current_state(engine, at=None)`` gives census per unit and each present patient's elapsed
+stay; ``HospitalState.to_initial_state()`` turns it into a flow spec's warm start.
+"""
+
+from __future__ import annotations
+
+from ._state import ED, HospitalState, PresentPatient, StateError, current_state
+
+__all__ = ["ED", "HospitalState", "PresentPatient", "StateError", "current_state"]
