@@ -1,0 +1,105 @@
+"""Ingest benchmark: ADT events per second from a file into the embedded store (SQLite).
+
+Generates a realistic ADT file with ``twinsight.emulate.emulate_hospital`` (default defects, so a
+few records are quarantined), writes it as CSV and as JSON Lines, and ingests each into a fresh
+SQLite twin store (WAL, ``synchronous=FULL``: every batch is durable before it is counted) in a
+temporary directory. Reported: events/s of the first ingest (all new) and of a replay of the
+same file (all duplicate), best of 3 (each first ingest in a fresh store).
+
+    python benchmarks/ingest.py            # ~200,000 events per file
+    python benchmarks/ingest.py --quick    # ~50,000 events per file
+
+The last line of the output is one JSON object. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "src") not in sys.path:
+    sys.path.insert(0, str(ROOT / "src"))
+
+from twinsight.connect import ingest_file  # noqa: E402
+from twinsight.emulate import emulate_hospital, write_events  # noqa: E402
+from twinsight.govern import Pseudonymiser  # noqa: E402
+from twinsight.store import open_store  # noqa: E402
+
+GOAL = 50_000
+REPEATS = 3
+#: About 570 events a day at the default 400 beds.
+DAYS = {"full": 400, "quick": 90}
+
+
+def _run(path: Path, work: Path, index: int) -> dict[str, Any]:
+    engine = open_store(work / f"store-{path.suffix[1:]}-{index}.sqlite")
+    pseudonymise = Pseudonymiser(b"benchmark-secret-0123456789abcdef")
+    try:
+        t0 = time.perf_counter()
+        first = ingest_file(path, engine, pseudonymise)
+        t1 = time.perf_counter()
+        replay = ingest_file(path, engine, pseudonymise)
+        t2 = time.perf_counter()
+    finally:
+        engine.dispose()
+    assert replay.accepted == 0 and replay.duplicate == first.accepted + first.duplicate
+    return {
+        "records": first.records,
+        "accepted": first.accepted,
+        "quarantined": first.quarantined,
+        "first_s": t1 - t0,
+        "replay_s": t2 - t1,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="~50,000 events instead of ~200,000")
+    parser.add_argument("--seed", type=int, default=2024)
+    args = parser.parse_args(argv)
+    mode = "quick" if args.quick else "full"
+
+    t = time.perf_counter()
+    rows = emulate_hospital(DAYS[mode], args.seed).rows
+    print(f"emulated {len(rows):,} rows in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+
+    first_rate: dict[str, float] = {}
+    replay_rate: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="twinsight-ingest-bench-") as tmp:
+        work = Path(tmp)
+        for fmt in ("csv", "jsonl"):
+            path = work / f"events.{fmt}"
+            write_events(rows, path)
+            size = path.stat().st_size
+            runs = [_run(path, work, i) for i in range(REPEATS)]
+            records = runs[0]["records"]
+            best_first = min(r["first_s"] for r in runs)
+            best_replay = min(r["replay_s"] for r in runs)
+            first_rate[fmt] = records / best_first
+            replay_rate[fmt] = records / best_replay
+            print(
+                f"{fmt:5}  {records:,} records ({runs[0]['quarantined']:,} quarantined), "
+                f"{size / 1e6:.1f} MB   first ingest {first_rate[fmt]:>9,.0f} events/s "
+                f"({best_first:.2f} s)   replay {replay_rate[fmt]:>9,.0f} events/s "
+                f"({best_replay:.2f} s)   best of {REPEATS}"
+            )
+
+    summary = {
+        "mode": mode,
+        "ingest_events_per_s": {k: round(v) for k, v in first_rate.items()},
+        "replay_events_per_s": {k: round(v) for k, v in replay_rate.items()},
+        "goal": GOAL,
+        "goal_met": all(v >= GOAL for v in first_rate.values()),
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
