@@ -253,3 +253,28 @@ def test_postgresql(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
             assert _census(state) == em.truth.census[k].tolist()
     finally:
         twin.close()
+
+
+def test_the_ed_stale_limit_follows_recent_ed_stays(tmp_path: Path) -> None:
+    """ED limit = 2 x the longest ED stay ended in the past 7 days, at least 24 h, at most 14 d."""
+    from twinsight.connect import ingest_file
+
+    engine = open_store(tmp_path / "t.db")
+    lines = [
+        {"type": "arrival", "time": "2026-03-10T00:00:00Z", "unit": "ED", "patient_id": "A"},
+        {"type": "discharge", "time": "2026-03-10T03:00:00Z", "unit": "ED", "patient_id": "A"},
+        {"type": "arrival", "time": "2026-03-08T00:00:00Z", "unit": "ED", "patient_id": "B"},
+        {"type": "admit", "time": "2026-03-09T12:00:00Z", "unit": "MED1", "from_unit": "ED",
+         "patient_id": "B"},  # a 36-hour ED stay: limit 72 h
+        {"type": "arrival", "time": "2026-03-09T00:00:00Z", "unit": "ED", "patient_id": "C"},
+        {"type": "arrival", "time": "2026-03-10T06:00:00Z", "unit": "ED", "patient_id": "D"},
+    ]  # fmt: skip
+    path = tmp_path / "ev.jsonl"
+    path.write_text("".join(json.dumps({"v": 1, **x}) + "\n" for x in lines), encoding="utf-8")
+    ingest_file(path, engine, lambda raw: f"{raw:0>64}")
+    at = datetime(2026, 3, 12, 0, 30, tzinfo=UTC)  # C 72.5 h in the ED, D 42.5 h
+    state = current_state(engine, at)
+    assert state.ed_stale_after_hours == 72.0
+    assert state.census == {"ED": 1, "MED1": 1} and state.dropped_by_unit == {"ED": 1}
+    assert current_state(engine, at, ed_stale_factor=3.0).census == {"ED": 2, "MED1": 1}
+    engine.dispose()

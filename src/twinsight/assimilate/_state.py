@@ -24,6 +24,8 @@ __all__ = ["ED", "HospitalState", "PresentPatient", "StateError", "current_state
 #: The emergency department's unit name in ADT events.
 ED = "ED"
 _SECONDS_PER_HOUR = 3600.0
+#: The ED stale limit is never shorter than this (hours).
+_ED_FLOOR_HOURS = 24.0
 #: Events at the same instant for one patient apply in this order.
 _TYPE_ORDER = {"arrival": 0, "admit": 1, "transfer": 2, "discharge": 3}
 
@@ -70,6 +72,8 @@ class HospitalState:
     patients: list[PresentPatient]
     dropped_stale: int = 0
     events: int = 0
+    #: The stale horizons used (hours): inpatients (time since the last event), ED (time in the
+    #: ED; the limit the ED rule arrived at, see ``current_state``).
     stale_after_hours: float = 60 * 24.0
     ed_stale_after_hours: float = 14 * 24.0
     dropped_by_unit: dict[str, int] = field(default_factory=dict)
@@ -162,6 +166,7 @@ def _rows(engine: Engine, at: datetime, batch: int) -> Iterator[Any]:
             AdtEventRow.type,
             AdtEventRow.time,
             AdtEventRow.unit,
+            AdtEventRow.from_unit,
             AdtEventRow.acuity,
             AdtEventRow.specialty,
             AdtEventRow.admission,
@@ -199,23 +204,30 @@ def current_state(
     *,
     stale_after_hours: float = 60 * 24.0,
     ed_stale_after_hours: float = 14 * 24.0,
+    ed_stale_factor: float = 2.0,
+    ed_window_hours: float = 7 * 24.0,
     batch: int = 10_000,
 ) -> HospitalState:
     """The hospital at instant ``at`` (default: the latest event time in the store).
 
     Events at or before ``at`` count (a patient who arrives at exactly ``at`` is present, one
-    discharged at exactly ``at`` is not). A patient whose last event is more than
-    ``stale_after_hours`` before ``at`` (``ed_stale_after_hours`` if that event left them in the
-    ED) is taken to have left without a discharge record: dropped and counted in
-    ``dropped_stale``. Rows are streamed in batches of ``batch``.
+    discharged at exactly ``at`` is not). Stale rule (a missing discharge would otherwise keep a
+    ghost forever): an inpatient whose last event is more than ``stale_after_hours`` before
+    ``at`` is taken to have left without a record, dropped and counted in ``dropped_stale``; a
+    patient in the ED is dropped once their time in the ED exceeds ``ed_stale_factor`` times
+    the longest ED stay that ended in the ``ed_window_hours`` before ``at`` (at least 24 hours,
+    at most ``ed_stale_after_hours``; the cap alone when no ED stay ended in the window).
+    Rows are streamed in batches of ``batch``.
     """
     if at is None:
         at = _latest(engine)
     elif at.tzinfo is None:
         raise StateError(f"'{at.isoformat()}' has no UTC offset: give an aware instant")
     at = at.astimezone(UTC)
-    if stale_after_hours <= 0 or ed_stale_after_hours <= 0:
-        raise StateError("the stale horizons must be positive (hours)")
+    if min(stale_after_hours, ed_stale_after_hours, ed_stale_factor, ed_window_hours) <= 0:
+        raise StateError("the stale horizons, factor and window must be positive")
+    ed_window_start = at - timedelta(hours=ed_window_hours)
+    longest_ed = 0.0  # hours: the longest ED stay that ended in the window
     patients: list[PresentPatient] = []
     dropped: Counter[str] = Counter()
     events = 0
@@ -225,8 +237,7 @@ def current_state(
     def close(k: str | None, s: _Stay | None) -> None:
         if k is None or s is None:
             return
-        horizon = ed_stale_after_hours if s.unit == ED else stale_after_hours
-        if _hours(at - s.last) > horizon:
+        if s.unit != ED and _hours(at - s.last) > stale_after_hours:
             dropped[s.unit] += 1
             return
         patients.append(
@@ -248,8 +259,23 @@ def current_state(
         if row.patient_key != key:
             close(key, stay)
             key, stay = row.patient_key, None
+        if (
+            stay is not None
+            and stay.unit == ED
+            and (row.unit == ED if row.type == "discharge" else row.from_unit == ED)
+            and row.time > ed_window_start
+        ):
+            longest_ed = max(longest_ed, _hours(row.time - stay.unit_since))
         stay = _apply(stay, row.type, row.time, row)
     close(key, stay)
+
+    ed_limit = ed_stale_after_hours
+    if longest_ed > 0:
+        ed_limit = min(ed_stale_after_hours, max(_ED_FLOOR_HOURS, ed_stale_factor * longest_ed))
+    kept = [p for p in patients if p.unit != ED or p.in_unit_hours <= ed_limit]
+    if len(kept) < len(patients):
+        dropped[ED] += len(patients) - len(kept)
+        patients = kept
 
     in_ed = [p.patient_key for p in patients if p.unit == ED]
     later = _admitted_later(engine, at, in_ed) if in_ed else set()
@@ -263,7 +289,7 @@ def current_state(
         dropped_stale=sum(dropped.values()),
         events=events,
         stale_after_hours=stale_after_hours,
-        ed_stale_after_hours=ed_stale_after_hours,
+        ed_stale_after_hours=ed_limit,
         dropped_by_unit=dict(sorted(dropped.items())),
     )
 

@@ -52,8 +52,8 @@ def _print(name: str, state: HospitalState) -> None:
     stdout.print(
         f"{len(state.patients)} patients in hospital, {state.in_ed} in the ED "
         f"(boarders included); {state.dropped_stale} stale dropped "
-        f"(no event for {state.stale_after_hours / 24:g} days, "
-        f"{state.ed_stale_after_hours / 24:g} in the {ED})",
+        f"(inpatients: no event for {state.stale_after_hours / 24:g} days; "
+        f"{ED}: more than {state.ed_stale_after_hours:.0f} hours in it)",
         highlight=False,
     )
 
