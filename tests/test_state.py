@@ -122,8 +122,8 @@ def test_late_events_are_replayed_by_event_time(defective: Loaded) -> None:
     err = np.array(errors)
     # ~0.7% of true events are lost (missing 0.5% + malformed 0.2%): a lost discharge leaves a
     # ghost until the stale horizon, a lost admit keeps a boarder in the ED until discharge.
-    assert err.mean(axis=0).max() <= 6.0, err
-    assert err.max() <= 15, err
+    assert err.mean(axis=0).max() <= 5.0, err
+    assert err.max() <= 12, err
 
 
 def test_stale_ghosts_are_dropped(defective: Loaded) -> None:
