@@ -438,11 +438,14 @@ def _validate(row: dict[str, Any], clean: bool) -> AdtEvent:
     goes through ``parse_adt`` itself, which rejects it again and words the reason: the same
     decisions and reasons as ``parse_adt``, without its cost on the records it accepts.
     """
-    data = (
-        row
-        if clean
-        else {k: v for k, v in row.items() if not (isinstance(v, str) and v.strip() == "")}
-    )
+    data = row
+    if not clean:
+        for value in row.values():
+            if isinstance(value, str) and value.strip() == "":  # rare: copy without the blanks
+                data = {
+                    k: v for k, v in row.items() if not (isinstance(v, str) and v.strip() == "")
+                }
+                break
     version = data.get("v")
     if isinstance(version, str) and version.strip().isdigit():
         data = {**data, "v": int(version)}
