@@ -10,9 +10,17 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ..spec import FlowSpec
-from ._kpi import RepResult, kpi_names, percentile_label
+from ._kpi import RepResult, kpi_names, percentile_label, run_window
 
-__all__ = ["ENGINE_NAMES", "Engine", "RepResult", "get_engine", "kpi_names", "percentile_label"]
+__all__ = [
+    "ENGINE_NAMES",
+    "Engine",
+    "RepResult",
+    "get_engine",
+    "kpi_names",
+    "percentile_label",
+    "run_window",
+]
 
 ENGINE_NAMES = ("fast", "reference")
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..spec import FlowSpec
 
-__all__ = ["RepResult", "kpi_names", "percentile_label"]
+__all__ = ["RepResult", "kpi_names", "percentile_label", "run_window"]
 
 
 @dataclass
@@ -51,3 +51,15 @@ def kpi_names(spec: FlowSpec) -> list[str]:
     names += ["time_in_system_mean"] + [f"time_in_system_{q}" for q in qs]
     names += ["arrivals", "departures", "abandoned", "balked", "throughput", "abandon_share"]
     return names
+
+
+def run_window(
+    spec: FlowSpec, horizon: float | None = None, warmup: float | None = None
+) -> tuple[float, float]:
+    """The run's (horizon, warmup) in time_unit: the arguments, else the spec's; raises
+    ``ValueError`` unless ``0 <= warmup < horizon``."""
+    h = float(spec.horizon if horizon is None else horizon)
+    w = float(spec.warmup if warmup is None else warmup)
+    if not 0.0 <= w < h:
+        raise ValueError(f"need 0 <= warmup ({w:g}) < horizon ({h:g})")
+    return h, w

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..engines import get_engine, kpi_names
+from ..engines import get_engine, kpi_names, run_window
 from ..spec import FlowSpec
 from ._stats import Interval, t_interval
 
@@ -108,10 +108,7 @@ def run_experiment(
     if reps < 1:
         raise ValueError("reps must be at least 1")
     eng = get_engine(engine)
-    h = spec.horizon if horizon is None else horizon
-    w = spec.warmup if warmup is None else warmup
-    if not 0 <= w < h:
-        raise ValueError(f"need 0 <= warmup ({w}) < horizon ({h})")
+    h, w = run_window(spec, horizon, warmup)
     names = kpi_names(spec)
     size = chunk or max(1, min(reps, 64))
     results = []

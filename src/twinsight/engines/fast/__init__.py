@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ...spec import FlowSpec
-from .._kpi import RepResult
+from .._kpi import RepResult, run_window
 from ._compile import compile_model, initial_entities, rng_states
 from ._kernel import simulate
 from ._results import rep_result
@@ -79,10 +79,7 @@ class FastEngine:
     ) -> list[RepResult]:
         """Run replications ``reps`` of ``spec``; ``horizon``/``warmup`` (time_unit) override
         the spec's. Results come in the order of ``reps``."""
-        h = float(spec.horizon if horizon is None else horizon)
-        w = float(spec.warmup if warmup is None else warmup)
-        if not 0.0 <= w < h:
-            raise ValueError(f"need 0 <= warmup ({w}) < horizon ({h})")
+        h, w = run_window(spec, horizon, warmup)
         model = compile_model(spec, h, w)
 
         def one(rep: int) -> RepResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ...spec import FlowSpec
-from .._kpi import RepResult
+from .._kpi import RepResult, run_window
 from ._network import NetworkRun
 
 __all__ = ["ReferenceEngine"]
@@ -34,8 +34,5 @@ class ReferenceEngine:
         ``horizon`` and ``warmup`` (time_unit) override the spec's. Results come in the order
         of ``reps``; each depends only on (spec, seed, rep number).
         """
-        h = float(spec.horizon if horizon is None else horizon)
-        w = float(spec.warmup if warmup is None else warmup)
-        if not 0.0 <= w < h:
-            raise ValueError(f"need 0 <= warmup < horizon, got warmup={w}, horizon={h}")
+        h, w = run_window(spec, horizon, warmup)
         return [NetworkRun(spec, seed, rep, h, w).run() for rep in reps]
