@@ -1,16 +1,23 @@
-"""Connect: data in from the real system (ADT events; files, HTTP, MQTT and FHIR to come)."""
+"""Connect: data in from the real system (ADT events from files, streams and services).
+
+``ingest_file`` reads CSV / JSON Lines files (resumable by byte offset); ``RecordSink`` takes
+records one by one from any other connector and stores them in explicit commits.
+"""
 
 from __future__ import annotations
 
 from ._adt import ADT_FIELDS, AdtEvent, AdtType, parse_adt
 from ._files import IngestError, IngestReport, detect_format, ingest_file, ingest_files
+from ._sink import BatchCounts, RecordSink
 
 __all__ = [
     "ADT_FIELDS",
     "AdtEvent",
     "AdtType",
+    "BatchCounts",
     "IngestError",
     "IngestReport",
+    "RecordSink",
     "detect_format",
     "ingest_file",
     "ingest_files",

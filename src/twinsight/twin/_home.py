@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from sqlalchemy import Engine
 
-from ..connect import IngestReport, ingest_files
+from ..connect import IngestReport, RecordSink, ingest_files
 from ..govern import KEY_FILE, Pseudonymiser, create_key_file, load_pseudonymiser
 from ..store import open_store
 
@@ -47,6 +47,10 @@ class Twin:
     def ingest(self, paths: Sequence[Path], *, batch_size: int = 10_000) -> list[IngestReport]:
         """Ingest event files into this twin's store (see ``twinsight.connect.ingest_file``)."""
         return ingest_files(paths, self.engine, self.pseudonymise, batch_size=batch_size)
+
+    def sink(self, source: str, fmt: str) -> RecordSink:
+        """A sink for records from a stream (MQTT, HTTP, Parquet, FHIR) into this twin's store."""
+        return RecordSink(self.engine, self.pseudonymise, source, fmt)
 
     def close(self) -> None:
         """Release the store's connections."""
