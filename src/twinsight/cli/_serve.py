@@ -1,0 +1,106 @@
+"""``twinsight serve``: the HTTP service (``twinsight.service``) under uvicorn.
+
+The socket is bound here, before uvicorn starts, so a port in use is a plain error (exit 2)
+with the fix rather than a server log line. No authentication yet: the default host is
+127.0.0.1, and any other host prints a warning (see ``docs/service.md``).
+"""
+
+from __future__ import annotations
+
+import copy
+import errno
+import ipaddress
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from ._app import app
+from ._output import fail, stderr
+from ._twin import DbOpt, HomeOpt
+
+__all__ = ["serve"]
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on (host, port); exit 2 with the fix when it cannot be had."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        fail(f"--host: '{host}' is not an address of this machine", "use 127.0.0.1")
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            fail(
+                f"port {port} on {host} is in use (another server is listening there)",
+                f"stop that server, or pick another port: twinsight serve --port {port + 1}",
+            )
+        if exc.errno == errno.EACCES:
+            fail(f"no permission to listen on port {port}", "use a port above 1023, e.g. 8000")
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}", "check --host and --port")
+    sock.set_inheritable(True)
+    return sock
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    home: HomeOpt = None,
+    db: DbOpt = None,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (loopback: no auth yet).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+) -> None:
+    """Serve the twins over HTTP: ingest ADT events, read state (docs/service.md). No auth yet."""
+    import uvicorn
+
+    from ..service import ServiceSettings, create_app
+    from ..twin import twin_home
+
+    if db is not None:
+        try:
+            make_url(db)
+        except ArgumentError:
+            fail("--db: not a database URL", "use postgresql://USER@HOST:5432/DATABASE")
+    folder: Path = twin_home(home)
+    if not folder.is_dir():
+        fail(
+            f"--home: {folder} is not a folder of twins",
+            "create a twin first (twinsight init NAME --home DIR) or pass --home",
+        )
+    settings = ServiceSettings(home=folder, db_url=db)
+    sock = _bind(host, port)
+    if not _loopback(host):
+        stderr.print(
+            f"warning: listening on {host}: the ingest endpoints have no authentication yet; "
+            "anyone who can reach this port can write events",
+            style="yellow",
+            highlight=False,
+        )
+    stderr.print(
+        f"twinsight: serving the twins of {folder} on http://{host}:{port}/api/v1 "
+        "(no authentication yet; Ctrl+C stops)",
+        highlight=False,
+    )
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["twinsight"] = {"handlers": ["default"], "level": "INFO"}
+    config = uvicorn.Config(create_app(settings), log_config=log_config, access_log=True)
+    uvicorn.Server(config).run(sockets=[sock])

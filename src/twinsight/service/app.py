@@ -1,0 +1,73 @@
+"""The FastAPI application: ``create_app(settings)`` (an app factory) and its lifespan.
+
+The lifespan makes the twin registry (twins open lazily, on their first request) and, on
+shutdown, marks each twin's HTTP ingest done and disposes of its engine. Routers are thin
+(``routers/``), the logic lives in ``services/``, request and response bodies in ``schemas``,
+errors are RFC 9457 problem details (``problems``). Documented in ``docs/service.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.concurrency import run_in_threadpool
+
+from .. import __version__
+from ..connect import AdtEvent
+from .problems import install_problem_handlers
+from .routers import health, ingest, twins
+from .services.registry import TwinRegistry
+from .settings import ServiceSettings
+
+__all__ = ["API_PREFIX", "create_app"]
+
+#: Every route lives under this prefix (the API's major version).
+API_PREFIX = "/api/v1"
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    registry = TwinRegistry(app.state.settings)
+    app.state.registry = registry
+    try:
+        yield
+    finally:
+        await run_in_threadpool(registry.close)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI schema, with the ADT event v1 model the ingest bodies refer to."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        event = AdtEvent.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(event.pop("$defs", {}))
+        components["AdtEvent"] = event
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """The Twinsight HTTP service for the twins of ``settings.home`` (see ``docs/service.md``).
+
+    No authentication yet: serve it on loopback (``twinsight serve`` binds 127.0.0.1).
+    """
+    app = FastAPI(
+        title="Twinsight",
+        version=__version__,
+        description="Digital twins: ingest events, read a twin's state. No authentication "
+        "yet: bind to loopback only.",
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings or ServiceSettings()
+    install_problem_handlers(app)
+    for module in (health, twins, ingest):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

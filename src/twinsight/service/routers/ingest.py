@@ -1,0 +1,81 @@
+"""``POST /api/v1/twins/{name}/events`` (one ADT event) and ``.../events/batch``.
+
+No authentication yet: anyone who can reach the port can post events (the service binds
+127.0.0.1 by default; device tokens come with the roles issue). See ``docs/service.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from ..deps import RegistryDep, SettingsDep, open_twin_handle, read_body, require_media_type
+from ..schemas import BatchResult, IngestResult
+from ..services.ingest import (
+    BATCH_TYPES,
+    EVENT_TYPES,
+    NDJSON_TYPES,
+    ingest_batch,
+    ingest_event,
+    parse_batch,
+)
+from ._common import ADT_EVENT_REF, problems
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/twins/{name}", tags=["ingest"])
+
+_EVENT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": ADT_EVENT_REF}}},
+    }
+}
+_ARRAY = {"type": "array", "items": {"$ref": ADT_EVENT_REF}}
+_BATCH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _ARRAY},
+            **{
+                media: {"schema": {"type": "string", "description": "one ADT event per line"}}
+                for media in NDJSON_TYPES
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/events",
+    response_model=IngestResult,
+    responses=problems(400, 404, 413, 415, 422, 503),
+    openapi_extra=_EVENT_BODY,
+)
+async def post_event(
+    name: str, request: Request, registry: RegistryDep, settings: SettingsDep
+) -> IngestResult:
+    """Store one ADT event; answered once committed. An invalid one is quarantined: 422."""
+    handle = await open_twin_handle(registry, name)
+    require_media_type(request, EVENT_TYPES)
+    body = await read_body(request, settings.max_body_bytes)
+    return await run_in_threadpool(ingest_event, handle, body)
+
+
+@router.post(
+    "/events/batch",
+    response_model=BatchResult,
+    responses=problems(400, 404, 413, 415, 422, 503),
+    openapi_extra=_BATCH_BODY,
+)
+async def post_batch(
+    name: str, request: Request, registry: RegistryDep, settings: SettingsDep
+) -> BatchResult:
+    """Store a batch in one transaction; bad records quarantined, the rest stored."""
+    handle = await open_twin_handle(registry, name)
+    media = require_media_type(request, BATCH_TYPES)
+    body = await read_body(request, settings.max_body_bytes)
+    records = await run_in_threadpool(parse_batch, body, media, settings.max_batch_events)
+    return await run_in_threadpool(ingest_batch, handle, records)

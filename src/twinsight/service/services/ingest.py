@@ -1,0 +1,149 @@
+"""Ingest over HTTP: a request body into records, the records into the twin's sink.
+
+One event: the body is one JSON object; it is stored, or quarantined and answered as a 422
+problem with the reason. A batch: a JSON array of objects, or NDJSON (one object per line,
+blank lines skipped); bad records are quarantined and the rest stored, all in one transaction.
+A body that is not JSON at all (or not UTF-8) is refused with 400 and nothing is stored: the
+client still holds it. Blocking: call these in a worker thread.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ...connect import RecordSink, parse_adt
+from ..problems import ProblemError
+from ..schemas import BatchResult, IngestResult
+from .registry import TwinHandle
+
+__all__ = [
+    "BATCH_TYPES",
+    "EVENT_TYPES",
+    "NDJSON_TYPES",
+    "ingest_batch",
+    "ingest_event",
+    "parse_batch",
+    "parse_event",
+]
+
+#: Media types of one event, and of a batch (JSON array; NDJSON).
+EVENT_TYPES = ("application/json",)
+NDJSON_TYPES = ("application/x-ndjson", "application/jsonl")
+BATCH_TYPES = EVENT_TYPES + NDJSON_TYPES
+
+Record = bytes | Mapping[str, Any]
+
+
+def _decode(body: bytes) -> Any:
+    """The JSON value of ``body`` (UTF-8), or a 400 problem saying where it breaks."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProblemError(
+            400,
+            "malformed-json",
+            "Malformed JSON",
+            f"the body is not UTF-8 text (byte {exc.start}): send JSON encoded as UTF-8",
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProblemError(
+            400,
+            "malformed-json",
+            "Malformed JSON",
+            f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+        ) from None
+
+
+def parse_event(body: bytes) -> Any:
+    """The JSON value of a one-event body (400 problem when it is not JSON)."""
+    return _decode(body)
+
+
+def _reason(value: Any) -> str:
+    """Why the sink rejected ``value`` (the reason it recorded in quarantine)."""
+    if not isinstance(value, dict):
+        return (
+            f"the body must be one JSON object (an ADT event), not {type(value).__name__}: "
+            "post arrays to /events/batch"
+        )
+    try:
+        parse_adt(value)
+    except ValueError as exc:
+        return str(exc)
+    return "the record was rejected"  # pragma: no cover - the sink validates as parse_adt does
+
+
+def ingest_event(handle: TwinHandle, body: bytes) -> IngestResult:
+    """Store one event; a 400 problem when ``body`` is not JSON, 422 when it is quarantined."""
+    value = parse_event(body)
+    counts, ingest_id = handle.write(lambda sink: sink.add(body))
+    if counts.quarantined:
+        raise ProblemError(
+            422,
+            "invalid-event",
+            "Invalid event",
+            _reason(value),
+            accepted=0,
+            duplicate=0,
+            quarantined=counts.quarantined,
+            ingest_id=ingest_id,
+        )
+    return IngestResult(
+        accepted=counts.accepted,
+        duplicate=counts.duplicate,
+        quarantined=0,
+        ingest_id=ingest_id,
+    )
+
+
+def _too_many(count: int, limit: int) -> ProblemError:
+    return ProblemError(
+        413,
+        "too-many-events",
+        "Too many events",
+        f"the batch holds {count} events, more than the limit of {limit}: "
+        "split it into several requests",
+        limit=limit,
+    )
+
+
+def parse_batch(body: bytes, media_type: str, limit: int) -> list[Record]:
+    """The records of a batch body: JSON array elements or NDJSON lines (at most ``limit``)."""
+    if media_type in NDJSON_TYPES:
+        lines = [line for line in body.split(b"\n") if line.strip()]
+        if len(lines) > limit:
+            raise _too_many(len(lines), limit)
+        return [line.rstrip(b"\r") for line in lines]
+    value = _decode(body)
+    if not isinstance(value, list):
+        raise ProblemError(
+            422,
+            "invalid-batch",
+            "Invalid batch",
+            f"a batch is a JSON array of ADT events (or NDJSON), not a {type(value).__name__}: "
+            "post one event to /events",
+        )
+    if len(value) > limit:
+        raise _too_many(len(value), limit)
+    return [v if isinstance(v, dict) else json.dumps(v).encode() for v in value]
+
+
+def ingest_batch(handle: TwinHandle, records: list[Record]) -> BatchResult:
+    """Store a batch in one transaction: bad records quarantined, the rest stored."""
+
+    def fill(sink: RecordSink) -> None:
+        for record in records:
+            sink.add(record)
+
+    counts, ingest_id = handle.write(fill)
+    return BatchResult(
+        accepted=counts.accepted,
+        duplicate=counts.duplicate,
+        quarantined=counts.quarantined,
+        ingest_id=ingest_id,
+        received=len(records),
+    )
