@@ -1,0 +1,80 @@
+"""``twinsight calibrate NAME``: learn the hospital model from the stored events and save it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from ..calibrate import CalibrationError, HospitalCalibration, calibrate_hospital, save_calibration
+from ..twin import open_twin
+from ._app import app
+from ._output import fail, stdout
+from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
+
+__all__ = ["calibrate"]
+
+
+def _parse_until(text: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        fail(
+            f"--until: '{text}' is not an ISO 8601 instant",
+            "write it like 2026-03-02T08:00:00Z (with a UTC offset)",
+        )
+    if at.tzinfo is None:
+        fail(
+            f"--until: '{text}' has no UTC offset",
+            "add Z or an offset, e.g. 2026-03-02T08:00:00Z or 2026-03-02T09:00:00+01:00",
+        )
+    return at
+
+
+@app.command()
+def calibrate(
+    name: NameArg,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            help="End of the window, ISO 8601 with an offset (default: the latest event).",
+            show_default=False,
+        ),
+    ] = None,
+    window_days: Annotated[
+        float, typer.Option("--window-days", help="Length of the window, days.")
+    ] = 56,
+    home: HomeOpt = None,
+    db: DbOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (the calibration).")
+    ] = False,
+) -> None:
+    """Learn arrivals, lengths of stay, routing and discharges from the events; save them in
+    the twin's calibration.json (and a dated copy in calibrations/)."""
+    instant = _parse_until(until) if until is not None else None
+    if not window_days > 0:
+        fail(f"--window-days: {window_days:g} is not a positive number of days", "e.g. 56")
+    twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    result: HospitalCalibration | None = None
+    try:
+        with _errors(db):
+            try:
+                result = calibrate_hospital(twin.engine, until=instant, window_days=window_days)
+                path = save_calibration(twin.path, result)
+            except CalibrationError as exc:
+                fail(str(exc))
+            except OSError as exc:
+                fail(f"{twin.path}: cannot save the calibration ({exc})", "check the folder")
+    finally:
+        twin.close()
+    assert result is not None
+    if as_json:
+        stdout.file.write(json.dumps(result.to_dict(), allow_nan=False) + "\n")
+        return
+    stdout.file.write(result.report())
+    stdout.print(f"saved {escape(str(path))}", highlight=False)
