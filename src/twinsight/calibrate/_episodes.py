@@ -239,6 +239,7 @@ def _frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     frame["stay"] = frame["stay"].astype(int)
     frame["acuity"] = frame["acuity"].astype("Int64")
     for col in ("patient_key", "unit", "specialty", "admission", "prev_unit", "next_unit"):
-        frame[col] = frame[col].astype(object)
+        values = frame[col].astype(object)
+        frame[col] = values.where(values.notna(), None)  # None, not NaN, for absent
     frame = frame.sort_values(["patient_key", "stay", "start"], kind="stable")
     return frame.reset_index(drop=True)

@@ -161,13 +161,15 @@ def _history_start(engine: Engine, since: datetime, until: datetime) -> datetime
         times = pd.DatetimeIndex(list(conn.execute(query).scalars()))
     if not len(times):
         return None
-    days = pd.Series(times.tz_convert("UTC").floor("D")).value_counts().sort_index()
-    full = pd.date_range(days.index.min(), days.index.max(), freq="D")
-    days = days.reindex(full, fill_value=0)
-    enough = days[days >= 0.6 * float(days.median())]
-    first = enough.index.min()
-    if first <= pd.Timestamp(since).floor("D"):
+    first_day = pd.Timestamp(since).ceil("D")  # complete days only
+    full = pd.date_range(first_day, pd.Timestamp(until).floor("D") - pd.Timedelta(days=1))
+    if not len(full):
         return None
+    days = pd.Series(times.tz_convert("UTC").floor("D")).value_counts().reindex(full, fill_value=0)
+    enough = days[days >= 0.6 * float(days.median())]
+    if not len(enough) or enough.index.min() <= first_day:
+        return None
+    first = enough.index.min()
     return datetime.fromtimestamp(first.timestamp(), UTC)
 
 

@@ -153,19 +153,17 @@ def _array(values: Sequence[float | None]) -> np.ndarray:
 
 
 def _hour_of_week(times: pd.DatetimeIndex) -> np.ndarray:
-    return np.asarray(times.dayofweek * 24 + times.hour, dtype=np.int64)
+    return np.asarray(times.day_of_week * 24 + times.hour, dtype=np.int64)
 
 
 def _exposure(start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
     """Hours of each hour-of-week kind inside [start, end]."""
-    exposure = np.zeros(HOURS_PER_WEEK)
-    edge = start.floor("h")
-    while edge < end:
-        nxt = edge + _HOUR
-        overlap = (min(nxt, end) - max(edge, start)) / _HOUR
-        exposure[edge.dayofweek * 24 + edge.hour] += max(0.0, overlap)
-        edge = nxt
-    return exposure
+    edges = pd.date_range(start.floor("h"), end, freq="h")
+    offset = np.asarray((edges - start) / _HOUR, dtype=float)  # hours from the start
+    total = float((end - start) / _HOUR)
+    overlap = np.clip(np.minimum(offset + 1, total) - np.maximum(offset, 0.0), 0.0, None)
+    kind = np.asarray(edges.day_of_week * 24 + edges.hour, dtype=np.int64)
+    return np.bincount(kind, weights=overlap, minlength=HOURS_PER_WEEK).astype(float)
 
 
 def _daily_totals(times: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
@@ -174,7 +172,7 @@ def _daily_totals(times: pd.DatetimeIndex, start: pd.Timestamp, end: pd.Timestam
     days = pd.date_range(first, end.floor("D") - pd.Timedelta(days=1), freq="D")
     counts = pd.Series(times.floor("D")).value_counts()
     totals = np.array([counts.get(d, 0) for d in days], dtype=float)
-    return pd.DataFrame({"total": totals, "dow": days.dayofweek})
+    return pd.DataFrame({"total": totals, "dow": days.day_of_week})
 
 
 def _dispersion(daily: pd.DataFrame) -> float:

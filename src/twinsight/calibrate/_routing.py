@@ -86,7 +86,7 @@ class Routing:
 
     def _fit_electives(self, frame: pd.DataFrame, lo: pd.Timestamp, hi: pd.Timestamp) -> None:
         days = pd.date_range(lo.ceil("D"), hi.floor("D") - pd.Timedelta(days=1), freq="D")
-        self.weekday_days_ = [int((days.dayofweek == d).sum()) for d in range(7)]
+        self.weekday_days_ = [int((days.day_of_week == d).sum()) for d in range(7)]
         elective = frame[
             frame["prev_unit"].isna()
             & (frame["admission"] == "elective")
@@ -99,7 +99,7 @@ class Routing:
         self.electives_ci_: dict[str, list[Interval]] = {}
         exposure = np.asarray(self.weekday_days_, dtype=float)
         for unit, g in elective.groupby("unit"):
-            counts = np.bincount(g["start"].dt.dayofweek, minlength=7).astype(float)
+            counts = np.bincount(g["start"].dt.day_of_week, minlength=7).astype(float)
             with np.errstate(divide="ignore", invalid="ignore"):
                 low, high = poisson_interval(counts, exposure, self.level)
                 means = np.where(exposure > 0, counts / exposure, 0.0)
