@@ -193,6 +193,10 @@ def test_shutdown_marks_the_ingest_done(tmp_path: Path) -> None:
 
 def test_the_openapi_schema_describes_the_ingest_body() -> None:
     schema = TestClient(create_app()).get("/openapi.json").json()
-    body = schema["paths"]["/api/v1/twins/{name}/events"]["post"]["requestBody"]
-    assert body["content"]["application/json"]["schema"]["$ref"].endswith("/AdtEvent")
+    post = schema["paths"]["/api/v1/twins/{name}/events"]["post"]
+    assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/AdtEvent"
+    )
     assert "patient_id" in schema["components"]["schemas"]["AdtEvent"]["properties"]
+    problem = post["responses"]["404"]["content"]["application/problem+json"]["schema"]
+    assert problem["$ref"].endswith("/Problem") and "Problem" in schema["components"]["schemas"]

@@ -20,6 +20,7 @@ from .. import __version__
 from ..connect import AdtEvent
 from .problems import install_problem_handlers
 from .routers import health, ingest, twins
+from .schemas import Problem
 from .services.registry import TwinRegistry
 from .settings import ServiceSettings
 
@@ -49,6 +50,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(event.pop("$defs", {}))
         components["AdtEvent"] = event
+        components["Problem"] = Problem.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
         app.openapi_schema = schema
     return app.openapi_schema
 
