@@ -134,6 +134,21 @@ def _fit_los(frame: pd.DataFrame, since: pd.Timestamp, censored: bool = True) ->
     return LengthOfStay().fit(hours, cens, entry)
 
 
+def _ghosts(unit: pd.DataFrame, fit: LengthOfStay, lost: float) -> pd.Index:
+    """Open segments (still there at the end) more likely ghosts than real stays.
+
+    A segment open for ``e`` hours is a real stay with prior probability ``1 - lost`` and
+    likelihood ``S(e)``, or a ghost (its discharge lost) with prior ``lost`` and likelihood 1:
+    a ghost when ``lost > (1 - lost) S(e)``. ``lost`` is the share of segments found broken or
+    stale (an estimate of the share of lost closing events); 0 on a clean feed: no ghosts.
+    """
+    if lost <= 0:
+        return unit.index[:0]
+    open_ = unit[unit["censored"] & ~unit["stale"]]
+    alive = fit.survival(np.asarray(open_["hours"], dtype=float))
+    return open_.index[lost > (1 - lost) * alive]
+
+
 def _capacity(frame: pd.DataFrame, since: pd.Timestamp, until: pd.Timestamp) -> dict[str, int]:
     """Most patients at once in each inpatient unit within [since, until] (stale: until their
     last event)."""
@@ -239,23 +254,40 @@ def calibrate_hospital(
     ed_exit_los = _fit_los(exits, lo, censored=False)
     ed_admit_los = _fit_los(admits, lo, censored=False)
 
-    inpatient = frame[frame["unit"] != ED]
     los: dict[str, LengthOfStay] = {}
-    for unit, g in inpatient.groupby("unit"):
+    ghosts = 0
+    # share of closing events lost: an ED segment's loss always shows (a lost ED discharge
+    # goes stale, a lost admit breaks the chain) once the ED stale limit has passed
+    judged = ed[ed["start"] <= hi - pd.Timedelta(hours=ed_stale_after_hours)]
+    lost = float(judged["stale"].mean()) if len(judged) else 0.0
+    for unit, g in frame[frame["unit"] != ED].groupby("unit"):
         ended = int((~g["censored"]).sum())
         if ended < _MIN_ENDED:
             notes.append(
                 f"{unit}: only {ended} ended stays in the window, no length of stay fitted"
             )
             continue
-        los[str(unit)] = _fit_los(g, lo)
+        fit = _fit_los(g, lo)
+        suspects = _ghosts(g, fit, lost)
+        if len(suspects):
+            ghosts += len(suspects)
+            frame.loc[suspects, "stale"] = True
+            frame.loc[suspects, "hours"] = 0.0
+            fit = _fit_los(frame.loc[g.index], lo)
+        los[str(unit)] = fit
+    if ghosts:
+        notes.append(
+            f"{ghosts} patients still in at the end are more likely ghosts (a lost discharge) "
+            "than real long stays: left out of lengths of stay and capacity"
+        )
+    inpatient = frame[frame["unit"] != ED]
 
     routing = Routing().fit(frame, since, until)
     left = inpatient[(inpatient["next_unit"] == EXIT) & (inpatient["end"] >= lo)]
     if not len(left):
         raise CalibrationError(f"no discharges from inpatient units {where}: choose a wider window")
     discharge = DischargeHours().fit(left["end"])
-    stale = int(frame["stale"].sum())
+    stale = int(frame["stale"].sum()) - ghosts
     if stale:
         notes.append(
             f"{stale} segments stale or broken (a missing discharge or movement): "
@@ -272,6 +304,7 @@ def calibrate_hospital(
         "electives": sum(sum(v) for v in routing.elective_counts_.values()),
         "censored": int(frame["censored"].sum()),
         "stale": stale,
+        "ghosts": ghosts,
     }
     return HospitalCalibration(
         watermark=until,
