@@ -38,13 +38,13 @@ def _los_lines(title: str, los: LengthOfStay) -> list[str]:
     lines = [
         f"{title}: {los.family_} {_params(los)}; mean {los.mean_:.1f} h "
         f"({los.mean_ / 24:.2f} days); {los.n_} stays, {los.n_events_} ended",
-        f"    {'family':<12}{'loglik':>12}{'AIC':>12}{'BIC':>12}{'KM dist':>9}{'p':>9}",
+        f"    {'family':<12}{'loglik':>12}{'AIC':>12}{'BIC':>12}{'KM dist':>9}{'p':>11}",
     ]
     for row in los.table_.to_dict("records"):
         mark = " *" if row["chosen"] else "  "
         lines.append(
             f"  {mark}{row['family']:<12}{row['loglik']:>12.1f}{row['aic']:>12.1f}"
-            f"{row['bic']:>12.1f}{row['ks']:>9.3f}{_g(row['ks_p']):>9}"
+            f"{row['bic']:>12.1f}{row['ks']:>9.3f}{_g(row['ks_p']):>11}"
         )
     return lines
 
