@@ -50,6 +50,11 @@ def kpi_names(spec: FlowSpec) -> list[str]:
         names.append("wait_within_target")
     names += ["time_in_system_mean"] + [f"time_in_system_{q}" for q in qs]
     names += ["arrivals", "departures", "abandoned", "balked", "throughput", "abandon_share"]
+    for j, jr in spec.kpis.journeys.items():
+        names += [f"journey_mean[{j}]"] + [f"journey_{q}[{j}]" for q in qs]
+        if jr.target is not None:
+            names.append(f"journey_within_target[{j}]")
+        names.append(f"journey_count[{j}]")
     return names
 
 

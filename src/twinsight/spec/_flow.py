@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFlo
 
 from ._arrivals import Arrival, ClassMix
 from ._clock import TimeUnit, parse_day, parse_time_of_day
+from ._journeys import journey_reference_errors
 from ._network import EXIT, EntityClass, InitialGroup, KpiOptions, Resource, Station
 
 __all__ = ["DEFAULT_CLASS", "REFERENCE_ERRORS", "FlowSpec", "Start"]
@@ -130,6 +131,7 @@ class FlowSpec(BaseModel):
                 errors.append(f"initial_state.{i}.station: unknown station '{grp.station}'")
             if grp.entity_class not in classes:
                 errors.append(f"initial_state.{i}.class: unknown class '{grp.entity_class}'")
+        errors += journey_reference_errors(self.kpis.journeys, stations, classes)
         if errors:
             raise ValueError(REFERENCE_ERRORS + "\n".join(errors))
         return self

@@ -17,6 +17,7 @@ from pydantic import (
 
 from ._clock import parse_day, parse_time_of_day
 from ._distributions import Distribution
+from ._journeys import Journey
 
 __all__ = [
     "EXIT",
@@ -267,8 +268,10 @@ class KpiOptions(BaseModel):
     """What to measure beyond the standard KPIs.
 
     ``interval``: width (time_unit) of the bins of the occupancy-over-time series (null: none).
-    ``percentiles``: which percentiles of waits and times in system to report.
+    ``percentiles``: which percentiles of waits, times in system and journeys to report.
     ``wait_target``: default target wait (time_unit) for stations that set none.
+    ``journeys``: named journey KPIs (time from one station to the departure from another; see
+    :class:`~twinsight.spec._journeys.Journey` and docs/semantics.md, "Journeys").
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -277,3 +280,4 @@ class KpiOptions(BaseModel):
         default_factory=lambda: [50.0, 90.0, 95.0]
     )
     wait_target: PositiveFloat | None = None
+    journeys: dict[str, Journey] = Field(default_factory=dict)

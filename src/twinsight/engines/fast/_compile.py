@@ -197,6 +197,14 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
         a_bat_off.append(len(bat_val))
         sc_off.append(len(sc_t))
 
+    j_from, j_mode, j_to, j_cls, j_target = [], [], [], [], []
+    for jr in spec.kpis.journeys.values():
+        j_from.append(s_idx[jr.from_station])
+        j_mode.append(L.J_ENTER if jr.start == "enter" else L.J_SERVICE_END)
+        j_to.append(s_idx[jr.to_station])
+        j_cls += [1 if jr.counts_class(c) else 0 for c in classes]
+        j_target.append(math.inf if jr.target is None else jr.target)
+
     interval = spec.kpis.interval or 0.0
     n_bins = math.ceil(horizon / interval) if interval else 0
     head = [0] * L.N_HEAD
@@ -208,6 +216,7 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     )
     head[L.N_ARR], head[L.N_CAP] = len(spec.arrivals), len(caps)
     head[L.MAX_NEW], head[L.N_BINS] = max_new, n_bins
+    head[L.N_JRN] = len(j_from)
     ints: list[int] = list(head)
     floats: list[float] = [0.0] * L.N_FSCALAR
     floats[L.HORIZON], floats[L.WARMUP], floats[L.INTERVAL] = horizon, warmup, interval
@@ -249,6 +258,10 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     add_i(L.BAT_VAL, bat_val)
     add_i(L.SC_OFF, sc_off)
     add_i(L.SC_N, sc_n)
+    add_i(L.J_FROM, j_from)
+    add_i(L.J_MODE, j_mode)
+    add_i(L.J_TO, j_to)
+    add_i(L.J_CLS, j_cls)
     add_f(L.F_WIN_A, win_a)
     add_f(L.F_WIN_B, win_b)
     add_f(L.F_TARGET, target)
@@ -265,6 +278,7 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     add_f(L.F_A_MIX, a_mix)
     add_f(L.F_BAT_CUM, bat_cum)
     add_f(L.F_SC_T, sc_t)
+    add_f(L.F_J_TARGET, j_target)
     return Model(mi=np.array(ints, dtype=_I), mf=np.array(floats, dtype=_F))
 
 

@@ -56,12 +56,15 @@ from ._layout import (
     F_WIN_B,
     HN,
     HORIZON,
+    J_ENTER,
+    J_SERVICE_END,
     MAX_NEW,
     MPU,
     N_ARR,
     N_BINS,
     N_CAP,
     N_CLS,
+    N_JRN,
     N_LVL,
     N_RES,
     N_ST,
@@ -108,7 +111,18 @@ from ._state import (
     push,
     q_remove,
 )
-from ._stations import ALL, REST, dispatch, enqueue, enter, join, leave, release, seize
+from ._stations import (
+    ALL,
+    REST,
+    dispatch,
+    enqueue,
+    enter,
+    join,
+    journeys_start,
+    leave,
+    release,
+    seize,
+)
 
 __all__ = ["simulate"]
 
@@ -143,7 +157,7 @@ def _move_on(
     i = ei[e, E_ST]
     d = ei[e, E_DEST]
     if d < 0:
-        leave(mi, mf, si, sf, ef, ser, e, i, t, ALL)
+        leave(mi, mf, si, sf, ef, hist, ser, e, i, t, ALL)
         if t >= mf[WARMUP]:
             c = ei[e, E_CLS]
             tis = t - ef[e, EF_ENTER]
@@ -153,7 +167,9 @@ def _move_on(
             hist_add(hist, si, sf, mi[N_ST] + c, tis)
         free(si, ei, e)
     elif join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, d, t):
-        leave(mi, mf, si, sf, ef, ser, e, i, t, ALL)
+        leave(mi, mf, si, sf, ef, hist, ser, e, i, t, ALL)
+        if mi[N_JRN] > 0:  # journeys end at i before they start at d
+            journeys_start(mi, ei, ef, e, d, J_ENTER, t)
     elif mi[mi[BLOCK] + i]:
         release(mi, mf, si, sf, i, t, REST)
         ei[e, E_STAT] = ST_BLOCKED
@@ -169,7 +185,7 @@ def _move_on(
     else:
         if t >= mf[WARMUP]:
             sf[si[SF_ST] + d * N_ST_ACC + BALKED] += 1.0
-        leave(mi, mf, si, sf, ef, ser, e, i, t, ALL)
+        leave(mi, mf, si, sf, ef, hist, ser, e, i, t, ALL)
         free(si, ei, e)
 
 
@@ -195,6 +211,8 @@ def _done(
         ei[e, E_CLS] = mi[mi[RT_CLS] + k]
     ef[e, EF_DONE] = t
     ei[e, E_STAT] = ST_HELD
+    if mi[N_JRN] > 0:
+        journeys_start(mi, ei, ef, e, i, J_SERVICE_END, t)
     if mi[mi[WIN] + i] and not _in_window(mi, mf, i, t):
         t_open = _window_opens(mi, mf, i, t)
         if t_open < mf[HORIZON]:
@@ -241,7 +259,10 @@ def _arrive(
         while u >= mf[mix + c]:  # cumulative; the last class with p > 0 holds inf
             c += 1
         e = alloc(si, ei, ef, c, t)
-        if not join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, j, t):
+        if join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, j, t):
+            if mi[N_JRN] > 0:
+                journeys_start(mi, ei, ef, e, j, J_ENTER, t)
+        else:
             if t >= mf[WARMUP]:
                 sf[si[SF_ST] + j * N_ST_ACC + BALKED] += 1.0
             free(si, ei, e)

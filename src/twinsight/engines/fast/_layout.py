@@ -20,15 +20,18 @@ State of one replication (built in ``_state.py``):
   whose offsets are stored at ``si[S_*]``.
 - ``sf`` (float64): accumulators, sections at ``si[SF_*]``; station rows have ``N_ST_ACC``
   columns (``WAIT_SUM .. LAST``), resource rows 3 (in use area, capacity area, last update),
-  class rows 3 (time-in-system sum, departures, abandoned), histogram rows 2 (min, max).
-- ``ei``/``ef``: entity pool rows (``E_*`` integer columns, ``EF_*`` float columns).
+  class rows 3 (time-in-system sum, departures, abandoned), journey rows 3 (sum, count, within
+  target), histogram rows 2 (min, max). Histogram rows (``hist``): stations (waits), classes
+  (times in system), journeys.
+- ``ei``/``ef``: entity pool rows (``E_*`` integer columns, ``EF_*`` float columns, then one
+  journey start time per journey).
 - ``ht``/``hq``: event heap (time; sequence and payload = datum * 8 + event type).
 """
 
 from __future__ import annotations
 
 # ----- model header: sizes ------------------------------------------------------------------------
-N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP = range(8)
+N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP, N_JRN = range(9)
 # ----- model header: int sections of mi -----------------------------------------------------------
 (
     NEED_OFF,  # [S+1] CSR into NEED_RES / NEED_AMT / KEEP_AMT
@@ -58,6 +61,10 @@ N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP = range(8)
     BAT_VAL,
     SC_OFF,  # [A+1] CSR into the scheduled slots of one week (length SC_LEN)
     SC_N,  # count of a scheduled arrival
+    J_FROM,  # [J] station where each journey starts
+    J_MODE,  # [J] its start point: J_ENTER or J_SERVICE_END
+    J_TO,  # [J] station at whose departure it ends
+    J_CLS,  # [J*C] 1: an entity of this class at the start point starts the journey
     # ----- float sections of mf ----------------------------------------------------------------
     F_WIN_A,  # [S] window start, minutes of day
     F_WIN_B,  # [S] window end
@@ -70,8 +77,11 @@ N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP = range(8)
     F_A_MIX,  # [A*C] cumulative class probabilities (last class with p > 0: inf)
     F_BAT_CUM,  # cumulative batch-size probabilities
     F_SC_T,  # scheduled arrival times in the first week, [0, SC_LEN)
-) = range(8, 46)
-N_HEAD = 46
+    F_J_TARGET,  # [J] journey target (inf: none)
+) = range(9, 52)
+N_HEAD = 52
+# ----- journey start points -----------------------------------------------------------------------
+J_ENTER, J_SERVICE_END = range(2)
 # ----- model float scalars ------------------------------------------------------------------------
 HORIZON, WARMUP, START, MPU, INTERVAL, CAP_LEN, SC_LEN = range(7)
 N_FSCALAR = 7
@@ -80,8 +90,8 @@ N_FSCALAR = 7
 HN, SEQ, NLIVE, FREE, NBLK, ARRIVALS, ESEQ, POOL, NWAIT = range(9)
 # ----- state section offsets (si[9:..]) -----------------------------------------------------------
 (S_NWAIT, S_NIN, S_BHEAD, S_BTAIL, S_NBLK, S_QHEAD, S_QTAIL, S_RUSE, S_RCAP) = range(9, 18)
-SF_ST, SF_R, SF_C, SF_H = range(18, 22)  # sections of sf
-N_SHEAD = 22
+SF_ST, SF_R, SF_C, SF_H, SF_J = range(18, 23)  # sections of sf
+N_SHEAD = 23
 # ----- station accumulator columns ----------------------------------------------------------------
 (
     WAIT_SUM,
@@ -102,7 +112,7 @@ N_ST_ACC = 11
 E_CLS, E_ST, E_DEST, E_STAT, E_PREV, E_NXT, E_SEQ, E_RSEQ, E_KEY, E_LVL = range(10)
 N_EI = 10
 EF_JOINED, EF_ENTER, EF_DONE = range(3)
-N_EF = 3
+N_EF = 3  # then one column per journey: its start time, -1 when the entity is not on it
 # ----- entity status ------------------------------------------------------------------------------
 ST_FREE, ST_WAIT, ST_SERVICE, ST_HELD, ST_BLOCKED = range(5)
 # ----- event types (low 3 bits of a payload) ------------------------------------------------------

@@ -20,6 +20,7 @@ from ._layout import (
     SERVED,
     SF_C,
     SF_H,
+    SF_J,
     SF_R,
     SF_ST,
     WAIT_N,
@@ -76,9 +77,14 @@ def rep_result(
     acc = sf[si[SF_ST] : si[SF_ST] + n_s * N_ST_ACC].reshape(n_s, N_ST_ACC)
     r_acc = sf[si[SF_R] : si[SF_R] + 3 * n_r].reshape(n_r, 3)
     ca = sf[si[SF_C] : si[SF_C] + 3 * n_c].reshape(n_c, 3)
-    hist_w, hist_c = hist[:n_s], hist[n_s:]
+    hist_w, hist_c, hist_j = hist[:n_s], hist[n_s : n_s + n_c], hist[n_s + n_c :]
     h_lo = sf[si[SF_H] :: 2][: n_s + n_c]
     h_hi = sf[si[SF_H] + 1 :: 2][: n_s + n_c]
+    journeys = spec.kpis.journeys
+    n_j = len(journeys)
+    ja = sf[si[SF_J] : si[SF_J] + 3 * n_j].reshape(n_j, 3)
+    j_lo = sf[si[SF_H] :: 2][n_s + n_c : n_s + n_c + n_j]
+    j_hi = sf[si[SF_H] + 1 :: 2][n_s + n_c : n_s + n_c + n_j]
     qs = list(spec.kpis.percentiles)
     labels = [percentile_label(q) for q in qs]
     span = horizon - warmup
@@ -132,6 +138,15 @@ def rep_result(
     k["balked"] = balked
     k["throughput"] = departures / span
     k["abandon_share"] = _ratio(abandoned, departures + abandoned + balked)
+    for j_i, (name, jr) in enumerate(journeys.items()):
+        k[f"journey_mean[{name}]"] = _ratio(ja[j_i, 0], ja[j_i, 1])
+        for lab, v in zip(
+            labels, hist_percentiles(hist_j[j_i], qs, j_lo[j_i], j_hi[j_i]), strict=True
+        ):
+            k[f"journey_{lab}[{name}]"] = v
+        if jr.target is not None:
+            k[f"journey_within_target[{name}]"] = _ratio(ja[j_i, 2], ja[j_i, 1])
+        k[f"journey_count[{name}]"] = ja[j_i, 1]
     series: dict[str, np.ndarray] = {}
     if spec.kpis.interval:
         iv = spec.kpis.interval

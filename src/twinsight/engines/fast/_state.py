@@ -33,6 +33,7 @@ from ._layout import (
     N_CLS,
     N_EF,
     N_EI,
+    N_JRN,
     N_LVL,
     N_RES,
     N_SHEAD,
@@ -50,6 +51,7 @@ from ._layout import (
     SEQ,
     SF_C,
     SF_H,
+    SF_J,
     SF_R,
     SF_ST,
     ST_FREE,
@@ -107,7 +109,7 @@ def hist_add(hist: np.ndarray, si: np.ndarray, sf: np.ndarray, row: int, x: floa
 @kernel
 def new_state(mi: np.ndarray, n_ents: int, n_events: int) -> tuple[np.ndarray, ...]:
     """Fresh ``si, sf, ei, ef, ht, hq, hist`` for the model ``mi``."""
-    n_st, n_res, n_cls = mi[N_ST], mi[N_RES], mi[N_CLS]
+    n_st, n_res, n_cls, n_jrn = mi[N_ST], mi[N_RES], mi[N_CLS], mi[N_JRN]
     nq = n_st * mi[N_LVL]
     sizes = np.array([n_st, n_st, n_st, n_st, n_st, nq, nq, n_res, n_res])
     si = np.zeros(N_SHEAD + sizes.sum(), np.int64)
@@ -122,17 +124,19 @@ def new_state(mi: np.ndarray, n_ents: int, n_events: int) -> tuple[np.ndarray, .
     si[SF_ST] = 0
     si[SF_R] = n_st * N_ST_ACC
     si[SF_C] = si[SF_R] + 3 * n_res
-    si[SF_H] = si[SF_C] + 3 * n_cls
-    sf = np.zeros(si[SF_H] + 2 * (n_st + n_cls), np.float64)
+    si[SF_J] = si[SF_C] + 3 * n_cls
+    si[SF_H] = si[SF_J] + 3 * n_jrn
+    n_hist = n_st + n_cls + n_jrn  # histogram rows: waits, times in system, journeys
+    sf = np.zeros(si[SF_H] + 2 * n_hist, np.float64)
     sf[si[SF_H] :: 2] = np.inf  # smallest value seen by each histogram
     sf[si[SF_H] + 1 :: 2] = -np.inf  # largest
     ei = np.full((n_ents, N_EI), -1, np.int64)
-    ef = np.zeros((n_ents, N_EF), np.float64)
+    ef = np.zeros((n_ents, N_EF + n_jrn), np.float64)
     si[FREE] = -1
     chain_free(si, ei, 0, n_ents)
     ht = np.empty(n_events, np.float64)
     hq = np.empty((n_events, 2), np.int64)
-    hist = np.zeros((n_st + n_cls, HIST_BINS), np.int64)
+    hist = np.zeros((n_hist, HIST_BINS), np.int64)
     return si, sf, ei, ef, ht, hq, hist
 
 
@@ -154,7 +158,7 @@ def grow_ents(
     """Copies of the entity pool with ``n`` slots, the new ones free."""
     m = ei.shape[0]
     ei2 = np.full((n, N_EI), -1, np.int64)
-    ef2 = np.zeros((n, N_EF), np.float64)
+    ef2 = np.zeros((n, ef.shape[1]), np.float64)
     ei2[:m] = ei
     ef2[:m] = ef
     chain_free(si, ei2, m, n)
@@ -237,6 +241,8 @@ def alloc(si: np.ndarray, ei: np.ndarray, ef: np.ndarray, cls: int, t_enter: flo
     ei[e, E_PREV] = -1
     ei[e, E_NXT] = -1
     ef[e, EF_ENTER] = t_enter
+    for k in range(N_EF, ef.shape[1]):  # on no journey yet
+        ef[e, k] = -1.0
     return int(e)
 
 

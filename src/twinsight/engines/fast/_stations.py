@@ -29,13 +29,21 @@ from ._layout import (
     EV_DONE,
     EV_RENEGE,
     F_D_PAR,
+    F_J_TARGET,
     F_TARGET,
     HELD_N,
     HELD_SUM,
     HORIZON,
+    J_CLS,
+    J_ENTER,
+    J_FROM,
+    J_MODE,
+    J_TO,
     KEEP_AMT,
     N_ARR,
     N_CLS,
+    N_EF,
+    N_JRN,
     N_LVL,
     N_ST,
     N_ST_ACC,
@@ -55,6 +63,7 @@ from ._layout import (
     S_QHEAD,
     S_RCAP,
     S_RUSE,
+    SF_J,
     SF_ST,
     ST_SERVICE,
     ST_WAIT,
@@ -82,6 +91,7 @@ __all__ = [
     "enqueue",
     "enter",
     "join",
+    "journeys_start",
     "leave",
     "release",
     "seize",
@@ -142,12 +152,49 @@ def enter(
     ef[e, EF_JOINED] = t
 
 
+@hot
+def journeys_start(
+    mi: np.ndarray, ei: np.ndarray, ef: np.ndarray, e: int, j: int, point: int, t: float
+) -> None:
+    """``e`` passes ``point`` (J_ENTER, J_SERVICE_END) at station ``j``: start the clock of each
+    journey from there that it is not on yet and whose classes include its class."""
+    n_c = mi[N_CLS]
+    for k in range(mi[N_JRN]):
+        if (
+            mi[mi[J_FROM] + k] == j
+            and mi[mi[J_MODE] + k] == point
+            and ef[e, N_EF + k] < 0.0
+            and mi[mi[J_CLS] + k * n_c + ei[e, E_CLS]]
+        ):
+            ef[e, N_EF + k] = t
+
+
+@hot
+def _journeys_end(
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ef: np.ndarray,
+    hist: np.ndarray, e: int, i: int, t: float,
+) -> None:  # fmt: skip
+    """``e`` leaves station ``i``: stop (and count, at t >= warmup) the journeys ending there."""
+    for k in range(mi[N_JRN]):
+        t0 = ef[e, N_EF + k]
+        if t0 >= 0.0 and mi[mi[J_TO] + k] == i:
+            ef[e, N_EF + k] = -1.0
+            if t >= mf[WARMUP]:
+                x = t - t0
+                row = si[SF_J] + 3 * k
+                sf[row] += x
+                sf[row + 1] += 1.0
+                if x <= mf[mi[F_J_TARGET] + k]:
+                    sf[row + 2] += 1.0
+                hist_add(hist, si, sf, mi[N_ST] + mi[N_CLS] + k, x)
+
+
 @inlined
 def leave(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ef: np.ndarray,
-    ser: np.ndarray, e: int, i: int, t: float, which: int,
+    hist: np.ndarray, ser: np.ndarray, e: int, i: int, t: float, which: int,
 ) -> None:  # fmt: skip
-    """``e`` leaves station ``i`` after service: release, count its held time."""
+    """``e`` leaves station ``i`` after service: release, count its held time, end journeys."""
     flush_station(mf, si, sf, ser, i, t)
     si[si[S_NIN] + i] -= 1
     release(mi, mf, si, sf, i, t, which)
@@ -155,6 +202,8 @@ def leave(
         row = si[SF_ST] + i * N_ST_ACC
         sf[row + HELD_SUM] += t - ef[e, EF_DONE]
         sf[row + HELD_N] += 1.0
+    if mi[N_JRN] > 0:
+        _journeys_end(mi, mf, si, sf, ef, hist, e, i, t)
 
 
 @inlined
@@ -277,7 +326,8 @@ def dispatch(
                     si[NBLK] -= 1
                     i = ei[e, E_ST]
                     join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, j, t)
-                    leave(mi, mf, si, sf, ef, ser, e, i, t, KEPT)
+                    leave(mi, mf, si, sf, ef, hist, ser, e, i, t, KEPT)
+                    journeys_start(mi, ei, ef, e, j, J_ENTER, t)
                     changed += 1
         while True:
             best = -1

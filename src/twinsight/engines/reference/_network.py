@@ -29,9 +29,7 @@ __all__ = ["NetworkRun"]
 class NetworkRun:
     """The state and the event handlers of one replication (``rep``) of ``spec``."""
 
-    def __init__(
-        self, spec: FlowSpec, seed: int, rep: int, horizon: float, warmup: float
-    ) -> None:
+    def __init__(self, spec: FlowSpec, seed: int, rep: int, horizon: float, warmup: float) -> None:
         self.spec = spec
         self.horizon = horizon
         self.env = simpy.Environment()
@@ -150,7 +148,9 @@ class NetworkRun:
         for cls in classes:
             e = self._new_entity(cls, self.now)
             self.stats.arrival(self.now)
-            if not self._join(e, st):
+            if self._join(e, st):
+                self._journeys_start(e, station, "enter")
+            else:
                 self.stats.balked(self.now, station)
         self.dispatch()
 
@@ -168,6 +168,7 @@ class NetworkRun:
         route = routes[draw_index([r.p for r in routes], self.routing_rng[st.name])]
         if route.becomes is not None:
             e.cls = route.becomes
+        self._journeys_start(e, st.name, "service_end")
         window = st.spec.release_window
         if window is not None and not self.calendar.in_window(self.now, window):
             opens = self.calendar.window_opens(self.now, window)
@@ -246,6 +247,23 @@ class NetworkRun:
         self._release(holding)
         self.stats.left_after_service(self.now, origin.name, self.now - e.service_end)
         self.stats.present[origin.name].add(self.now, -1)
+        for name in [j for j in e.journeys if self.spec.kpis.journeys[j].to_station == origin.name]:
+            self.stats.journey(self.now, name, self.now - e.journeys.pop(name))
+
+    def _journeys_start(self, e: Entity, station: str, point: str) -> None:
+        """``e`` passes ``point`` (``enter`` or ``service_end``) at ``station``: start the clock
+        of each journey from there that it is not on yet and whose classes include its class.
+
+        A move from one station to the next leaves the first (ending journeys) before it enters
+        the second (starting them); warm-start placement at t = 0 starts nothing."""
+        for name, jr in self.spec.kpis.journeys.items():
+            if (
+                jr.from_station == station
+                and jr.start == point
+                and name not in e.journeys
+                and jr.counts_class(e.cls)
+            ):
+                e.journeys[name] = self.now
 
     def _move_into(self, e: Entity, origin: StationState, target: StationState) -> bool:
         """Try to join ``target``; if it can, release what ``e`` holds at ``origin``."""
@@ -254,6 +272,7 @@ class NetworkRun:
             e.holding = kept
             return False
         self._leave(e, origin, kept)
+        self._journeys_start(e, target.name, "enter")
         return True
 
     def _move_on(self, e: Entity, destination: str) -> None:

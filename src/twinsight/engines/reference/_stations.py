@@ -40,6 +40,8 @@ class Entity:
     """Counts the queues it has joined; a patience deadline only applies to its own visit."""
     key: QueueKey = (0, 0.0, 0)
     """Its place in the current queue."""
+    journeys: dict[str, float] = field(default_factory=dict)
+    """Start time of each journey (``kpis.journeys``) it is on now."""
 
 
 class StationState:

@@ -126,6 +126,8 @@ class Collector:
         self.stations = {s: StationTally() for s in spec.station_names()}
         self.classes = {c: ClassTally() for c in spec.class_names()}
         self.arrivals = 0
+        #: duration of every journey that ended at t >= warmup, by journey name
+        self.journeys: dict[str, list[float]] = {j: [] for j in spec.kpis.journeys}
         #: number waiting at each station (queue_mean, and the queue series)
         self.waiting = {s: TimeWeighted(warmup, horizon, interval) for s in spec.station_names()}
         #: number at each station: waiting, in service, held after service (also the series)
@@ -169,6 +171,11 @@ class Collector:
         if self.counts(t):
             self.stations[station].abandoned += 1
             self.classes[cls].abandoned += 1
+
+    def journey(self, t: float, name: str, duration: float) -> None:
+        """Journey ``name`` ends at ``t`` (departure from its ``to`` station) after ``duration``."""
+        if self.counts(t):
+            self.journeys[name].append(duration)
 
     def balked(self, t: float, station: str) -> None:
         """An entity is lost at full ``station`` (external balk or non-blocking routing)."""
@@ -220,9 +227,7 @@ class Collector:
             all_times += ctally.times_in_system
         out["wait_mean"] = _mean(all_waits)
         if any(spec.wait_target_for(s) is not None for s in spec.station_names()):
-            out["wait_within_target"] = (
-                sum(target_hits) / len(target_hits) if target_hits else NAN
-            )
+            out["wait_within_target"] = sum(target_hits) / len(target_hits) if target_hits else NAN
         out["time_in_system_mean"] = _mean(all_times)
         for q in qs:
             out[f"time_in_system_{percentile_label(q)}"] = _percentile(all_times, q)
@@ -236,6 +241,14 @@ class Collector:
         out["throughput"] = departures / (self.horizon - self.warmup)
         leaving = departures + abandoned + balked
         out["abandon_share"] = abandoned / leaving if leaving > 0 else NAN
+        for name, jr in spec.kpis.journeys.items():
+            times = self.journeys[name]
+            out[f"journey_mean[{name}]"] = _mean(times)
+            for q in qs:
+                out[f"journey_{percentile_label(q)}[{name}]"] = _percentile(times, q)
+            if jr.target is not None:
+                out[f"journey_within_target[{name}]"] = _share_within(times, jr.target)
+            out[f"journey_count[{name}]"] = float(len(times))
         return out
 
     def series(self) -> dict[str, np.ndarray]:
