@@ -2,8 +2,9 @@
 
 1. Deterministic differential fuzz: random small networks with no randomness at all (scheduled
    arrivals, fixed service times, single-row routing, single-class streams, warm starts with
-   ``remaining``). Every event time is determined, so both engines must give the same KPIs and
-   series to rounding error (percentiles: to the fast engine's histogram bin width).
+   ``remaining``; sometimes journey KPIs). Every event time is determined, so both engines must
+   give the same KPIs and series to rounding error (percentiles: to the fast engine's histogram
+   bin width).
 2. Stochastic invariants: random networks with every kind of randomness; each engine's numbers
    must satisfy relations that the contract makes certain, whatever the random draws.
 
@@ -222,7 +223,32 @@ def deterministic_specs(draw: Draw) -> dict[str, Any]:
     }
     if initial:
         spec["initial_state"] = initial
+    journeys = draw(_journeys(snames, cnames))
+    if journeys:
+        spec["kpis"]["journeys"] = journeys
     return spec
+
+
+@st.composite
+def _journeys(draw: Draw, snames: list[str], cnames: list[str]) -> dict[str, dict[str, Any]]:
+    """0-2 journeys (docs/semantics.md, "Journeys") between random stations, mostly downstream
+    (sometimes not: in the acyclic deterministic networks such a journey never ends), some with
+    a class filter or a target."""
+    out: dict[str, dict[str, Any]] = {}
+    for k in range(draw(st.integers(0, 2))):
+        i = draw(st.integers(0, len(snames) - 1))
+        downstream = draw(st.integers(0, 3)) > 0
+        jr: dict[str, Any] = {
+            "from": snames[i],
+            "start": draw(st.sampled_from(["enter", "service_end"])),
+            "to": draw(st.sampled_from(snames[i:] if downstream else snames)),
+        }
+        if draw(st.booleans()):
+            jr["classes"] = draw(st.lists(st.sampled_from(cnames), min_size=1, unique=True))
+        if draw(st.booleans()):
+            jr["target"] = draw(st.sampled_from([0.25, 2.0, 6.5]))
+        out[f"j{k}"] = jr
+    return out
 
 
 def _differences(fast: RepResult, ref: RepResult) -> list[str]:
@@ -402,6 +428,9 @@ def stochastic_specs(draw: Draw) -> dict[str, Any]:
     }
     if initial:
         spec["initial_state"] = initial
+    journeys = draw(_journeys(snames, cnames))
+    if journeys:
+        spec["kpis"]["journeys"] = journeys
     return spec
 
 
@@ -554,6 +583,19 @@ def _check_invariants(spec: FlowSpec, res: RepResult, horizon: float, warmup: fl
             )
             if k[f"served[{s}]"] > warm:
                 assert not math.isnan(k[f"wait_mean[{s}]"]), s
+
+    # journeys: a count, and a sample of non-negative durations (NaN together when empty);
+    # nobody leaves a station nobody can reach
+    for j, jr in spec.kpis.journeys.items():
+        n = k[f"journey_count[{j}]"]
+        assert n >= 0 and float(n).is_integer(), (j, n)
+        assert math.isnan(k[f"journey_mean[{j}]"]) == (n == 0), j
+        _check_sample(k, f"journey_mean[{j}]", [f"journey_{p}[{j}]" for p in qs])
+        if jr.target is not None:
+            share = k[f"journey_within_target[{j}]"]
+            assert math.isnan(share) == (n == 0) and (math.isnan(share) or 0 <= share <= 1), j
+        if jr.to_station not in _reachable_stations(spec):
+            assert n == 0, j
 
     # series: bins of `interval` over [0, horizon); time averages of non-negative counts, the
     # queue a part of the station; with warmup 0 the length-weighted bin average is the KPI
