@@ -11,6 +11,7 @@ from __future__ import annotations
 from ._defects import DefectLog, Defects
 from ._hospital import UNITS, Emulation, GroundTruth, emulate_hospital, ward_beds
 from ._params import HospitalParams, LosMixture
+from ._stream import StreamCounts, StreamError, feed_schedule, stream_http, stream_mqtt
 from ._writers import event_format, write_events
 
 __all__ = [
@@ -21,8 +22,13 @@ __all__ = [
     "GroundTruth",
     "HospitalParams",
     "LosMixture",
+    "StreamCounts",
+    "StreamError",
     "emulate_hospital",
     "event_format",
+    "feed_schedule",
+    "stream_http",
+    "stream_mqtt",
     "ward_beds",
     "write_events",
 ]
