@@ -215,6 +215,9 @@ def test_routing_matches_the_emulator(feed: str, request: pytest.FixtureRequest)
         assert sum(cal.ed_next_unit[a].values()) == pytest.approx(1.0)
         for unit, p in _ed_truth(a).items():
             assert _within(p, counts.get(unit, 0), total), f"acuity {a} -> {unit}"
+        admitted = total - counts.get(EXIT, 0)
+        assert cal.admit_prob[a] == pytest.approx(admitted / total)
+        assert _within(P.admit_prob[a - 1], admitted, total), f"acuity {a} admitted"
     icu = r.unit_next_counts_["ICU"]
     assert _within(P.icu_direct_discharge_prob, icu[EXIT], sum(icu.values()))
     for ward in ("MED1", "MED2", "SURG", "ORTHO"):

@@ -54,6 +54,11 @@ class HospitalCalibration:
     routing: Routing
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def admit_prob(self) -> dict[int, float]:
+        """P(admitted | acuity) for patients leaving the ED: 1 - P(exit)."""
+        return {a: 1.0 - nxt.get(EXIT, 0.0) for a, nxt in self.ed_next_unit.items()}
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types; ``HospitalCalibration.from_dict(c.to_dict()).to_dict()`` equals it."""
         return {
