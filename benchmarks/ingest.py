@@ -1,10 +1,11 @@
 """Ingest benchmark: ADT events per second from a file into the embedded store (SQLite).
 
 Generates a realistic ADT file with ``twinsight.emulate.emulate_hospital`` (default defects, so a
-few records are quarantined), writes it as CSV and as JSON Lines, and ingests each into a fresh
-SQLite twin store (WAL, ``synchronous=FULL``: every batch is durable before it is counted) in a
-temporary directory. Reported: events/s of the first ingest (all new) and of a replay of the
-same file (all duplicate), best of 3 (each first ingest in a fresh store).
+few records are quarantined), writes it as CSV, JSON Lines and Parquet, and ingests each (with
+``twinsight.connect.ingest_path``) into a fresh SQLite twin store (WAL, ``synchronous=FULL``:
+every batch is durable before it is counted) in a temporary directory. Reported: events/s of
+the first ingest (all new) and of a replay of the same file (all duplicate), best of 3 (each
+first ingest in a fresh store).
 
     python benchmarks/ingest.py            # ~200,000 events per file
     python benchmarks/ingest.py --quick    # ~50,000 events per file
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))
 
-from twinsight.connect import ingest_file  # noqa: E402
+from twinsight.connect import ingest_path  # noqa: E402
 from twinsight.emulate import emulate_hospital, write_events  # noqa: E402
 from twinsight.govern import Pseudonymiser  # noqa: E402
 from twinsight.store import open_store  # noqa: E402
@@ -42,9 +43,9 @@ def _run(path: Path, work: Path, index: int) -> dict[str, Any]:
     pseudonymise = Pseudonymiser(b"benchmark-secret-0123456789abcdef")
     try:
         t0 = time.perf_counter()
-        first = ingest_file(path, engine, pseudonymise)
+        first = ingest_path(path, engine, pseudonymise)
         t1 = time.perf_counter()
-        replay = ingest_file(path, engine, pseudonymise)
+        replay = ingest_path(path, engine, pseudonymise)
         t2 = time.perf_counter()
     finally:
         engine.dispose()
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     replay_rate: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="twinsight-ingest-bench-") as tmp:
         work = Path(tmp)
-        for fmt in ("csv", "jsonl"):
+        for fmt in ("csv", "jsonl", "parquet"):
             path = work / f"events.{fmt}"
             write_events(rows, path)
             size = path.stat().st_size
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             first_rate[fmt] = records / best_first
             replay_rate[fmt] = records / best_replay
             print(
-                f"{fmt:5}  {records:,} records ({runs[0]['quarantined']:,} quarantined), "
+                f"{fmt:7}  {records:,} records ({runs[0]['quarantined']:,} quarantined), "
                 f"{size / 1e6:.1f} MB   first ingest {first_rate[fmt]:>9,.0f} events/s "
                 f"({best_first:.2f} s)   replay {replay_rate[fmt]:>9,.0f} events/s "
                 f"({best_replay:.2f} s)   best of {REPEATS}"

@@ -30,7 +30,9 @@ def hospital(
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 1,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Output file: .csv or .jsonl.", show_default=False),
+        typer.Option(
+            "--out", "-o", help="Output file: .csv, .jsonl or .parquet.", show_default=False
+        ),
     ] = None,
     beds: Annotated[int, typer.Option("--beds", help="Inpatient beds (wards and ICU).")] = 400,
     start: Annotated[
@@ -69,7 +71,7 @@ def hospital(
     try:
         event_format(out)
     except ValueError as exc:
-        fail(f"--out: {exc}", "name the file events.csv or events.jsonl")
+        fail(f"--out: {exc}", "name the file events.csv, events.jsonl or events.parquet")
     try:
         defects = (
             Defects.none()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ from rich.markup import escape
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from ..connect import IngestError, IngestReport
+from ..connect import IngestError, IngestReport, replay_path, stop_on_signals
 from ..govern import KEY_ENV, PseudonymKeyError
 from ..twin import TEMPLATES, Twin, TwinError, init_twin, open_twin
 from ._app import app
@@ -101,20 +102,78 @@ def init(
     )
 
 
+def _replay(
+    name: str, files: list[Path], speed: float, home: Path | None, db: str | None, as_json: bool
+) -> None:
+    """``ingest --replay``: one file fed at ``speed`` x real time; exit 130 when stopped."""
+    if not (math.isfinite(speed) and speed > 0):
+        fail(f"--replay must be a positive speed, got {speed}", "e.g. --replay 60")
+    if len(files) != 1:
+        fail(f"--replay feeds one file, got {len(files)}", "run one 'ingest --replay' per file")
+    if not files[0].is_file():
+        fail(f"{files[0]}: no such file", "give the path of an ADT event file")
+    twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    try:
+        with _errors(db), stop_on_signals() as stop:
+            result = replay_path(files[0], twin.engine, twin.pseudonymise, speed, stop=stop)
+    finally:
+        twin.close()
+    r = result.ingest
+    if as_json:
+        counts = {"accepted": r.accepted, "duplicate": r.duplicate, "quarantined": r.quarantined}
+        out = {
+            "twin": name,
+            **counts,
+            "files": [
+                {"source": r.source, "format": r.format, **counts, "resumed_from": r.resumed_from}
+            ],
+            "replay": {
+                "speed": speed,
+                "interrupted": result.interrupted,
+                "elapsed_s": round(result.elapsed_s, 3),
+                "span_s": result.span_s,
+            },
+        }
+        stdout.file.write(json.dumps(out) + "\n")
+    else:
+        stopped = " (stopped; the next ingest of the file goes on from here)"
+        stdout.print(
+            f"{escape(r.source)}: {r.accepted} accepted, {r.duplicate} duplicate, "
+            f"{r.quarantined} quarantined in {result.elapsed_s:.1f} s at {speed:g}x"
+            f"{stopped if result.interrupted else ''}",
+            highlight=False,
+        )
+    if result.interrupted:
+        raise typer.Exit(130)
+
+
 @app.command()
 def ingest(
     name: NameArg,
     files: Annotated[
         list[Path],
-        typer.Argument(help="ADT event files: CSV or JSON Lines.", show_default=False),
+        typer.Argument(help="ADT event files: CSV, JSON Lines or Parquet.", show_default=False),
     ],
     home: HomeOpt = None,
     db: DbOpt = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object with the counts.")
     ] = False,
+    replay: Annotated[
+        float | None,
+        typer.Option(
+            "--replay",
+            metavar="SPEED",
+            help="Feed the file as if live at SPEED x real time (60: an hour of events a "
+            "minute); Ctrl-C stops, keeping what was fed.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Ingest ADT event files; replays add nothing, rejected records go to quarantine."""
+    if replay is not None:
+        _replay(name, files, replay, home, db, as_json)
+        return
     for path in files:
         if not path.is_file():
             fail(f"{path}: no such file", "give the path of a CSV or JSON Lines file of ADT events")

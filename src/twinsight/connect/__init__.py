@@ -7,7 +7,10 @@ records one by one from any other connector and stores them in explicit commits.
 from __future__ import annotations
 
 from ._adt import ADT_FIELDS, AdtEvent, AdtType, parse_adt
+from ._dispatch import ingest_path
 from ._files import IngestError, IngestReport, detect_format, ingest_file, ingest_files
+from ._parquet import ingest_parquet
+from ._replay import ReplayReport, replay_path, stop_on_signals
 from ._sink import BatchCounts, RecordSink
 
 __all__ = [
@@ -18,8 +21,13 @@ __all__ = [
     "IngestError",
     "IngestReport",
     "RecordSink",
+    "ReplayReport",
     "detect_format",
     "ingest_file",
     "ingest_files",
+    "ingest_parquet",
+    "ingest_path",
     "parse_adt",
+    "replay_path",
+    "stop_on_signals",
 ]

@@ -25,7 +25,7 @@ from ._batch import Batch, Context, Pseudonymise, Record, commit_batch
 
 __all__ = ["IngestError", "IngestReport", "detect_format", "ingest_file", "ingest_files"]
 
-FileFormat = Literal["csv", "jsonl"]
+FileFormat = Literal["csv", "jsonl", "parquet"]
 
 _FINGERPRINT_BYTES = 64 * 1024
 _EXTENSIONS: dict[str, FileFormat] = {
@@ -33,6 +33,8 @@ _EXTENSIONS: dict[str, FileFormat] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
 }
 #: Records per transaction by default (larger batches amortise each commit's sync).
 _BATCH = 25_000
@@ -64,12 +66,15 @@ class IngestReport:
 
 
 def detect_format(path: Path) -> FileFormat:
-    """CSV or JSON Lines: by extension, else by the first non-blank character (``{``: JSONL)."""
+    """By extension, else by content: ``PAR1`` magic: Parquet; first non-blank ``{``: JSONL."""
     known = _EXTENSIONS.get(path.suffix.lower())
     if known is not None:
         return known
     with path.open("rb") as handle:
-        head = handle.read(4096).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+        raw = handle.read(4096)
+        if raw.startswith(b"PAR1"):
+            return "parquet"
+        head = raw.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
     return "jsonl" if head.startswith("{") else "csv"
 
 
@@ -93,6 +98,8 @@ def ingest_file(
     path = Path(path)
     _check_readable(path)
     fmt = detect_format(path)
+    if fmt == "parquet":
+        raise IngestError(f"{path}: a Parquet file: ingest it with ingest_path or ingest_parquet")
     source = str(path.resolve())
     with path.open("rb") as handle:
         fingerprint = hashlib.sha256(handle.read(_FINGERPRINT_BYTES)).hexdigest()

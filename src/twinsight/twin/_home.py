@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from sqlalchemy import Engine
 
-from ..connect import IngestReport, RecordSink, ingest_files
+from ..connect import IngestReport, RecordSink, ingest_path
 from ..govern import KEY_FILE, Pseudonymiser, create_key_file, load_pseudonymiser
 from ..store import open_store
 
@@ -45,8 +45,13 @@ class Twin:
     pseudonymise: Pseudonymiser
 
     def ingest(self, paths: Sequence[Path], *, batch_size: int = 10_000) -> list[IngestReport]:
-        """Ingest event files into this twin's store (see ``twinsight.connect.ingest_file``)."""
-        return ingest_files(paths, self.engine, self.pseudonymise, batch_size=batch_size)
+        """Ingest event files (CSV, JSON Lines, Parquet) into this twin's store, in order.
+
+        See ``twinsight.connect.ingest_path``: the reader is picked by each file's format.
+        """
+        return [
+            ingest_path(p, self.engine, self.pseudonymise, batch_size=batch_size) for p in paths
+        ]
 
     def sink(self, source: str, fmt: str) -> RecordSink:
         """A sink for records from a stream (MQTT, HTTP, Parquet, FHIR) into this twin's store."""
