@@ -6,12 +6,14 @@ All returned times are model time (the spec's ``time_unit``, 0 = ``start``).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
+from pydantic import TypeAdapter
 from scipy import stats
 
 from ..spec import (
@@ -35,11 +37,14 @@ from ..spec import (
     lognormal_params,
 )
 
+_DIST_ADAPTER: TypeAdapter[Distribution] = TypeAdapter(Distribution)
+
 __all__ = [
     "Calendar",
     "Cycle",
     "frozen",
     "residual",
+    "residuals",
 ]
 
 
@@ -190,25 +195,45 @@ def frozen(dist: Distribution) -> stats.rv_continuous | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
+def _frozen_by_key(key: str) -> Any:
+    return frozen(_DIST_ADAPTER.validate_json(key))
+
+
+def _frozen_cached(dist: Distribution) -> Any:
+    """``frozen(dist)``, built once per distinct distribution (scipy's are slow to build)."""
+    return _frozen_by_key(_DIST_ADAPTER.dump_json(dist).decode())
+
+
 def residual(dist: Distribution, elapsed: float, rng: np.random.Generator) -> float:
     """Remaining duration of a draw from ``dist`` known to exceed ``elapsed`` (time_unit).
 
     Uses the conditional inverse CDF: ``u ~ U(F(elapsed), 1)``, ``x = F^-1(u)``; returns
     ``x - elapsed`` (never negative). Fixed and empirical are handled exactly; beyond the support
-    the remaining time is 0.
+    the remaining time is 0. Draws one uniform from ``rng``; see ``residuals``.
     """
     u = rng.random()
+    return float(residuals(dist, np.array([elapsed]), np.array([u]))[0])
+
+
+def residuals(dist: Distribution, elapsed: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``residual`` for many entities at once, given their uniforms ``u`` (one per entity):
+    the same numbers as one ``residual`` call per entity drawing those uniforms in order."""
+    elapsed = np.asarray(elapsed, dtype=float)
+    u = np.asarray(u, dtype=float)
     if isinstance(dist, Fixed):
-        return max(dist.value - elapsed, 0.0)
+        return np.maximum(dist.value - elapsed, 0.0)
     if isinstance(dist, Empirical):
-        longer = [v for v in dist.values if v > elapsed]
-        if not longer:
-            return 0.0
-        return longer[min(int(u * len(longer)), len(longer) - 1)] - elapsed
-    rv = frozen(dist)
+        out = np.zeros_like(elapsed)
+        for i, (e, ui) in enumerate(zip(elapsed, u, strict=True)):
+            longer = [v for v in dist.values if v > e]
+            if longer:
+                out[i] = longer[min(int(ui * len(longer)), len(longer) - 1)] - e
+        return out
+    rv = _frozen_cached(dist)
     assert rv is not None
-    sf = float(rv.sf(elapsed))
-    if sf <= 1e-300:
-        return 0.0
-    x = float(rv.isf(sf * (1.0 - u)))
-    return max(x - elapsed, 0.0) if math.isfinite(x) else 0.0
+    sf = np.asarray(rv.sf(elapsed), dtype=float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        x = np.asarray(rv.isf(sf * (1.0 - u)), dtype=float)
+    out = np.where(np.isfinite(x), np.maximum(x - elapsed, 0.0), 0.0)
+    return np.where(sf <= 1e-300, 0.0, out)

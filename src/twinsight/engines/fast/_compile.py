@@ -32,7 +32,7 @@ from ...spec import (
     gamma_params,
     lognormal_params,
 )
-from .._calendar import Calendar, residual
+from .._calendar import Calendar, residuals
 from . import _layout as L
 from ._random import KIND
 
@@ -299,7 +299,18 @@ def initial_entities(spec: FlowSpec, seed: int, rep: int) -> Initial:
     rng = np.random.default_rng(stream_seed(seed, rep, "initial"))
     s_idx = {s: i for i, s in enumerate(spec.station_names())}
     c_idx = {c: i for i, c in enumerate(spec.class_names())}
-    st, cls, srv, joined, enter, t_end = [], [], [], [], [], []
+    st, cls, srv, joined, enter = [], [], [], [], []
+    t_end: list[float] = []
+    # residual draws: one uniform per entity in order, transformed per distribution at once
+    pending: dict[int, tuple[Distribution, list[int], list[float], list[float]]] = {}
+
+    def later(dist: Distribution, elapsed: float) -> float:
+        job = pending.setdefault(id(dist), (dist, [], [], []))
+        job[1].append(len(t_end))
+        job[2].append(elapsed)
+        job[3].append(rng.random())
+        return math.nan
+
     for grp in spec.initial_state:
         station = spec.stations[grp.station]
         in_sys = grp.elapsed if grp.in_system is None else grp.in_system
@@ -313,12 +324,15 @@ def initial_entities(spec: FlowSpec, seed: int, rep: int) -> Initial:
                 if grp.remaining is not None:
                     t_end.append(grp.remaining)
                 else:
-                    t_end.append(residual(station.service_for(grp.entity_class), grp.elapsed, rng))
+                    t_end.append(later(station.service_for(grp.entity_class), grp.elapsed))
             else:
                 srv.append(0)
                 joined.append(-grp.elapsed)
                 pd = station.patience_for(grp.entity_class)
-                t_end.append(math.inf if pd is None else residual(pd, grp.elapsed, rng))
+                t_end.append(math.inf if pd is None else later(pd, grp.elapsed))
+    for dist, where, elapsed, u in pending.values():
+        for i, x in zip(where, residuals(dist, np.array(elapsed), np.array(u)), strict=True):
+            t_end[i] = float(x)
     return Initial(
         st=np.array(st, dtype=_I),
         cls=np.array(cls, dtype=_I),
