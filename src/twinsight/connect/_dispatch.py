@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from ._batch import Pseudonymise
+from ._fhir import ingest_fhir
 from ._files import _BATCH, IngestReport, _check_readable, detect_format, ingest_file
 from ._parquet import ingest_parquet
 
@@ -20,6 +21,7 @@ READERS: dict[str, Reader] = {
     "csv": ingest_file,
     "jsonl": ingest_file,
     "parquet": ingest_parquet,
+    "fhir": ingest_fhir,
 }
 
 

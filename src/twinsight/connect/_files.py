@@ -22,10 +22,11 @@ from sqlalchemy import Engine, insert, select
 from ..store import IngestRow
 from ._adt import ADT_FIELDS
 from ._batch import Batch, Context, Pseudonymise, Record, commit_batch
+from ._fhir_sniff import looks_like_fhir
 
 __all__ = ["IngestError", "IngestReport", "detect_format", "ingest_file", "ingest_files"]
 
-FileFormat = Literal["csv", "jsonl", "parquet"]
+FileFormat = Literal["csv", "jsonl", "parquet", "fhir"]
 
 _FINGERPRINT_BYTES = 64 * 1024
 _EXTENSIONS: dict[str, FileFormat] = {
@@ -66,15 +67,23 @@ class IngestReport:
 
 
 def detect_format(path: Path) -> FileFormat:
-    """By extension, else by content: ``PAR1`` magic: Parquet; first non-blank ``{``: JSONL."""
+    """By extension, else by content: ``PAR1`` magic: Parquet; first non-blank ``{``: JSONL.
+
+    A ``.json`` / ``.jsonl`` / ``.ndjson`` file (or one without a known extension) whose first
+    JSON object has a ``resourceType`` key is FHIR (``fhir``: a Bundle or NDJSON resources).
+    """
     known = _EXTENSIONS.get(path.suffix.lower())
-    if known is not None:
+    if known is not None and known != "jsonl":
         return known
     with path.open("rb") as handle:
-        raw = handle.read(4096)
+        raw = handle.read(65536)
         if raw.startswith(b"PAR1"):
             return "parquet"
         head = raw.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if looks_like_fhir(head):  # FHIR JSON (Bundle or NDJSON), whatever the extension
+        return "fhir"
+    if known is not None:
+        return known
     return "jsonl" if head.startswith("{") else "csv"
 
 
@@ -100,6 +109,8 @@ def ingest_file(
     fmt = detect_format(path)
     if fmt == "parquet":
         raise IngestError(f"{path}: a Parquet file: ingest it with ingest_path or ingest_parquet")
+    if fmt == "fhir":
+        raise IngestError(f"{path}: a FHIR file: ingest it with ingest_path or ingest_fhir")
     source = str(path.resolve())
     with path.open("rb") as handle:
         fingerprint = hashlib.sha256(handle.read(_FINGERPRINT_BYTES)).hexdigest()
