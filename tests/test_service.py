@@ -117,6 +117,8 @@ def test_a_batch_stores_good_records_and_quarantines_bad_ones(served: Served) ->
     assert served.count(AdtEventRow) == 3
     assert served.count(QuarantineRow) == 3
     assert served.count(IngestRow) == 1
+    not_utf8 = served.client.post(BATCH, content=b'{"unit": "\xff"}\n', headers=NDJSON)
+    assert (not_utf8.status_code, not_utf8.json()["quarantined"]) == (200, 1)
     empty = served.client.post(BATCH, json=[])
     assert empty.status_code == 200 and empty.json()["received"] == 0
 
