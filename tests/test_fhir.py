@@ -305,6 +305,19 @@ def test_a_large_document_is_refused_with_the_ndjson_advice(tmp_path: Path) -> N
     path.write_text('{"resourceType": "Bundle", "entry": [', encoding="utf-8")
     with pytest.raises(IngestError, match="not a FHIR JSON document"):
         ingest_fhir(path, engine, SECRET)
+    pretty = json.dumps({"resourceType": "Bundle", "entry": [{"resource": RESOURCES[1]}]}, indent=1)
+    path.write_text(pretty.replace('"EMER"', '"EMER",'), encoding="utf-8")  # a stray comma
+    with pytest.raises(IngestError, match="not a FHIR JSON document"):
+        ingest_fhir(path, engine, SECRET)
+
+
+def test_ndjson_with_a_broken_first_line_is_still_ndjson(tmp_path: Path) -> None:
+    engine = open_store(tmp_path / "s.db")
+    lines = ['{"resourceType": "Encounter", "id": "cut', *RESOURCES]
+    report = ingest_fhir(_ndjson(tmp_path / "v.ndjson", lines), engine, SECRET)
+    assert (report.accepted, report.quarantined) == (8, 1)
+    assert _events(engine) == EXPECTED
+    assert "malformed JSON" in _reasons(engine)[0]
 
 
 class _Crash(RuntimeError):

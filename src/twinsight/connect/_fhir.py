@@ -184,16 +184,23 @@ def _secrets(resource: Mapping[str, Any], patient: str | None) -> tuple[str, ...
     return tuple(sorted((s for s in out if s), key=len, reverse=True))
 
 
-def _first_line_is_object(path: Path) -> bool:
-    """Whether the first non-blank line is a whole JSON object (then the file is NDJSON)."""
+def _is_ndjson(path: Path, lines: int = 10) -> bool:
+    """NDJSON when one of the first ``lines`` non-blank lines is a whole JSON object with a
+    ``resourceType`` (so a broken first line does not make NDJSON a document); a document
+    (a pretty-printed Bundle) has no such line."""
     with path.open("rb") as handle:
         for raw in handle:
-            if raw.strip():
-                try:
-                    value = json.loads(raw.decode("utf-8").lstrip("\ufeff"))
-                except (UnicodeDecodeError, json.JSONDecodeError):
-                    return False
-                return isinstance(value, dict)
+            if not raw.strip():
+                continue
+            try:
+                value = json.loads(raw.decode("utf-8").lstrip("\ufeff"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                value = None
+            if isinstance(value, dict) and "resourceType" in value:
+                return True
+            lines -= 1
+            if lines == 0:
+                break
     return False
 
 
@@ -220,17 +227,15 @@ def ingest_fhir(
     _check_readable(path)
     source = str(path.resolve())
     size = path.stat().st_size
-    ndjson = _first_line_is_object(path)
+    ndjson = _is_ndjson(path)
     document: Any = None
     if not ndjson and size <= max_document_bytes:
         try:
             document = json.loads(path.read_bytes().decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            if path.read_bytes().strip().count(b"\n") == 0:
-                raise IngestError(
-                    f"{path}: not a FHIR JSON document or NDJSON ({exc}); fix the JSON"
-                ) from None
-            ndjson = True  # several lines, the first one broken: NDJSON with a bad line
+            raise IngestError(
+                f"{path}: not a FHIR JSON document or NDJSON ({exc}); fix the JSON"
+            ) from None
     elif not ndjson:
         raise IngestError(
             f"{path}: a FHIR JSON document of {size / 1e6:.0f} MB is larger than the "
