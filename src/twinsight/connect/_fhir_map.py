@@ -39,6 +39,8 @@ __all__ = [
 ]
 
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+#: Systems accepted for ``class``: R4's v3-ActCode URL and the pre-R4 one some feeds still send.
+_CLASS_SYSTEMS = (None, ACT_CODE, "http://hl7.org/fhir/v3/ActCode")
 ACT_PRIORITY = "http://terminology.hl7.org/CodeSystem/v3-ActPriority"
 ADMIT_SOURCE = "http://terminology.hl7.org/CodeSystem/admit-source"
 #: Systems whose code ``09`` means "admitted as an inpatient to this hospital".
@@ -230,7 +232,7 @@ def encounter_events(
         raise FhirMappingError(f"status '{status}' is not an R4 Encounter status")
     klass = resource.get("class") or {}
     system, code = klass.get("system"), klass.get("code")
-    if system not in (None, ACT_CODE) or code not in EMERGENCY_CLASSES | INPATIENT_CLASSES:
+    if system not in _CLASS_SYSTEMS or code not in EMERGENCY_CLASSES | INPATIENT_CLASSES:
         raise FhirMappingError(
             f"class '{code}' ({system or 'no system'}) is not an emergency or inpatient encounter "
             f"(v3-ActCode EMER, IMP, ACUTE, NONAC): no bed movement to map"
