@@ -151,9 +151,9 @@ def _replay(
 def ingest(
     name: NameArg,
     files: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Argument(help="ADT event files: CSV, JSON Lines or Parquet.", show_default=False),
-    ],
+    ] = None,
     home: HomeOpt = None,
     db: DbOpt = None,
     as_json: Annotated[
@@ -169,8 +169,66 @@ def ingest(
             show_default=False,
         ),
     ] = None,
+    mqtt: Annotated[
+        str | None,
+        typer.Option(
+            "--mqtt",
+            metavar="URL",
+            help="Subscribe to a broker instead (mqtt://[USER:PASSWORD@]HOST:1883), QoS 1, "
+            "until Ctrl-C / SIGTERM; see docs/mqtt.md.",
+            show_default=False,
+        ),
+    ] = None,
+    topic: Annotated[
+        list[str] | None,
+        typer.Option("--topic", help="MQTT topic filter (repeatable).", show_default=False),
+    ] = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--client-id",
+            help="MQTT session name (default: derived from the store and topics).",
+            show_default=False,
+        ),
+    ] = None,
+    max_events: Annotated[
+        int | None,
+        typer.Option("--max-events", help="MQTT: stop after N events.", show_default=False),
+    ] = None,
+    idle_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--idle-timeout",
+            help="MQTT: stop after this many seconds without a message.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Ingest ADT event files; replays add nothing, rejected records go to quarantine."""
+    if mqtt is not None or topic or max_events is not None or idle_timeout is not None:
+        from ._live import ingest_from_mqtt
+
+        if mqtt is None:
+            fail(
+                "--topic/--max-events/--idle-timeout need --mqtt URL",
+                "e.g. --mqtt mqtt://HOST:1883",
+            )
+        ingest_from_mqtt(
+            name,
+            files or [],
+            mqtt,
+            topic or [],
+            client_id,
+            max_events,
+            idle_timeout,
+            home,
+            db,
+            as_json,
+        )
+        return
+    if not files:
+        fail("give event files or --mqtt URL", "e.g. twinsight ingest NAME events.csv")
+    files = list(files)
     if replay is not None:
         _replay(name, files, replay, home, db, as_json)
         return

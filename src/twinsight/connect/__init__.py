@@ -9,6 +9,7 @@ from __future__ import annotations
 from ._adt import ADT_FIELDS, AdtEvent, AdtType, parse_adt
 from ._dispatch import ingest_path
 from ._files import IngestError, IngestReport, detect_format, ingest_file, ingest_files
+from ._mqtt import MqttError, MqttUrl, ingest_mqtt, parse_mqtt_url
 from ._parquet import ingest_parquet
 from ._replay import ReplayReport, replay_path, stop_on_signals
 from ._sink import BatchCounts, RecordSink
@@ -20,14 +21,18 @@ __all__ = [
     "BatchCounts",
     "IngestError",
     "IngestReport",
+    "MqttError",
+    "MqttUrl",
     "RecordSink",
     "ReplayReport",
     "detect_format",
     "ingest_file",
     "ingest_files",
+    "ingest_mqtt",
     "ingest_parquet",
     "ingest_path",
     "parse_adt",
+    "parse_mqtt_url",
     "replay_path",
     "stop_on_signals",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from sqlalchemy import Engine
 
-from ..connect import IngestReport, RecordSink, ingest_path
+from ..connect import IngestReport, RecordSink, ingest_mqtt, ingest_path
 from ..govern import KEY_FILE, Pseudonymiser, create_key_file, load_pseudonymiser
 from ..store import open_store
 
@@ -52,6 +52,10 @@ class Twin:
         return [
             ingest_path(p, self.engine, self.pseudonymise, batch_size=batch_size) for p in paths
         ]
+
+    def ingest_mqtt(self, url: str, topics: Sequence[str], **options: Any) -> IngestReport:
+        """Subscribe to MQTT ``topics``, store their events (``twinsight.connect.ingest_mqtt``)."""
+        return ingest_mqtt(url, topics, self.engine, self.pseudonymise, **options)
 
     def sink(self, source: str, fmt: str) -> RecordSink:
         """A sink for records from a stream (MQTT, HTTP, Parquet, FHIR) into this twin's store."""
