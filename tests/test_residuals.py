@@ -42,3 +42,41 @@ def test_lognormal_residual_follows_the_conditional_distribution() -> None:
     assert stats.kstest(draws, cdf).pvalue > 0.01
     # and it is not the unconditional distribution (a KS test that can fail)
     assert stats.kstest(draws, rv.cdf).pvalue < 1e-6
+
+
+def test_fast_engine_warm_start_draws_as_one_residual_call_per_entity_in_order() -> None:
+    from twinsight.engines.fast._compile import initial_entities
+    from twinsight.experiment.streams import stream_seed
+    from twinsight.spec import parse_spec
+
+    spec = parse_spec(
+        """
+twinsight: 1
+name: warm
+time_unit: hours
+horizon: 100
+stations:
+  ward:
+    service: {dist: lognormal, mean: 60, sd: 40}
+  icu:
+    service: {dist: gamma, mean: 50, sd: 30}
+    patience: {dist: exponential, mean: 5}
+    resources: {bed: 1}
+resources:
+  bed: {capacity: 1}
+initial_state:
+  - {station: ward, count: 3, elapsed: 10}
+  - {station: icu, elapsed: 20}
+  - {station: ward, elapsed: 70, remaining: 4}
+  - {station: icu, status: waiting, elapsed: 1}
+  - {station: ward, elapsed: 200}
+"""
+    )
+    got = initial_entities(spec, 11, 4).t_end
+    rng = np.random.default_rng(stream_seed(11, 4, "initial"))
+    ward, icu = spec.stations["ward"].service, spec.stations["icu"]
+    assert icu.patience is not None
+    expected = [residual(ward, 10.0, rng) for _ in range(3)]
+    expected += [residual(icu.service, 20.0, rng), 4.0, residual(icu.patience, 1.0, rng)]
+    expected += [residual(ward, 200.0, rng)]
+    assert got.tolist() == expected

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ...spec import FlowSpec
 from .._kpi import RepResult, run_window
-from ._compile import compile_model, initial_entities, rng_states
+from ._compile import compile_model, initial_entities, initial_template, rng_states
 from ._kernel import simulate
 from ._results import rep_result
 
@@ -81,9 +81,11 @@ class FastEngine:
         the spec's. Results come in the order of ``reps``."""
         h, w = run_window(spec, horizon, warmup)
         model = compile_model(spec, h, w)
+        template = initial_template(spec)
 
         def one(rep: int) -> RepResult:
-            out = simulate(model, rng_states(spec, seed, rep), initial_entities(spec, seed, rep))
+            initial = initial_entities(spec, seed, rep, template)
+            out = simulate(model, rng_states(spec, seed, rep), initial)
             return rep_result(spec, out, h, w)
 
         reps = list(reps)
