@@ -16,8 +16,7 @@ from typer.testing import CliRunner
 
 from twinsight.assimilate import current_state
 from twinsight.cli import app
-from twinsight.connect import IngestError, detect_format, ingest_file, ingest_path
-from twinsight.connect._fhir import ingest_fhir
+from twinsight.connect import IngestError, detect_format, ingest_fhir, ingest_file, ingest_path
 from twinsight.emulate import Defects, emulate_hospital, write_events
 from twinsight.emulate._fhir_writer import write_fhir
 from twinsight.govern import KEY_ENV, Pseudonymiser
@@ -401,3 +400,22 @@ def test_cli_ingest_fhir_json_counts(tmp_path: Path, monkeypatch: pytest.MonkeyP
     again = runner.invoke(app, ["ingest", "ward", str(out), "--home", home, "--json"])
     counts = json.loads(again.stdout)
     assert (counts["accepted"], counts["duplicate"], counts["quarantined"]) == (0, events, 0)
+
+
+def test_cli_emulate_writes_fhir(tmp_path: Path) -> None:
+    out = tmp_path / "visits.ndjson"
+    args = ["emulate", "hospital", "--days", "3", "--beds", "40", "--out", str(out)]
+    made = runner.invoke(app, [*args, "--format", "fhir", "--json"])
+    assert made.exit_code == 0, made.output
+    summary = json.loads(made.stdout)
+    assert summary["format"] == "fhir" and 0 < summary["encounters"] < summary["events"]
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == summary["encounters"] and detect_format(out) == "fhir"
+    assert {json.loads(x)["class"]["code"] for x in lines} == {"EMER", "IMP"}
+    bundle = tmp_path / "visits.json"
+    assert runner.invoke(app, [*args[:-1], str(bundle), "--format", "fhir"]).exit_code == 0
+    assert json.loads(bundle.read_text(encoding="utf-8"))["resourceType"] == "Bundle"
+    bad = runner.invoke(app, [*args[:-1], str(tmp_path / "v.csv"), "--format", "fhir"])
+    assert bad.exit_code == 2 and ".ndjson" in bad.output
+    bad = runner.invoke(app, [*args, "--format", "hl7v2"])
+    assert bad.exit_code == 2 and "--format" in bad.output

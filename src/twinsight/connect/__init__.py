@@ -1,6 +1,7 @@
 """Connect: data in from the real system (ADT events from files, streams and services).
 
-``ingest_file`` reads CSV / JSON Lines files (resumable by byte offset); ``RecordSink`` takes
+``ingest_file`` reads CSV / JSON Lines files (resumable by byte offset), ``ingest_fhir`` FHIR R4
+Encounters (NDJSON or a Bundle), ``ingest_path`` picks the reader by format; ``RecordSink`` takes
 records one by one from any other connector and stores them in explicit commits.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from ._adt import ADT_FIELDS, AdtEvent, AdtType, parse_adt
 from ._dispatch import ingest_path
+from ._fhir import FhirReport, ingest_fhir
 from ._files import IngestError, IngestReport, detect_format, ingest_file, ingest_files
 from ._mqtt import MqttError, MqttUrl, ingest_mqtt, parse_mqtt_url
 from ._parquet import ingest_parquet
@@ -19,6 +21,7 @@ __all__ = [
     "AdtEvent",
     "AdtType",
     "BatchCounts",
+    "FhirReport",
     "IngestError",
     "IngestReport",
     "MqttError",
@@ -26,6 +29,7 @@ __all__ = [
     "RecordSink",
     "ReplayReport",
     "detect_format",
+    "ingest_fhir",
     "ingest_file",
     "ingest_files",
     "ingest_mqtt",
