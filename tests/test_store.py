@@ -43,10 +43,10 @@ def store(store_target: str | Path) -> Iterator[Engine]:
 
 def test_migrations_create_the_tables_and_match_the_models(store: Engine) -> None:
     tables = set(inspect(store).get_table_names())
-    assert {"adt_events", "quarantine", "ingests", "alembic_version"} <= tables
+    assert {"adt_events", "quarantine", "ingests", "alarms", "alembic_version"} <= tables
     with store.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     uniques = inspect(store).get_unique_constraints("adt_events")
     assert any(u["column_names"] == ["event_key"] for u in uniques)
 

@@ -12,11 +12,12 @@ from sqlalchemy import Engine
 
 from ._engine import make_engine, normalise_url
 from ._migrate import MIGRATIONS, upgrade
-from ._models import AdtEventRow, Base, IngestRow, QuarantineRow
+from ._models import AdtEventRow, AlarmRow, Base, IngestRow, QuarantineRow
 
 __all__ = [
     "MIGRATIONS",
     "AdtEventRow",
+    "AlarmRow",
     "Base",
     "IngestRow",
     "QuarantineRow",

@@ -2,19 +2,20 @@
 
 ``adt_events`` holds accepted events with the patient pseudonymised; ``quarantine`` every
 rejected record with its reason; ``ingests`` one row per ingest of a source, with its counts and
-the byte offset of the last committed batch (where a crashed ingest resumes).
+the byte offset of the last committed batch (where a crashed ingest resumes); ``alarms`` the drift
+alarms the twin raised about itself.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import BigInteger, Float, ForeignKey, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ._types import UtcDateTime
 
-__all__ = ["AdtEventRow", "Base", "IngestRow", "QuarantineRow"]
+__all__ = ["AdtEventRow", "AlarmRow", "Base", "IngestRow", "QuarantineRow"]
 
 _NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -86,3 +87,19 @@ class QuarantineRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     ingest_id: Mapped[int] = mapped_column(ForeignKey("ingests.id"), index=True)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AlarmRow(Base):
+    """One drift alarm: what drifted (``kind``, ``unit``), since when, the test statistic."""
+
+    __tablename__ = "alarms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: SHA-256 of (kind, unit, since): the same alarm found again is not recorded twice.
+    alarm_key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(100))
+    since: Mapped[datetime] = mapped_column(UtcDateTime)
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    statistic: Mapped[float] = mapped_column(Float)
+    message: Mapped[str] = mapped_column(Text)
