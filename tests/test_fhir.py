@@ -397,9 +397,14 @@ def test_cli_ingest_fhir_json_counts(tmp_path: Path, monkeypatch: pytest.MonkeyP
     counts = json.loads(first.stdout)
     assert (counts["accepted"], counts["duplicate"], counts["quarantined"]) == (events, 0, 0)
     assert counts["files"][0]["format"] == "fhir"
+    assert counts["files"][0]["resources"] == counts["files"][0]["skipped"] + len(
+        [e for e in result.truth.events if e["type"] in ("arrival", "admit")]
+    )
     again = runner.invoke(app, ["ingest", "ward", str(out), "--home", home, "--json"])
     counts = json.loads(again.stdout)
     assert (counts["accepted"], counts["duplicate"], counts["quarantined"]) == (0, events, 0)
+    said = runner.invoke(app, ["ingest", "ward", str(out), "--home", home]).stdout
+    assert f"0 accepted, {events} duplicate, 0 quarantined from " in said and "FHIR" in said
 
 
 def test_cli_emulate_writes_fhir(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from rich.markup import escape
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from ..connect import IngestError, IngestReport, replay_path, stop_on_signals
+from ..connect import FhirReport, IngestError, IngestReport, replay_path, stop_on_signals
 from ..govern import KEY_ENV, PseudonymKeyError
 from ..twin import TEMPLATES, Twin, TwinError, init_twin, open_twin
 from ._app import app
@@ -76,6 +76,13 @@ def _open(make: Callable[[], Twin], db: str | None) -> Twin:
     with _errors(db):
         return make()
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _fhir_counts(report: IngestReport) -> dict[str, int]:
+    """``resources`` read and ``skipped`` (no movement) of a FHIR file; nothing for others."""
+    if isinstance(report, FhirReport):
+        return {"resources": report.resources, "skipped": report.skipped}
+    return {}
 
 
 @app.command()
@@ -259,6 +266,7 @@ def ingest(
                     "duplicate": r.duplicate,
                     "quarantined": r.quarantined,
                     "resumed_from": r.resumed_from,
+                    **_fhir_counts(r),
                 }
                 for r in reports
             ],
@@ -267,6 +275,8 @@ def ingest(
         return
     for r in reports:
         resumed = f" (resumed at byte {r.resumed_from})" if r.resumed_from else ""
+        if isinstance(r, FhirReport):  # events from FHIR resources: say how many were read
+            resumed += f" from {r.resources} FHIR resources ({r.skipped} skipped)"
         stdout.print(
             f"{escape(r.source)}: {r.accepted} accepted, {r.duplicate} duplicate, "
             f"{r.quarantined} quarantined{resumed}",

@@ -90,7 +90,9 @@ class _Reader:
             for index, entry in enumerate(entries if isinstance(entries, list) else []):
                 resource = entry.get("resource") if isinstance(entry, Mapping) else None
                 if isinstance(resource, dict):
-                    self.resource(record, resource, index)
+                    # in a document, an entry's "offset" is its index in the Bundle
+                    here = Record(0, index, 0, b"") if record.end == 0 else record
+                    self.resource(here, resource, index)
                 else:  # a delete in a transaction, or a bare link: nothing to read
                     self.resources += 1
                     self.skipped += 1
