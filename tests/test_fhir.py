@@ -424,3 +424,42 @@ def test_cli_emulate_writes_fhir(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and ".ndjson" in bad.output
     bad = runner.invoke(app, [*args, "--format", "hl7v2"])
     assert bad.exit_code == 2 and "--format" in bad.output
+
+
+def test_mapping_details(tmp_path: Path) -> None:
+    """Skipped statuses, the forms of subject, planned and same-unit locations, unit names
+    from a reference, and a date without a time of day."""
+    by_url = _enc("ed-u", "EMER", "x", status="in-progress")
+    by_url["subject"] = {"reference": "https://ehr.example.org/fhir/Patient/pat-1001/_history/3"}
+    by_identifier = _enc("ed-i", "EMER", "x", status="in-progress", start="2026-03-03T08:00:00Z")
+    by_identifier["subject"] = {"identifier": {"system": "urn:oid:1.2.3", "value": "pat-1002"}}
+    stay = _enc("ip-d", "ACUTE", "pat-1003", status="in-progress", start="2026-03-02T10:00:00Z",
+                location=[
+                    {"location": {"reference": "Location/SURG"},
+                     "period": {"start": "2026-03-02T10:00:00Z"}},
+                    _loc("SURG", "2026-03-02T12:00:00Z"),  # another bed, same unit
+                    {**_loc("ICU", "2026-03-05T12:00:00Z"), "status": "planned"},
+                ])  # fmt: skip
+    resources = [
+        _enc("c-1", "EMER", "pat-1004", status="cancelled"),
+        _enc("c-2", "IMP", "pat-1004", status="entered-in-error"),
+        _enc("c-3", "EMER", "pat-1004", status="planned"),
+        by_url,
+        by_identifier,
+        stay,
+        _enc("d-1", "EMER", "pat-1004", status="in-progress", start="2026-03-02"),
+    ]
+    engine = open_store(tmp_path / "s.db")
+    report = ingest_fhir(_ndjson(tmp_path / "v.ndjson", resources), engine, SECRET)
+    assert (report.resources, report.skipped, report.quarantined) == (7, 3, 1)
+    names = {SECRET("pat-1001"): "pat-1001", SECRET("urn:oid:1.2.3|pat-1002"): "pat-1002",
+             SECRET("pat-1003"): "pat-1003"}  # fmt: skip
+    with engine.connect() as conn:
+        rows = conn.execute(select(AdtEventRow.patient_key, AdtEventRow.type, AdtEventRow.unit))
+        got = {(names[r[0]], r[1], r[2]) for r in rows}
+    assert got == {
+        ("pat-1001", "arrival", "ED"),
+        ("pat-1002", "arrival", "ED"),
+        ("pat-1003", "admit", "SURG"),
+    }
+    assert "period.start '2026-03-02' has no time of day" in _reasons(engine)[0]
