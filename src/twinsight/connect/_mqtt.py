@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import select
 import threading
 import time
 import uuid
@@ -215,7 +216,7 @@ class _Ingest:
         self.last_message = time.monotonic()
         self.subscribed = False
 
-    # -- callbacks (run inside client.loop(), in this thread) --------------------------------
+    # -- callbacks (run inside pump(), in this thread) ----------------------------------------
     def _on_connect(
         self, client: mqtt.Client, _u: Any, flags: Any, reason: ReasonCode, _p: Any
     ) -> None:
@@ -268,7 +269,7 @@ class _Ingest:
         self.connack = None
         deadline = time.monotonic() + CONNECT_TIMEOUT
         while self.connack is None:
-            rc = self.client.loop(timeout=_TICK)
+            rc = self.pump(_TICK)
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 raise MqttError(f"cannot connect to {self.target}: {self.why}", _HINT)
             if time.monotonic() > deadline:
@@ -314,6 +315,31 @@ class _Ingest:
                 )
             return True
 
+    def pump(self, timeout: float) -> MQTTErrorCode:
+        """One turn of the network loop: wait up to ``timeout`` seconds, read, write, keepalive.
+
+        paho-mqtt's external-loop API (``loop_read``/``loop_write``/``loop_misc`` on
+        ``socket()``): unlike ``loop()`` it needs no wake-up socket pair, which costs two system
+        calls per packet sent (each PUBACK).
+        """
+        sock = self.client.socket()
+        if sock is None:
+            return MQTTErrorCode.MQTT_ERR_NO_CONN
+        writing = [sock] if self.client.want_write() else []
+        try:
+            readable, writable, _ = select.select([sock], writing, [], timeout)
+        except (OSError, ValueError):  # closed under us
+            return MQTTErrorCode.MQTT_ERR_CONN_LOST
+        if readable:
+            rc = self.client.loop_read()
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return rc
+        if writable:
+            rc = self.client.loop_write()
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return rc
+        return self.client.loop_misc()
+
     def barrier(self) -> None:
         """Wait until the broker has processed everything sent so far (acknowledgements too).
 
@@ -327,7 +353,7 @@ class _Ingest:
         while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and mid not in done:
             if time.monotonic() > deadline:
                 break
-            rc = self.client.loop(timeout=_TICK)
+            rc = self.pump(_TICK)
 
     def close(self) -> None:
         """Make sure the last acknowledgements arrived, then disconnect (the session stays)."""
@@ -391,7 +417,7 @@ def ingest_mqtt(
 
     try:
         while not finished():
-            rc = run.client.loop(timeout=_TICK)
+            rc = run.pump(_TICK)
             if run.fatal is not None:
                 raise run.fatal
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
