@@ -1,0 +1,130 @@
+"""Forecast from the present: replications of the twin's model, summarised as quantile bands.
+
+Each replication starts from the same present state and differs in everything still unknown:
+arrivals, destinations, lengths of stay, the remaining stays of present patients, and (when
+``rate_cv`` > 0) the level of the arrival rates themselves, drawn once per group of
+replications from a gamma distribution with mean 1 (the uncertainty of the calibrated rates and
+the day-to-day swings the Poisson model lacks). The bands are quantiles over replications of
+the occupancy of each unit in each ``interval``-hour bin: the median and the 50% and 90%
+prediction intervals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from ..assimilate import ED, HospitalState
+from ..experiment import run_experiment
+from ._model import HospitalModel
+
+__all__ = ["QUANTILES", "Forecast", "forecast"]
+
+#: The quantiles reported: the 90% and 50% central intervals and the median.
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+@dataclass
+class Forecast:
+    """Occupancy samples per unit: ``samples[unit]`` has shape (replications, bins); bin ``b``
+    covers ``[start + b * interval, start + (b + 1) * interval)`` hours (its time average)."""
+
+    start: datetime
+    interval: float
+    samples: dict[str, np.ndarray]
+    seed: int
+    reps: int
+    beds: dict[str, int]
+
+    @property
+    def units(self) -> list[str]:
+        """The units forecast (the ED first)."""
+        return list(self.samples)
+
+    @property
+    def bins(self) -> int:
+        """Number of time bins."""
+        return int(next(iter(self.samples.values())).shape[1])
+
+    def times(self) -> list[datetime]:
+        """The start instant (UTC) of each bin."""
+        return [self.start + timedelta(hours=b * self.interval) for b in range(self.bins)]
+
+    def quantiles(self, unit: str, qs: Sequence[float] = QUANTILES) -> np.ndarray:
+        """Array (len(qs), bins) of occupancy quantiles of ``unit``."""
+        return np.asarray(np.quantile(self.samples[unit], qs, axis=0), dtype=float)
+
+    def frame(self) -> pd.DataFrame:
+        """One row per unit and bin: time, unit, beds, mean, p5, p25, p50, p75, p95."""
+        rows = []
+        times = pd.DatetimeIndex(self.times())
+        for unit, values in self.samples.items():
+            q = self.quantiles(unit)
+            part = pd.DataFrame(
+                {
+                    "time": times,
+                    "unit": unit,
+                    "beds": self.beds.get(unit),
+                    "mean": values.mean(axis=0),
+                    **{f"p{round(100 * p)}": q[i] for i, p in enumerate(QUANTILES)},
+                }
+            )
+            rows.append(part)
+        return pd.concat(rows, ignore_index=True)
+
+    def daily(self, hour_offset: float = 0.0) -> pd.DataFrame:
+        """The bands every 24 hours from ``start + hour_offset`` (days 1, 2, ...)."""
+        frame = self.frame()
+        step = round(24 / self.interval)
+        first = round(hour_offset / self.interval)
+        keep = {self.start + timedelta(hours=(first + k * step) * self.interval)
+                for k in range(1, self.bins // step + 1)}  # fmt: skip
+        return frame[frame["time"].isin(keep)].reset_index(drop=True)
+
+
+def forecast(
+    model: HospitalModel,
+    state: HospitalState,
+    days: float = 7.0,
+    *,
+    reps: int = 1000,
+    seed: int = 1,
+    interval: float = 1.0,
+    rate_cv: float = 0.0,
+    groups: int = 20,
+    engine: str = "fast",
+) -> Forecast:
+    """Forecast every unit's occupancy (and the ED's) for ``days`` from ``state``.
+
+    ``rate_cv``: coefficient of variation of the arrival-rate level across the ``groups`` groups
+    of replications (0: the calibrated rates exactly). Same arguments -> the same numbers.
+    """
+    if reps < 1 or groups < 1:
+        raise ValueError("reps and groups must be at least 1")
+    if rate_cv < 0:
+        raise ValueError("rate_cv must be >= 0")
+    groups = min(groups, reps) if rate_cv > 0 else 1
+    factors = [1.0]
+    if rate_cv > 0:
+        shape = 1.0 / rate_cv**2
+        draws = np.random.default_rng(np.random.SeedSequence([seed, 0x7261])).gamma(
+            shape, 1.0 / shape, size=groups
+        )
+        factors = [float(f) for f in draws]
+    sizes = [reps // groups + (1 if g < reps % groups else 0) for g in range(groups)]
+    keys = [ED, *model.units]
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
+    first = 0
+    for factor, size in zip(factors, sizes, strict=True):
+        spec = model.spec(state, days, interval=interval, rate_factor=factor)
+        result = run_experiment(spec, size, seed, engine, first_rep=first)
+        for k in keys:
+            parts[k].append(result.series[f"occupancy[{k}]"])
+        first += size
+    samples = {k: np.vstack(v) for k, v in parts.items()}
+    beds = {u: m.beds for u, m in model.units.items()}
+    return Forecast(state.at, interval, samples, seed, reps, beds)

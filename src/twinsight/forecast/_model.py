@@ -1,0 +1,249 @@
+"""The hospital twin's model: calibrated parameters as a flow-network spec with a warm start.
+
+``HospitalModel`` holds what the forecast needs (ED arrival rates by hour of week, where ED
+patients go, ED and unit lengths of stay, routing between units, electives by weekday, beds).
+``HospitalModel.spec(state, days)`` writes the flow spec that the engine runs from the present:
+
+- ED arrivals: a Poisson stream with the 168 hour-of-week rates, starting at the state's instant;
+  each arrival's class is its destination (``home`` or ``to:<unit>``) drawn from the ED mix, so
+  the ED time can differ between patients sent home and patients admitted.
+- ``ED``: a station of unlimited space (``ED_space``) that blocks: an admitted patient stays in
+  the ED (boarding) until a bed on the unit is free.
+- One station per inpatient unit with ``<unit>`` beds (no queue: an elective patient who finds no
+  bed is cancelled, ``balked[<unit>]``); the unit's length of stay; routing to ``exit`` or another
+  unit (ICU step-down keeps the ICU bed until the ward has one).
+- Electives: a Poisson stream per unit with the weekday means spread over the admission hours.
+- The warm start: every present patient in their unit with their elapsed time there (the engine
+  draws their remaining stay from the unit's distribution conditioned on that elapsed time); ED
+  patients are given destinations in proportion to how likely each is after their time so far.
+
+Times are hours. Unit names are those of the ADT events; ``ED`` is the emergency department.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from ..assimilate import ED, HospitalState
+from ..spec import FlowSpec
+
+__all__ = ["EXIT", "HOME", "HospitalModel", "UnitModel", "survival"]
+
+#: Routing target for leaving the hospital.
+EXIT = "exit"
+#: The class of ED patients who go home from the ED.
+HOME = "home"
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: ED capacity in the model: unlimited in effect (the ED never turns anybody away).
+_ED_SPACE = 100_000
+
+
+def _to(unit: str) -> str:
+    return f"to:{unit}"
+
+
+def survival(dist: Mapping[str, Any], t: float) -> float:
+    """P(duration > t) for a flow-spec distribution dict (hours); families the calibration fits."""
+    kind = dist["dist"]
+    if t <= 0:
+        return 1.0
+    if kind == "exponential":
+        return math.exp(-t / float(dist["mean"]))
+    if kind in ("lognormal", "gamma"):
+        mean, sd = float(dist["mean"]), float(dist["sd"])
+        if kind == "lognormal":
+            sigma2 = math.log1p((sd / mean) ** 2)
+            mu = math.log(mean) - sigma2 / 2
+            return float(stats.lognorm.sf(t, math.sqrt(sigma2), scale=math.exp(mu)))
+        shape = (mean / sd) ** 2
+        return float(stats.gamma.sf(t, shape, scale=mean / shape))
+    if kind == "weibull":
+        return math.exp(-((t / float(dist["scale"])) ** float(dist["shape"])))
+    raise ValueError(f"no survival function for '{kind}'")
+
+
+@dataclass(frozen=True)
+class UnitModel:
+    """An inpatient unit: its beds, length of stay (a flow-spec distribution dict, hours) and
+    where patients go next (``exit`` or a unit name -> probability)."""
+
+    beds: int
+    los: Mapping[str, Any]
+    next: Mapping[str, float] = field(default_factory=lambda: {EXIT: 1.0})
+
+
+@dataclass(frozen=True)
+class HospitalModel:
+    """Everything the forecast simulates (see the module docstring). Rates are per hour."""
+
+    #: ED arrivals per hour, hour of week 0 = Monday 00:00-01:00 UTC.
+    ed_rate_per_hour: Sequence[float]
+    #: Where ED patients go: ``exit`` (home) or a unit -> probability.
+    ed_next: Mapping[str, float]
+    #: ED time of patients sent home / of patients admitted (distribution dicts, hours).
+    ed_exit_los: Mapping[str, Any]
+    ed_admit_los: Mapping[str, Any]
+    units: Mapping[str, UnitModel]
+    #: Elective admissions per day by unit, Monday..Sunday (means).
+    electives: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    #: The hours of the day electives arrive in: [from, to) (hours, UTC).
+    elective_hours: tuple[int, int] = (7, 10)
+
+    def __post_init__(self) -> None:
+        if len(self.ed_rate_per_hour) != 168:
+            raise ValueError("ed_rate_per_hour needs 168 rates (hour of week)")
+        for target in self.ed_next:
+            if target != EXIT and target not in self.units:
+                raise ValueError(f"ED routing names '{target}', which is not a unit of the model")
+        for name, unit in self.units.items():
+            for target in unit.next:
+                if target != EXIT and target not in self.units:
+                    raise ValueError(f"unit {name} routes to '{target}', not a unit of the model")
+        if ED in self.units:
+            raise ValueError(f"'{ED}' is the emergency department, not an inpatient unit")
+
+    def ed_classes(self) -> dict[str, float]:
+        """The ED arrival class mix: ``home`` and ``to:<unit>`` -> probability."""
+        total = sum(self.ed_next.values())
+        mix = {(HOME if k == EXIT else _to(k)): v / total for k, v in self.ed_next.items() if v}
+        return mix or {HOME: 1.0}
+
+    def ed_allocation(self, elapsed_hours: Sequence[float]) -> list[str]:
+        """Destination classes for ED patients present with these elapsed times (hours).
+
+        The expected number of each destination is the sum over patients of P(class | still in
+        the ED after ``elapsed``) (Bayes with the ED-time survival of each outcome); the classes
+        are handed out in those proportions (largest remainders), longest-waiting patients
+        first to the admitted classes, so the allocation is deterministic.
+        """
+        mix = self.ed_classes()
+        names = list(mix)
+        post = np.zeros((len(elapsed_hours), len(names)))
+        for i, e in enumerate(elapsed_hours):
+            for j, c in enumerate(names):
+                los = self.ed_exit_los if c == HOME else self.ed_admit_los
+                post[i, j] = mix[c] * survival(los, e)
+            s = post[i].sum()
+            post[i] = post[i] / s if s > 0 else np.asarray([mix[c] for c in names])
+        expected = post.sum(axis=0)
+        counts = np.floor(expected).astype(int)
+        for j in np.argsort(-(expected - counts))[: len(elapsed_hours) - int(counts.sum())]:
+            counts[j] += 1
+        order = np.argsort(-np.asarray(elapsed_hours, dtype=float), kind="stable")
+        admitted_first = sorted(range(len(names)), key=lambda j: names[j] == HOME)
+        slots = [names[j] for j in admitted_first for _ in range(int(counts[j]))]
+        out = [""] * len(elapsed_hours)
+        for rank, i in enumerate(order):
+            out[int(i)] = slots[rank]
+        return out
+
+    def spec(
+        self,
+        state: HospitalState | None,
+        days: float,
+        *,
+        interval: float = 1.0,
+        rate_factor: float = 1.0,
+        name: str = "hospital twin",
+    ) -> FlowSpec:
+        """The flow spec of the next ``days`` from ``state`` (None: an empty hospital at
+        Monday 00:00), with occupancy series every ``interval`` hours; ``rate_factor`` scales
+        every arrival rate (a scenario, or one draw of the rate uncertainty)."""
+        if days <= 0 or interval <= 0:
+            raise ValueError("days and interval must be positive")
+        start = {"day": "mon", "time": "00:00"}
+        if state is not None:
+            at = state.at.astimezone(UTC)
+            start = {"day": _DAYS[at.weekday()], "time": f"{at.hour:02d}:{at.minute:02d}"}
+        units = list(self.units)
+        classes: dict[str, Any] = {HOME: {}, "inpatient": {}}
+        classes.update({_to(u): {"attributes": {"unit": u}} for u in units})
+        resources: dict[str, Any] = {"ED_space": {"capacity": _ED_SPACE}}
+        resources.update({f"{u}_beds": {"capacity": self.units[u].beds} for u in units})
+        stations: dict[str, Any] = {
+            ED: {
+                "resources": {"ED_space": 1},
+                "service": dict(self.ed_exit_los),
+                "service_by_class": {_to(u): dict(self.ed_admit_los) for u in units},
+                "blocking": ["ED_space"],
+                "routing_by_class": {
+                    HOME: [{"to": EXIT, "p": 1.0}],
+                    **{_to(u): [{"to": u, "p": 1.0, "becomes": "inpatient"}] for u in units},
+                },
+            }
+        }
+        for u in units:
+            m = self.units[u]
+            total = sum(m.next.values())
+            stations[u] = {
+                "resources": {f"{u}_beds": 1},
+                "queue_capacity": 0,
+                "service": dict(m.los),
+                "blocking": True,
+                "routing": [{"to": k, "p": v / total} for k, v in m.next.items() if v > 0],
+            }
+        rates = [max(0.0, r * rate_factor) for r in self.ed_rate_per_hour]
+        arrivals: list[dict[str, Any]] = []
+        if max(rates) > 0:
+            arrivals.append(
+                {
+                    "name": "ed",
+                    "to": ED,
+                    "profile": {"hour_of_week": rates},
+                    "class": self.ed_classes(),
+                }
+            )
+        lo, hi = self.elective_hours
+        for u, per_day in self.electives.items():
+            table = [0.0] * 168
+            for d in range(7):
+                for h in range(lo, hi):
+                    table[d * 24 + h] = max(0.0, per_day[d] * rate_factor) / (hi - lo)
+            if max(table) > 0:
+                arrivals.append(
+                    {"name": f"elective:{u}", "to": u, "profile": {"hour_of_week": table},
+                     "class": "inpatient"}
+                )  # fmt: skip
+        initial = self._initial(state) if state is not None else []
+        return FlowSpec.model_validate(
+            {
+                "name": name,
+                "time_unit": "hours",
+                "horizon": days * 24.0,
+                "start": start,
+                "classes": classes,
+                "resources": resources,
+                "stations": stations,
+                "arrivals": arrivals,
+                "initial_state": initial,
+                "kpis": {"interval": interval, "percentiles": [50, 90]},
+            }
+        )
+
+    def _initial(self, state: HospitalState) -> list[dict[str, Any]]:
+        ed = [p for p in state.patients if p.unit == ED]
+        classes = self.ed_allocation([p.in_unit_hours for p in ed])
+        groups: list[dict[str, Any]] = []
+        for p, c in zip(ed, classes, strict=True):
+            groups.append(_group(ED, c, p.in_unit_hours, p.in_hospital_hours))
+        for p in state.patients:
+            if p.unit != ED and p.unit in self.units:
+                groups.append(_group(p.unit, "inpatient", p.in_unit_hours, p.in_hospital_hours))
+        return groups
+
+
+def _group(station: str, cls: str, elapsed: float, in_system: float) -> dict[str, Any]:
+    return {
+        "station": station,
+        "class": cls,
+        "status": "in_service",
+        "elapsed": max(0.0, elapsed),
+        "in_system": max(0.0, elapsed, in_system),
+    }
