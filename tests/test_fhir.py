@@ -463,3 +463,35 @@ def test_mapping_details(tmp_path: Path) -> None:
         ("pat-1003", "admit", "SURG"),
     }
     assert "period.start '2026-03-02' has no time of day" in _reasons(engine)[0]
+
+
+def test_an_ed_visit_ending_in_an_admission_is_found_without_codes(
+    store: Engine, tmp_path: Path
+) -> None:
+    """Without the disposition and admit-source codes, the file itself says it: an inpatient
+    stay of the same patient that begins when the ED visit ends, or is ``partOf`` it."""
+    timed = [
+        _enc("ed-a", "EMER", "pat-1001", end="2026-03-02T12:00:00Z"),
+        _enc("ip-a", "IMP", "pat-1001", status="in-progress", start="2026-03-02T12:00:00Z",
+             location=[_loc("MED2", "2026-03-02T12:00:00Z")]),
+    ]  # fmt: skip
+    linked = [
+        _enc("ed-b", "EMER", "pat-1002", end="2026-03-02T12:00:00Z"),
+        _enc("ip-b", "IMP", "pat-1002", status="in-progress", start="2026-03-02T12:30:00Z",
+             partOf={"reference": "Encounter/ed-b"},
+             location=[_loc("SURG", "2026-03-02T12:30:00Z")]),
+    ]  # fmt: skip
+    alone = [_enc("ed-c", "EMER", "pat-1003", end="2026-03-02T12:00:00Z")]
+    path = _ndjson(tmp_path / "v.ndjson", [linked[1], *timed, linked[0], *alone])
+    report = ingest_fhir(path, store, SECRET)
+    assert (report.accepted, report.quarantined) == (6, 0)
+    assert _events(store) == {
+        ("arrival", "2026-03-02 08:15:00", "ED", None, None, None, None, "pat-1001"),
+        ("admit", "2026-03-02 12:00:00", "MED2", "ED", None, None, "emergency", "pat-1001"),
+        ("arrival", "2026-03-02 08:15:00", "ED", None, None, None, None, "pat-1002"),
+        ("admit", "2026-03-02 12:30:00", "SURG", "ED", None, None, "emergency", "pat-1002"),
+        ("arrival", "2026-03-02 08:15:00", "ED", None, None, None, None, "pat-1003"),
+        ("discharge", "2026-03-02 12:00:00", "ED", None, None, None, None, "pat-1003"),
+    }
+    state = current_state(store)
+    assert state.census == {"MED2": 1, "SURG": 1}

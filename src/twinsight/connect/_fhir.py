@@ -17,12 +17,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Engine
 
 from ._batch import Batch, Context, Pseudonymise, Record, commit_batch
 from ._fhir_map import (
+    EncounterLinks,
     FhirMappingError,
     encounter_events,
     patient_reference,
@@ -54,8 +55,11 @@ class FhirReport(IngestReport):
 class _Reader:
     """Resources -> event rows and quarantine rows, committed every ``batch_size`` records."""
 
-    def __init__(self, ctx: Context, engine: Engine, batch_size: int, ed_unit: str) -> None:
+    def __init__(
+        self, ctx: Context, engine: Engine, batch_size: int, ed_unit: str, links: EncounterLinks
+    ) -> None:
         self.ctx = ctx
+        self.links = links
         self.engine = engine
         self.batch_size = batch_size
         self.ed_unit = ed_unit
@@ -119,7 +123,7 @@ class _Reader:
             self._reject(record, resource, entry, reason)
             return
         try:
-            mapping = encounter_events(resource, patient, ed_unit=self.ed_unit)
+            mapping = encounter_events(resource, patient, ed_unit=self.ed_unit, links=self.links)
         except FhirMappingError as exc:
             reason = str(exc)
             for secret in hide:
@@ -206,6 +210,32 @@ def _is_ndjson(path: Path, lines: int = 10) -> bool:
     return False
 
 
+def _links_of(value: Any, links: EncounterLinks | None = None) -> EncounterLinks:
+    """Note a parsed resource (a Bundle's entries one by one) in ``links``."""
+    links = EncounterLinks() if links is None else links
+    if isinstance(value, dict):
+        if value.get("resourceType") == "Bundle" and isinstance(value.get("entry"), list):
+            for entry in value["entry"]:
+                if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                    links.add(entry["resource"])
+        else:
+            links.add(value)
+    return links
+
+
+def _links_of_lines(handle: IO[bytes]) -> EncounterLinks:
+    """The first pass over an NDJSON file (from its start, even when resuming)."""
+    links = EncounterLinks()
+    handle.seek(0)
+    for raw in handle:
+        if b'"Encounter"' in raw or b'"Bundle"' in raw:
+            try:
+                _links_of(json.loads(raw), links)
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                continue  # quarantined in the second pass
+    return links
+
+
 def ingest_fhir(
     path: Path,
     engine: Engine,
@@ -249,7 +279,8 @@ def ingest_fhir(
         ingest_id, position = _start(engine, source, fingerprint, "fhir", size)
         sqlite = engine.dialect.name == "sqlite"
         ctx = Context(source, fingerprint, ingest_id, None, pseudonymise, sqlite)
-        reader = _Reader(ctx, engine, batch_size, ed_unit)
+        links = _links_of_lines(handle) if ndjson else _links_of(document)
+        reader = _Reader(ctx, engine, batch_size, ed_unit, links)
         resumed_from = 0
         if ndjson:
             resumed_from = position

@@ -1,13 +1,15 @@
 """FHIR R4 Encounter -> ADT v1 events: validation, the mapping, and redaction for quarantine.
 
 Every Encounter is validated with ``fhir.resources`` (its R4B models: the Encounter structure is
-R4's, see ``docs/decisions/0004-fhir-r4b-models.md``), then mapped on its own (no lookup of
-other resources, so a stream maps record by record). The mapping table is in ``docs/fhir.md``:
+R4's, see ``docs/decisions/0004-fhir-r4b-models.md``), then mapped without looking anything up
+in the store; the only context is what a first pass over the same file noted about ED visits
+and admissions (``EncounterLinks``). The mapping table is in ``docs/fhir.md``:
 
 * class ``EMER`` (an ED visit): ``arrival`` at the ED at ``period.start`` (acuity from a
   ``priority.coding`` whose code is a triage level ``1``-``5``), and ``discharge`` from the ED
   at ``period.end`` when ``status`` is ``finished``, unless ``hospitalization.
-  dischargeDisposition`` says the patient was admitted to this hospital (code ``09``).
+  dischargeDisposition`` says the patient was admitted to this hospital (code ``09``), or an
+  inpatient encounter of the same file begins when it ends (``EncounterLinks``).
 * class ``IMP`` / ``ACUTE`` / ``NONAC`` (an inpatient stay): ``admit`` to the first location,
   one ``transfer`` per later location of another unit, ``discharge`` at ``period.end`` from the
   last location when ``finished``.
@@ -20,8 +22,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from fhir.resources.R4B.encounter import Encounter
@@ -30,6 +32,7 @@ from pydantic import ValidationError
 __all__ = [
     "ACT_CODE",
     "ADMIT_SOURCE",
+    "EncounterLinks",
     "FhirMapping",
     "FhirMappingError",
     "encounter_events",
@@ -219,8 +222,95 @@ def _admitted(resource: Mapping[str, Any]) -> bool:
     )
 
 
+def _utc_key(patient: str, value: Any) -> int | None:
+    """A hash of (patient, instant in UTC) for matching an ED end to an admission; None if no
+    instant."""
+    if not isinstance(value, str) or len(value) <= 10:
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if instant.tzinfo is None:
+        return None
+    return hash((patient, instant.astimezone(UTC).isoformat()))
+
+
+@dataclass
+class EncounterLinks:
+    """What the other Encounters of the same file say about ED visits that end in admissions.
+
+    Filled by a first pass over the file (``add`` each raw resource), asked while mapping: an
+    ED visit is *admitted* when an inpatient encounter of the same patient begins at the
+    instant it ends, or points to it with ``partOf``; an inpatient stay is *from the ED* when
+    an ED visit of the same patient ends at the instant it begins, or it is ``partOf`` an ED
+    visit of the file. Keys are hashes (patient, instant), one per encounter.
+    """
+
+    ed_ends: set[int] = field(default_factory=set)
+    stay_starts: set[int] = field(default_factory=set)
+    ed_ids: set[str] = field(default_factory=set)
+    part_of: set[str] = field(default_factory=set)
+
+    def add(self, resource: Mapping[str, Any]) -> None:
+        """Note one resource (not yet validated: anything unexpected is ignored)."""
+        if resource.get("resourceType") != "Encounter":
+            return
+        klass = resource.get("class")
+        code = klass.get("code") if isinstance(klass, Mapping) else None
+        patient = patient_reference(resource)
+        period = resource.get("period")
+        period = period if isinstance(period, Mapping) else {}
+        if code in EMERGENCY_CLASSES:
+            if isinstance(resource.get("id"), str):
+                self.ed_ids.add(str(resource["id"]))
+            key = _utc_key(patient, period.get("end")) if patient else None
+            if key is not None:
+                self.ed_ends.add(key)
+        elif code in INPATIENT_CLASSES:
+            part_of = resource.get("partOf")
+            if isinstance(part_of, Mapping) and isinstance(part_of.get("reference"), str):
+                self.part_of.add(str(part_of["reference"]).rsplit("/", 1)[-1])
+            if patient:
+                start = _utc_key(patient, period.get("start"))
+                for key in (start, self._first_location(resource, patient)):
+                    if key is not None:
+                        self.stay_starts.add(key)
+
+    @staticmethod
+    def _first_location(resource: Mapping[str, Any], patient: str) -> int | None:
+        locations = resource.get("location")
+        if not isinstance(locations, list) or not locations:
+            return None
+        first = locations[0]
+        period = first.get("period") if isinstance(first, Mapping) else None
+        return _utc_key(patient, period.get("start")) if isinstance(period, Mapping) else None
+
+    def admitted(self, resource: Mapping[str, Any], patient: str) -> bool:
+        """Whether this ED visit (EMER) ended in an admission, by the file's inpatient stays."""
+        if resource.get("id") in self.part_of:
+            return True
+        period = resource.get("period") or {}
+        key = _utc_key(patient, period.get("end"))
+        return key is not None and key in self.stay_starts
+
+    def from_ed(self, resource: Mapping[str, Any], patient: str) -> bool:
+        """Whether this inpatient stay began with an ED visit of the file."""
+        part_of = resource.get("partOf") or {}
+        ref = part_of.get("reference")
+        if isinstance(ref, str) and ref.rsplit("/", 1)[-1] in self.ed_ids:
+            return True
+        period = resource.get("period") or {}
+        keys = (_utc_key(patient, period.get("start")), self._first_location(resource, patient))
+        return any(k is not None and k in self.ed_ends for k in keys)
+
+
 def encounter_events(
-    resource: Mapping[str, Any], patient_id: str, *, ed_unit: str = "ED"
+    resource: Mapping[str, Any],
+    patient_id: str,
+    *,
+    ed_unit: str = "ED",
+    links: EncounterLinks | None = None,
 ) -> FhirMapping:
     """The ADT records of one validated Encounter (see the module docstring and docs/fhir.md).
 
@@ -268,10 +358,14 @@ def encounter_events(
         if start is None:
             raise FhirMappingError("period.start is missing: the ED arrival needs a time")
         events = [event("arrival", start, ed_unit, acuity=_acuity(resource))]
-        if status == "finished" and end is not None and not _admitted(resource):
+        admitted = _admitted(resource) or (
+            links is not None and links.admitted(resource, patient_id)
+        )
+        if status == "finished" and end is not None and not admitted:
             events.append(event("discharge", end, ed_unit))
         return FhirMapping(events)
-    return _inpatient(resource, status, start, end, ed_unit, event)
+    from_ed = links is not None and links.from_ed(resource, patient_id)
+    return _inpatient(resource, status, start, end, ed_unit, event, from_ed)
 
 
 def _inpatient(
@@ -281,10 +375,11 @@ def _inpatient(
     end: datetime | None,
     ed_unit: str,
     event: Callable[..., dict[str, Any]],
+    linked_to_ed: bool,
 ) -> FhirMapping:
     """admit / transfer / discharge of an inpatient Encounter from its location history."""
     hosp = resource.get("hospitalization") or {}
-    from_ed = (ADMIT_SOURCE, "emd") in _codes(hosp.get("admitSource"))
+    from_ed = linked_to_ed or (ADMIT_SOURCE, "emd") in _codes(hosp.get("admitSource"))
     stays: list[tuple[datetime, str, int]] = []  # (entered at, unit, index in location[])
     previous_end: datetime | None = start
     for i, entry in enumerate(resource.get("location") or []):
