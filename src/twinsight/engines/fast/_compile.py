@@ -32,7 +32,7 @@ from ...spec import (
     gamma_params,
     lognormal_params,
 )
-from .._calendar import Calendar, residuals
+from .._calendar import Calendar, residual
 from . import _layout as L
 from ._random import KIND
 
@@ -198,10 +198,17 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
         sc_off.append(len(sc_t))
 
     j_from, j_mode, j_to, j_cls, j_target = [], [], [], [], []
+    j_st = [0] * n_s
     for jr in spec.kpis.journeys.values():
         j_from.append(s_idx[jr.from_station])
-        j_mode.append(L.J_ENTER if jr.start == "enter" else L.J_SERVICE_END)
         j_to.append(s_idx[jr.to_station])
+        if jr.start == "enter":
+            j_mode.append(L.J_ENTER)
+            j_st[j_from[-1]] |= L.J_ENTER_BIT
+        else:
+            j_mode.append(L.J_SERVICE_END)
+            j_st[j_from[-1]] |= L.J_DONE_BIT
+        j_st[j_to[-1]] |= L.J_LEAVE_BIT
         j_cls += [1 if jr.counts_class(c) else 0 for c in classes]
         j_target.append(math.inf if jr.target is None else jr.target)
 
@@ -262,6 +269,7 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     add_i(L.J_MODE, j_mode)
     add_i(L.J_TO, j_to)
     add_i(L.J_CLS, j_cls)
+    add_i(L.J_ST, j_st)
     add_f(L.F_WIN_A, win_a)
     add_f(L.F_WIN_B, win_b)
     add_f(L.F_TARGET, target)
@@ -293,34 +301,13 @@ def rng_states(spec: FlowSpec, seed: int, rep: int) -> np.ndarray:
     )
 
 
-class InitialTemplate(NamedTuple):
-    """The warm start without its random part: the entities' arrays (``t_end`` NaN where a
-    residual is drawn) and, per distribution, which entities draw from it and their elapsed
-    times; ``draw_pos`` gives each job's positions in the replication's uniforms."""
-
-    base: Initial
-    jobs: list[tuple[Distribution, np.ndarray, np.ndarray, np.ndarray]]
-    draws: int
-
-
-def initial_template(spec: FlowSpec) -> InitialTemplate:
-    """Everything about ``spec``'s warm start that does not change between replications."""
+def initial_entities(spec: FlowSpec, seed: int, rep: int) -> Initial:
+    """The warm-start entities of replication ``rep``; residual durations are drawn here from the
+    ``initial`` stream (NumPy generator), group by group and entity by entity."""
+    rng = np.random.default_rng(stream_seed(seed, rep, "initial"))
     s_idx = {s: i for i, s in enumerate(spec.station_names())}
     c_idx = {c: i for i, c in enumerate(spec.class_names())}
-    st, cls, srv, joined, enter = [], [], [], [], []
-    t_end: list[float] = []
-    pending: dict[int, tuple[Distribution, list[int], list[float], list[int]]] = {}
-    draws = 0
-
-    def later(dist: Distribution, elapsed: float) -> float:
-        nonlocal draws
-        job = pending.setdefault(id(dist), (dist, [], [], []))
-        job[1].append(len(t_end))
-        job[2].append(elapsed)
-        job[3].append(draws)
-        draws += 1
-        return math.nan
-
+    st, cls, srv, joined, enter, t_end = [], [], [], [], [], []
     for grp in spec.initial_state:
         station = spec.stations[grp.station]
         in_sys = grp.elapsed if grp.in_system is None else grp.in_system
@@ -328,18 +315,19 @@ def initial_template(spec: FlowSpec) -> InitialTemplate:
             st.append(s_idx[grp.station])
             cls.append(c_idx[grp.entity_class])
             enter.append(-in_sys)
-            joined.append(-grp.elapsed)
             if grp.status == "in_service":
                 srv.append(1)
+                joined.append(-grp.elapsed)
                 if grp.remaining is not None:
                     t_end.append(grp.remaining)
                 else:
-                    t_end.append(later(station.service_for(grp.entity_class), grp.elapsed))
+                    t_end.append(residual(station.service_for(grp.entity_class), grp.elapsed, rng))
             else:
                 srv.append(0)
+                joined.append(-grp.elapsed)
                 pd = station.patience_for(grp.entity_class)
-                t_end.append(math.inf if pd is None else later(pd, grp.elapsed))
-    base = Initial(
+                t_end.append(math.inf if pd is None else residual(pd, grp.elapsed, rng))
+    return Initial(
         st=np.array(st, dtype=_I),
         cls=np.array(cls, dtype=_I),
         in_service=np.array(srv, dtype=_I),
@@ -347,24 +335,3 @@ def initial_template(spec: FlowSpec) -> InitialTemplate:
         enter=np.array(enter, dtype=_F),
         t_end=np.array(t_end, dtype=_F),
     )
-    jobs = [
-        (d, np.array(w, dtype=np.int64), np.array(e, dtype=_F), np.array(p, dtype=np.int64))
-        for d, w, e, p in pending.values()
-    ]
-    return InitialTemplate(base, jobs, draws)
-
-
-def initial_entities(
-    spec: FlowSpec, seed: int, rep: int, template: InitialTemplate | None = None
-) -> Initial:
-    """The warm-start entities of replication ``rep``; residual durations are drawn from the
-    ``initial`` stream (NumPy generator), one uniform per drawing entity in placement order.
-    ``template``: ``initial_template(spec)``, computed once for many replications."""
-    tpl = template or initial_template(spec)
-    if not tpl.draws:
-        return tpl.base
-    u = np.random.default_rng(stream_seed(seed, rep, "initial")).random(tpl.draws)
-    t_end = tpl.base.t_end.copy()
-    for dist, where, elapsed, pos in tpl.jobs:
-        t_end[where] = residuals(dist, elapsed, u[pos])
-    return tpl.base._replace(t_end=t_end)

@@ -64,7 +64,6 @@ from ._layout import (
     N_BINS,
     N_CAP,
     N_CLS,
-    N_JRN,
     N_LVL,
     N_RES,
     N_ST,
@@ -168,8 +167,7 @@ def _move_on(
         free(si, ei, e)
     elif join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, d, t):
         leave(mi, mf, si, sf, ef, hist, ser, e, i, t, ALL)
-        if mi[N_JRN] > 0:  # journeys end at i before they start at d
-            journeys_start(mi, ei, ef, e, d, J_ENTER, t)
+        journeys_start(mi, ei, ef, e, d, J_ENTER, t)  # after leave: end at i, then start at d
     elif mi[mi[BLOCK] + i]:
         release(mi, mf, si, sf, i, t, REST)
         ei[e, E_STAT] = ST_BLOCKED
@@ -211,8 +209,7 @@ def _done(
         ei[e, E_CLS] = mi[mi[RT_CLS] + k]
     ef[e, EF_DONE] = t
     ei[e, E_STAT] = ST_HELD
-    if mi[N_JRN] > 0:
-        journeys_start(mi, ei, ef, e, i, J_SERVICE_END, t)
+    journeys_start(mi, ei, ef, e, i, J_SERVICE_END, t)
     if mi[mi[WIN] + i] and not _in_window(mi, mf, i, t):
         t_open = _window_opens(mi, mf, i, t)
         if t_open < mf[HORIZON]:
@@ -260,8 +257,7 @@ def _arrive(
             c += 1
         e = alloc(si, ei, ef, c, t)
         if join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, j, t):
-            if mi[N_JRN] > 0:
-                journeys_start(mi, ei, ef, e, j, J_ENTER, t)
+            journeys_start(mi, ei, ef, e, j, J_ENTER, t)
         else:
             if t >= mf[WARMUP]:
                 sf[si[SF_ST] + j * N_ST_ACC + BALKED] += 1.0

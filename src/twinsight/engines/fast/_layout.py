@@ -65,6 +65,8 @@ N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP, N_JRN = range(9)
     J_MODE,  # [J] its start point: J_ENTER or J_SERVICE_END
     J_TO,  # [J] station at whose departure it ends
     J_CLS,  # [J*C] 1: an entity of this class at the start point starts the journey
+    J_ST,  # [S] bits: some journey starts on entering (J_ENTER_BIT) / at service end
+    #        (J_DONE_BIT) at the station, or ends on leaving it (J_LEAVE_BIT)
     # ----- float sections of mf ----------------------------------------------------------------
     F_WIN_A,  # [S] window start, minutes of day
     F_WIN_B,  # [S] window end
@@ -78,10 +80,11 @@ N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP, N_JRN = range(9)
     F_BAT_CUM,  # cumulative batch-size probabilities
     F_SC_T,  # scheduled arrival times in the first week, [0, SC_LEN)
     F_J_TARGET,  # [J] journey target (inf: none)
-) = range(9, 52)
-N_HEAD = 52
-# ----- journey start points -----------------------------------------------------------------------
+) = range(9, 53)
+N_HEAD = 53
+# ----- journey start points, and the bits of J_ST -------------------------------------------------
 J_ENTER, J_SERVICE_END = range(2)
+J_ENTER_BIT, J_DONE_BIT, J_LEAVE_BIT = 1, 2, 4
 # ----- model float scalars ------------------------------------------------------------------------
 HORIZON, WARMUP, START, MPU, INTERVAL, CAP_LEN, SC_LEN = range(7)
 N_FSCALAR = 7

@@ -35,9 +35,13 @@ from ._layout import (
     HELD_SUM,
     HORIZON,
     J_CLS,
+    J_DONE_BIT,
     J_ENTER,
+    J_ENTER_BIT,
     J_FROM,
+    J_LEAVE_BIT,
     J_MODE,
+    J_ST,
     J_TO,
     KEEP_AMT,
     N_ARR,
@@ -152,12 +156,14 @@ def enter(
     ef[e, EF_JOINED] = t
 
 
-@hot
+@inlined
 def journeys_start(
     mi: np.ndarray, ei: np.ndarray, ef: np.ndarray, e: int, j: int, point: int, t: float
 ) -> None:
     """``e`` passes ``point`` (J_ENTER, J_SERVICE_END) at station ``j``: start the clock of each
     journey from there that it is not on yet and whose classes include its class."""
+    if not mi[mi[J_ST] + j] & (J_ENTER_BIT if point == J_ENTER else J_DONE_BIT):
+        return  # the common case: no journey starts here
     n_c = mi[N_CLS]
     for k in range(mi[N_JRN]):
         if (
@@ -169,7 +175,7 @@ def journeys_start(
             ef[e, N_EF + k] = t
 
 
-@hot
+@inlined
 def _journeys_end(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ef: np.ndarray,
     hist: np.ndarray, e: int, i: int, t: float,
@@ -202,7 +208,7 @@ def leave(
         row = si[SF_ST] + i * N_ST_ACC
         sf[row + HELD_SUM] += t - ef[e, EF_DONE]
         sf[row + HELD_N] += 1.0
-    if mi[N_JRN] > 0:
+    if mi[mi[J_ST] + i] & J_LEAVE_BIT:
         _journeys_end(mi, mf, si, sf, ef, hist, e, i, t)
 
 
