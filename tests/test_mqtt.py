@@ -31,6 +31,7 @@ from typer.testing import CliRunner
 from twinsight.cli import app
 from twinsight.connect import IngestReport, MqttError, ingest_mqtt, parse_mqtt_url
 from twinsight.connect._mqtt import split_payload
+from twinsight.emulate import StreamCounts, emulate_hospital, feed_schedule, stream_mqtt
 from twinsight.govern import Pseudonymiser
 from twinsight.store import AdtEventRow, QuarantineRow, open_store
 
@@ -443,3 +444,53 @@ def test_ingest_mqtt_command_bad_input_exits_2_with_the_fix(tmp_path: Path) -> N
         assert result.exit_code == 2, (args, result.stdout, result.stderr)
         assert message in result.stderr and fix in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
+
+
+def test_the_emulator_publisher_and_the_ingester_ride_out_a_broker_restart(
+    private_broker: PrivateBroker, tmp_path: Path
+) -> None:
+    """``emulate hospital --mqtt`` live while the broker restarts: both ends reconnect."""
+    rows = emulate_hospital(1, 3, beds=20).rows
+    expected = emulate_hospital(1, 3, beds=20).defects
+    engine = open_store(tmp_path / "store.db")
+    url = private_broker.url
+    topic, client_id = unique()
+    subscribe_once(url, topic, engine, client_id)
+    stop = threading.Event()
+    ingested: list[IngestReport] = []
+    sent: list[StreamCounts] = []
+    ingest_notes: list[str] = []
+    publish_notes: list[str] = []
+    ingester = threading.Thread(
+        target=lambda: ingested.append(
+            ingest_mqtt(url, [topic], engine, SECRET, client_id=client_id, stop=stop,
+                        notify=ingest_notes.append)
+        )
+    )  # fmt: skip
+    span = max(due for due, _ in feed_schedule(rows, 1.0))  # seconds of event time
+    streamer = threading.Thread(  # all of it in about 4 s
+        target=lambda: sent.append(
+            stream_mqtt(rows, url, topic, speed=span / 4, notify=publish_notes.append)
+        )
+    )
+    ingester.start()
+    streamer.start()
+    try:
+        time.sleep(1.5)
+        private_broker.stop()  # a clean stop: the broker saves what it holds
+        time.sleep(0.5)
+        private_broker.start()
+        streamer.join(60)
+        assert sent and sent[0].sent == len(rows)
+        accepted = len(rows) - len(expected.duplicate) - len(expected.malformed)
+        wait_until(lambda: count(engine) >= accepted, 60, f"the rows: {ingest_notes}")
+    finally:
+        stop.set()
+        ingester.join(30)
+    report = ingested[0]
+    assert report.accepted == accepted and count(engine) == accepted
+    assert report.duplicate >= len(expected.duplicate)  # resent messages are duplicates too
+    assert count(engine, QuarantineRow) == len(expected.malformed)
+    assert any("connection lost" in n for n in publish_notes), publish_notes
+    assert any("reconnected" in n for n in publish_notes + ingest_notes)
+    engine.dispose()
