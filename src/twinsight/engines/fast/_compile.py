@@ -32,7 +32,7 @@ from ...spec import (
     gamma_params,
     lognormal_params,
 )
-from .._calendar import Calendar, residual
+from .._calendar import Calendar, residuals
 from . import _layout as L
 from ._random import KIND
 
@@ -301,13 +301,34 @@ def rng_states(spec: FlowSpec, seed: int, rep: int) -> np.ndarray:
     )
 
 
-def initial_entities(spec: FlowSpec, seed: int, rep: int) -> Initial:
-    """The warm-start entities of replication ``rep``; residual durations are drawn here from the
-    ``initial`` stream (NumPy generator), group by group and entity by entity."""
-    rng = np.random.default_rng(stream_seed(seed, rep, "initial"))
+class InitialTemplate(NamedTuple):
+    """The warm start without its random part: the entities' arrays (``t_end`` NaN where a
+    residual is drawn) and, per distribution, which entities draw from it and their elapsed
+    times; ``draw_pos`` gives each job's positions in the replication's uniforms."""
+
+    base: Initial
+    jobs: list[tuple[Distribution, np.ndarray, np.ndarray, np.ndarray]]
+    draws: int
+
+
+def initial_template(spec: FlowSpec) -> InitialTemplate:
+    """Everything about ``spec``'s warm start that does not change between replications."""
     s_idx = {s: i for i, s in enumerate(spec.station_names())}
     c_idx = {c: i for i, c in enumerate(spec.class_names())}
-    st, cls, srv, joined, enter, t_end = [], [], [], [], [], []
+    st, cls, srv, joined, enter = [], [], [], [], []
+    t_end: list[float] = []
+    pending: dict[int, tuple[Distribution, list[int], list[float], list[int]]] = {}
+    draws = 0
+
+    def later(dist: Distribution, elapsed: float) -> float:
+        nonlocal draws
+        job = pending.setdefault(id(dist), (dist, [], [], []))
+        job[1].append(len(t_end))
+        job[2].append(elapsed)
+        job[3].append(draws)
+        draws += 1
+        return math.nan
+
     for grp in spec.initial_state:
         station = spec.stations[grp.station]
         in_sys = grp.elapsed if grp.in_system is None else grp.in_system
@@ -315,19 +336,18 @@ def initial_entities(spec: FlowSpec, seed: int, rep: int) -> Initial:
             st.append(s_idx[grp.station])
             cls.append(c_idx[grp.entity_class])
             enter.append(-in_sys)
+            joined.append(-grp.elapsed)
             if grp.status == "in_service":
                 srv.append(1)
-                joined.append(-grp.elapsed)
                 if grp.remaining is not None:
                     t_end.append(grp.remaining)
                 else:
-                    t_end.append(residual(station.service_for(grp.entity_class), grp.elapsed, rng))
+                    t_end.append(later(station.service_for(grp.entity_class), grp.elapsed))
             else:
                 srv.append(0)
-                joined.append(-grp.elapsed)
                 pd = station.patience_for(grp.entity_class)
-                t_end.append(math.inf if pd is None else residual(pd, grp.elapsed, rng))
-    return Initial(
+                t_end.append(math.inf if pd is None else later(pd, grp.elapsed))
+    base = Initial(
         st=np.array(st, dtype=_I),
         cls=np.array(cls, dtype=_I),
         in_service=np.array(srv, dtype=_I),
@@ -335,3 +355,24 @@ def initial_entities(spec: FlowSpec, seed: int, rep: int) -> Initial:
         enter=np.array(enter, dtype=_F),
         t_end=np.array(t_end, dtype=_F),
     )
+    jobs = [
+        (d, np.array(w, dtype=np.int64), np.array(e, dtype=_F), np.array(p, dtype=np.int64))
+        for d, w, e, p in pending.values()
+    ]
+    return InitialTemplate(base, jobs, draws)
+
+
+def initial_entities(
+    spec: FlowSpec, seed: int, rep: int, template: InitialTemplate | None = None
+) -> Initial:
+    """The warm-start entities of replication ``rep``; residual durations are drawn from the
+    ``initial`` stream (NumPy generator), one uniform per drawing entity in placement order.
+    ``template``: ``initial_template(spec)``, computed once for many replications."""
+    tpl = template or initial_template(spec)
+    if not tpl.draws:
+        return tpl.base
+    u = np.random.default_rng(stream_seed(seed, rep, "initial")).random(tpl.draws)
+    t_end = tpl.base.t_end.copy()
+    for dist, where, elapsed, pos in tpl.jobs:
+        t_end[where] = residuals(dist, elapsed, u[pos])
+    return tpl.base._replace(t_end=t_end)
