@@ -194,6 +194,7 @@ def test_emulate_live_bad_options_exit_2_with_the_fix() -> None:
         (["--mqtt", "mqtt://h", "--topic", "t", "--speed", "-1"], "--speed must be >= 0"),
         (["--mqtt", "mqtt://h", "--topic", "t", "--out", "x.csv"], "one of --out, --mqtt"),
         (["--mqtt", "tcp://h", "--topic", "t"], "is not an MQTT URL"),
+        (["--http", "http://h", "--twin", "w", "--format", "fhir"], "stream ADT rows"),
     ]
     for args, message in cases:
         result = runner.invoke(app, [*base, *args])

@@ -90,6 +90,8 @@ def hospital(
     if mqtt is not None or http is not None:
         from ._live import emulate_live
 
+        if out_format != "adt":
+            fail("--format fhir writes a file; --mqtt/--http stream ADT rows", "drop --format")
         rates = (missing, duplicate, late, malformed)
         emulate_live(
             days=days,

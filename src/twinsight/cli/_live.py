@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from ..connect import MqttError, ingest_mqtt, parse_mqtt_url, stop_on_signals
+from ..connect import MqttError, parse_mqtt_url, stop_on_signals
 from ..emulate import Defects, StreamCounts, StreamError, emulate_hospital, stream_http, stream_mqtt
 from ..twin import open_twin
 from ._output import fail, stderr, stdout
@@ -61,11 +61,9 @@ def ingest_from_mqtt(
     try:
         with _errors(db), stop_on_signals() as stop:
             try:
-                report = ingest_mqtt(
+                report = twin.ingest_mqtt(
                     url,
                     topics,
-                    twin.engine,
-                    twin.pseudonymise,
                     client_id=client_id,
                     max_events=max_events,
                     idle_timeout=idle_timeout,
