@@ -31,7 +31,13 @@ from typer.testing import CliRunner
 from twinsight.cli import app
 from twinsight.connect import IngestReport, MqttError, ingest_mqtt, parse_mqtt_url
 from twinsight.connect._mqtt import split_payload
-from twinsight.emulate import StreamCounts, emulate_hospital, feed_schedule, stream_mqtt
+from twinsight.emulate import (
+    StreamCounts,
+    StreamError,
+    emulate_hospital,
+    feed_schedule,
+    stream_mqtt,
+)
 from twinsight.govern import Pseudonymiser
 from twinsight.store import AdtEventRow, QuarantineRow, open_store
 
@@ -270,7 +276,7 @@ def _free_port() -> int:
 class PrivateBroker:
     """``mosquitto`` on a free port, persisting to a temporary folder."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, extra: str = "") -> None:
         self.port = _free_port()
         self.folder = folder
         self.config = folder / "mosquitto.conf"
@@ -279,7 +285,7 @@ class PrivateBroker:
             f"user {getpass.getuser()}\n"
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
             f"persistence_location {folder}/\nmax_queued_messages 100000\n"
-            "autosave_interval 3600\nlog_dest none\n",
+            f"autosave_interval 3600\nlog_dest none\n{extra}",
             encoding="utf-8",
         )
         self.process: subprocess.Popen[bytes] | None = None
@@ -494,3 +500,23 @@ def test_the_emulator_publisher_and_the_ingester_ride_out_a_broker_restart(
     assert any("connection lost" in n for n in publish_notes), publish_notes
     assert any("reconnected" in n for n in publish_notes + ingest_notes)
     engine.dispose()
+
+
+def test_the_emulator_stops_with_a_clear_message_when_the_broker_refuses_the_topic(
+    tmp_path: Path,
+) -> None:
+    """Mosquitto answers a publish its ACL denies with a failing PUBACK (MQTT v5)."""
+    if not Path(MOSQUITTO).is_file():
+        pytest.skip("the mosquitto binary is not installed: this test starts one with an ACL")
+    acl = tmp_path / "acl"
+    acl.write_text("topic readwrite allowed/#\n", encoding="utf-8")  # anonymous: only allowed/#
+    broker = PrivateBroker(tmp_path, f"acl_file {acl}\n")
+    broker.start()
+    try:
+        with pytest.raises(StreamError) as denied:
+            stream_mqtt([event(1), event(2)], broker.url, "secret/adt")
+        assert "refused 2 of 2 messages to 'secret/adt'" in str(denied.value)
+        assert denied.value.hint
+        assert stream_mqtt([event(1)], broker.url, "allowed/adt").sent == 1
+    finally:
+        broker.stop()

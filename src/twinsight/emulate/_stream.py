@@ -117,8 +117,9 @@ def stream_mqtt(
     """Publish each row as one JSON message (QoS 1) to ``topic``; the count acknowledged.
 
     Returns when every message sent has its PUBACK. ``MqttError`` if the broker is unreachable
-    at the start; a connection dropped later is retried with backoff (the unacknowledged messages
-    are sent again, so a subscriber may see a few twice: at-least-once, as QoS 1 promises).
+    at the start; ``StreamError`` if it refused messages (a failing PUBACK reason code). A
+    connection dropped later is retried with backoff (the unacknowledged messages are sent
+    again, so a subscriber may see a few twice: at-least-once, as QoS 1 promises).
     """
     if not topic or any(c in topic for c in "+#"):
         raise MqttError(f"cannot publish to '{topic}'", "give a topic without wildcards")
@@ -128,10 +129,13 @@ def stream_mqtt(
     client.max_inflight_messages_set(window)
     client.max_queued_messages_set(0)
     acked = 0
+    refused: list[str] = []  # reason codes of PUBACKs that refused a message (v5)
 
-    def on_publish(*_: Any) -> None:
+    def on_publish(_c: Any, _u: Any, _mid: int, reason: Any, _p: Any) -> None:
         nonlocal acked
         acked += 1
+        if reason.is_failure:
+            refused.append(str(reason))
 
     connack: list[Any] = []
     client.on_publish = on_publish
@@ -181,6 +185,11 @@ def stream_mqtt(
     finally:
         client.disconnect()
         client.loop(timeout=_TICK)
+    if refused:
+        raise StreamError(
+            f"{target} refused {len(refused)} of {sent} messages to '{topic}': {refused[0]}",
+            "check the user's right to publish to the topic",
+        )
     return StreamCounts(sent=acked)
 
 
