@@ -211,7 +211,7 @@ def ingest(
         ),
     ] = None,
 ) -> None:
-    """Ingest ADT event files; replays add nothing, rejected records go to quarantine."""
+    """Ingest ADT event files or MQTT topics (--mqtt); repeats add nothing, bad ones quarantined."""
     if mqtt is not None or topic or max_events is not None or idle_timeout is not None:
         from ._live import ingest_from_mqtt
 
