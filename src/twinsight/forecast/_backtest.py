@@ -123,10 +123,13 @@ def backtest(
     reps: int = 200,
     seed: int = 1,
     interval: float = 1.0,
-    rate_cv: float = 0.0,
+    rate_cv: float | Callable[[datetime], float] = 0.0,
     progress: Progress | None = None,
 ) -> BacktestResult:
-    """Backtest the twin at each origin (see the module docstring); bins of ``interval`` hours."""
+    """Backtest the twin at each origin (see the module docstring); bins of ``interval`` hours.
+
+    ``rate_cv``: the forecast's arrival-level uncertainty, or a function of the origin giving it
+    (called after ``build(origin)``, so a build that calibrates can supply it)."""
     if not origins:
         raise ValueError("no origins to backtest: the history is too short for the window")
     origins = sorted(o.astimezone(UTC) for o in origins)
@@ -138,8 +141,8 @@ def backtest(
     for i, origin in enumerate(origins):
         model = build(origin)
         state = current_state(engine, origin)
-        fc = forecast(model, state, days, reps=reps, seed=seed + i, interval=interval,
-                      rate_cv=rate_cv)  # fmt: skip
+        cv = rate_cv(origin) if callable(rate_cv) else rate_cv
+        fc = forecast(model, state, days, reps=reps, seed=seed + i, interval=interval, rate_cv=cv)
         times = pd.DatetimeIndex(fc.times())
         before = origin - timedelta(hours=interval)
         for unit in fc.units:

@@ -112,8 +112,8 @@ def band_alarms(forecast: pd.DataFrame, observed: pd.DataFrame, *, run: int = 6)
 def los_alarm(
     unit: str,
     dist: Mapping[str, Any],
-    hours: Sequence[float],
-    ended: Sequence[bool],
+    hours: Sequence[float] | np.ndarray,
+    ended: Sequence[bool] | np.ndarray,
     since: datetime,
     *,
     z: float = 3.0,
@@ -147,7 +147,7 @@ def los_alarm(
 
 
 def arrival_alarm(
-    rate_per_hour: Sequence[float],
+    rate_per_hour: Sequence[float] | np.ndarray,
     dispersion: float,
     arrivals: Iterable[datetime],
     start: datetime,

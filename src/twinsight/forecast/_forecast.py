@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..assimilate import ED, HospitalState
 from ..experiment import run_experiment
-from ._model import HospitalModel
+from ._model import EXIT, HospitalModel, mean_of
 
 __all__ = ["QUANTILES", "Forecast", "forecast"]
 
@@ -76,14 +76,22 @@ class Forecast:
             rows.append(part)
         return pd.concat(rows, ignore_index=True)
 
-    def daily(self, hour_offset: float = 0.0) -> pd.DataFrame:
-        """The bands every 24 hours from ``start + hour_offset`` (days 1, 2, ...)."""
-        frame = self.frame()
+    def daily(self) -> pd.DataFrame:
+        """The bands of the last bin before each whole day from the start (the census around
+        the same clock time on days +1, +2, ...): the ``frame()`` columns, ``time`` set to the
+        day mark (the bin's end), plus ``day`` and ``bin``."""
         step = round(24 / self.interval)
-        first = round(hour_offset / self.interval)
-        keep = {self.start + timedelta(hours=(first + k * step) * self.interval)
-                for k in range(1, self.bins // step + 1)}  # fmt: skip
-        return frame[frame["time"].isin(keep)].reset_index(drop=True)
+        picks = [k * step - 1 for k in range(1, self.bins // step + 1)]
+        frame = self.frame()
+        per_unit = self.bins
+        rows = []
+        for u in range(len(self.samples)):
+            part = frame.iloc[[u * per_unit + b for b in picks]].copy()
+            part["day"] = range(1, len(picks) + 1)
+            part["bin"] = picks
+            part["time"] = [self.start + timedelta(days=k) for k in part["day"]]
+            rows.append(part)
+        return pd.concat(rows, ignore_index=True)
 
 
 def forecast(
@@ -126,5 +134,24 @@ def forecast(
             parts[k].append(result.series[f"occupancy[{k}]"])
         first += size
     samples = {k: np.vstack(v) for k, v in parts.items()}
+    _discharge_times(model, state.at, interval, samples)
     beds = {u: m.beds for u, m in model.units.items()}
     return Forecast(state.at, interval, samples, seed, reps, beds)
+
+
+def _discharge_times(
+    model: HospitalModel, start: datetime, interval: float, samples: dict[str, np.ndarray]
+) -> None:
+    """Shift each unit's samples by the census correction for daytime discharges (see
+    ``HospitalModel.discharge_offsets``); the flow out of a unit is its mean census over its
+    mean length of stay, times the share that leaves the hospital."""
+    if model.discharge_shares is None:
+        return
+    first = start.hour + start.minute / 60.0
+    for unit, m in model.units.items():
+        values = samples[unit]
+        total = sum(m.next.values())
+        exits = m.next.get(EXIT, 0.0) / total if total else 0.0
+        daily = float(values.mean()) / mean_of(m.los) * 24.0 * exits
+        mids = first + (np.arange(values.shape[1]) + 0.5) * interval
+        samples[unit] = np.maximum(values + model.discharge_offsets(mids, daily), 0.0)

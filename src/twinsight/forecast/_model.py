@@ -34,7 +34,7 @@ from scipy import stats
 from ..assimilate import ED, HospitalState
 from ..spec import FlowSpec
 
-__all__ = ["EXIT", "HOME", "HospitalModel", "UnitModel", "survival"]
+__all__ = ["EXIT", "HOME", "HospitalModel", "UnitModel", "mean_of", "survival"]
 
 #: Routing target for leaving the hospital.
 EXIT = "exit"
@@ -47,6 +47,13 @@ _ED_SPACE = 100_000
 
 def _to(unit: str) -> str:
     return f"to:{unit}"
+
+
+def mean_of(dist: Mapping[str, Any]) -> float:
+    """The mean of a flow-spec distribution dict (the families the calibration fits)."""
+    if dist["dist"] == "weibull":
+        return float(dist["scale"]) * math.gamma(1.0 + 1.0 / float(dist["shape"]))
+    return float(dist["mean"])
 
 
 def survival(dist: Mapping[str, Any], t: float) -> float:
@@ -95,6 +102,8 @@ class HospitalModel:
     electives: Mapping[str, Sequence[float]] = field(default_factory=dict)
     #: The hours of the day electives arrive in: [from, to) (hours, UTC).
     elective_hours: tuple[int, int] = (7, 10)
+    #: Shares of discharges (to ``exit``) by UTC clock hour 0-23; None: no daily pattern.
+    discharge_shares: Sequence[float] | None = None
 
     def __post_init__(self) -> None:
         if len(self.ed_rate_per_hour) != 168:
@@ -108,6 +117,32 @@ class HospitalModel:
                     raise ValueError(f"unit {name} routes to '{target}', not a unit of the model")
         if ED in self.units:
             raise ValueError(f"'{ED}' is the emergency department, not an inpatient unit")
+
+    def discharge_offsets(self, clock_hours: np.ndarray, daily_exits: float) -> np.ndarray:
+        """The census correction for discharges that happen at the calibrated times of day.
+
+        The engine ends a stay when its length of stay is over, at any hour; real discharges
+        bunch in the daytime. With ``F(h)`` the share of a day's discharges before clock time
+        ``h`` (calibrated) and ``h / 24`` the share the model discharges by then (its stays are
+        spread far wider than a day, so its discharge times are uniform over the day), the real
+        census exceeds the model's at ``h`` by ``daily_exits * (h / 24 - F(h))``, less that
+        term's daily mean (the mean census is the same: same stays, other hours).
+        """
+        if self.discharge_shares is None:
+            return np.zeros_like(clock_hours, dtype=float)
+        shares = np.asarray(self.discharge_shares, dtype=float)
+        shares = shares / shares.sum()
+        grid = np.arange(0.0, 24.0, 1.0 / 12.0)  # 5-minute steps
+        cum = np.concatenate([[0.0], np.cumsum(shares)])
+
+        def gap(h: np.ndarray) -> np.ndarray:
+            h = np.mod(h, 24.0)
+            whole = np.floor(h).astype(int)
+            real = cum[whole] + shares[np.minimum(whole, 23)] * (h - whole)
+            return np.asarray(h / 24.0 - real, dtype=float)
+
+        hours = np.asarray(clock_hours, dtype=float)
+        return np.asarray(daily_exits * (gap(hours) - gap(grid).mean()), dtype=float)
 
     def ed_classes(self) -> dict[str, float]:
         """The ED arrival class mix: ``home`` and ``to:<unit>`` -> probability."""
