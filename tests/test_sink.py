@@ -77,3 +77,19 @@ def test_mappings_with_datetimes_are_accepted(store: Engine) -> None:
     with store.connect() as conn:
         key = conn.execute(select(AdtEventRow.patient_key)).scalar_one()
     assert key == SECRET("MRN0042")
+
+
+def test_each_batch_of_a_long_lived_sink_records_its_own_receipt_time(store: Engine) -> None:
+    import time
+
+    with RecordSink(store, SECRET, "http", "http") as sink:
+        sink.add(ARRIVAL)
+        sink.commit()
+        time.sleep(0.05)
+        sink.add({**ARRIVAL, "event_id": "s-later"})
+        sink.commit()
+    with store.connect() as conn:
+        first, later = conn.execute(
+            select(AdtEventRow.received_at).order_by(AdtEventRow.id)
+        ).scalars()
+    assert later > first

@@ -94,6 +94,10 @@ class Context:
         #: Records from a stream (MQTT, HTTP): a rejected record is keyed by its source and
         #: bytes alone (a redelivered bad message is quarantined once), not by a file offset.
         self.stream = stream
+        self.stamp()
+
+    def stamp(self) -> None:
+        """Set the receipt instant recorded on the rows added from now on (UTC, now)."""
         self.received_at_datetime = datetime.now(UTC)
         self.received_at = self._instant(self.received_at_datetime)
 

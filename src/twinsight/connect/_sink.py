@@ -107,6 +107,8 @@ class RecordSink:
         else:
             raw = bytes(data)
         self._seq += 1
+        if not self.pending:  # a long-lived sink: each batch carries its own receipt time
+            self._ctx.stamp()
         self._ctx.add(Record(self._seq, self._seq, self._seq, raw), self._batch)
         # a stream has no byte position to resume from: keep the ingest's position at 0
         self._batch.end = 0
