@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
@@ -156,6 +158,29 @@ def test_a_stopped_replay_keeps_what_it_fed_and_resumes(tmp_path: Path) -> None:
     rest = ingest_path(path, engine, SECRET)
     assert rest.resumed_from == position and rest.duplicate == 0
     assert first.ingest.accepted + rest.accepted == 50 == _count(engine, AdtEventRow)
+    engine.dispose()
+
+
+def test_a_parquet_timestamp_column_paces_too(tmp_path: Path) -> None:
+    times = [T0 + timedelta(minutes=20 * i) for i in range(4)]
+    path = tmp_path / "ts.parquet"
+    table = pa.table(
+        {
+            "type": ["arrival"] * 4,
+            "time": pa.array(times, type=pa.timestamp("ms", tz="Europe/Paris")),
+            "unit": ["ED"] * 4,
+            "patient_id": [f"P{i}" for i in range(4)],
+        }
+    )
+    pq.write_table(table, path)
+    engine = open_store(tmp_path / "s.db")
+    start = time.monotonic()
+    result = replay_path(path, engine, SECRET, 7_200.0)  # 60 min at 7,200x: 0.5 s
+    assert time.monotonic() - start >= 3600 / 7_200 - SLACK
+    assert result.span_s == 3600.0 and result.ingest.accepted == 4
+    with engine.connect() as conn:
+        stored = conn.execute(select(AdtEventRow.time).order_by(AdtEventRow.time)).scalars().all()
+    assert stored == times  # the zone is kept: the same instants, in UTC
     engine.dispose()
 
 
