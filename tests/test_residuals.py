@@ -80,3 +80,19 @@ initial_state:
     expected += [residual(icu.service, 20.0, rng), 4.0, residual(icu.patience, 1.0, rng)]
     expected += [residual(ward, 200.0, rng)]
     assert got.tolist() == expected
+
+
+def test_closed_form_inverse_survival_equals_scipy_for_each_fitted_family() -> None:
+    from twinsight.engines._calendar import _isf
+    from twinsight.spec import Gamma, Weibull
+
+    p = np.array([1e-12, 1e-6, 0.01, 0.3, 0.5, 0.9, 0.999999])
+    for dist in (
+        Exponential(dist="exponential", mean=7.0),
+        Lognormal(dist="lognormal", mean=60.0, sd=40.0),
+        Gamma(dist="gamma", mean=50.0, sd=30.0),
+        Weibull(dist="weibull", shape=1.4, scale=80.0),
+    ):
+        rv = frozen(dist)
+        assert rv is not None
+        np.testing.assert_allclose(_isf(dist, rv, p), rv.isf(p), rtol=1e-9)

@@ -32,7 +32,7 @@ from ...spec import (
     gamma_params,
     lognormal_params,
 )
-from .._calendar import Calendar, residuals
+from .._calendar import Calendar, residuals, survivals
 from . import _layout as L
 from ._random import KIND
 
@@ -307,7 +307,7 @@ class InitialTemplate(NamedTuple):
     times; ``draw_pos`` gives each job's positions in the replication's uniforms."""
 
     base: Initial
-    jobs: list[tuple[Distribution, np.ndarray, np.ndarray, np.ndarray]]
+    jobs: list[tuple[Distribution, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]
     draws: int
 
 
@@ -355,10 +355,11 @@ def initial_template(spec: FlowSpec) -> InitialTemplate:
         enter=np.array(enter, dtype=_F),
         t_end=np.array(t_end, dtype=_F),
     )
-    jobs = [
-        (d, np.array(w, dtype=np.int64), np.array(e, dtype=_F), np.array(p, dtype=np.int64))
-        for d, w, e, p in pending.values()
-    ]
+    jobs = []
+    for d, w, e, p in pending.values():
+        elapsed = np.array(e, dtype=_F)
+        jobs.append((d, np.array(w, dtype=np.int64), elapsed, np.array(p, dtype=np.int64),
+                     survivals(d, elapsed)))  # fmt: skip
     return InitialTemplate(base, jobs, draws)
 
 
@@ -373,6 +374,6 @@ def initial_entities(
         return tpl.base
     u = np.random.default_rng(stream_seed(seed, rep, "initial")).random(tpl.draws)
     t_end = tpl.base.t_end.copy()
-    for dist, where, elapsed, pos in tpl.jobs:
-        t_end[where] = residuals(dist, elapsed, u[pos])
+    for dist, where, elapsed, pos, sf in tpl.jobs:
+        t_end[where] = residuals(dist, elapsed, u[pos], sf)
     return tpl.base._replace(t_end=t_end)
