@@ -174,3 +174,20 @@ def test_band_alarm_needs_a_run_outside() -> None:
     (alarm,) = band_alarms(fc, observed)
     assert alarm.unit == "W" and alarm.statistic == 7.0 and "above" in alarm.message
     assert alarm.since == times[10].to_pydatetime()
+
+
+def test_varying_a_spec_equals_building_it_with_the_factors() -> None:
+    model = HospitalModel(
+        [2.0] * 168,
+        {EXIT: 0.6, "W": 0.4},
+        {"dist": "lognormal", "mean": 3.0, "sd": 2.0},
+        {"dist": "gamma", "mean": 5.0, "sd": 3.0},
+        {"W": UnitModel(20, {"dist": "weibull", "shape": 1.3, "scale": 90.0})},
+        electives={"W": [1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0]},
+    )
+    state = HospitalState(T0, {"W": 1}, [_patient("W", 30.0, "a"), _patient(ED, 2.0, "b")])
+    base = model.spec(state, 2.0)
+    factors = {"W": 1.1, ED: 0.9}
+    built = model.spec(state, 2.0, rate_factor=1.3, los_factors=factors)
+    assert model.vary(base, 1.3, factors).model_dump() == built.model_dump()
+    assert model.vary(base).model_dump() == base.model_dump()

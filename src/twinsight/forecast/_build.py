@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
+from ..assimilate import ED
 from ..calibrate import HospitalCalibration
-from ._model import EXIT, HospitalModel, UnitModel
+from ._model import EXIT, HospitalModel, UnitModel, cv_of
 
 __all__ = ["model_from_calibration", "rate_cv_from"]
 
@@ -56,7 +58,20 @@ def model_from_calibration(
         electives=electives,
         elective_hours=(lo, lo + 3),
         discharge_shares=[float(x) for x in cal.discharge.shares_],
+        los_se={
+            **{u: _mean_se(fit) for u, fit in fitted.items() if u in units},
+            ED: _mean_se(cal.ed_admit_los),
+        },
     )
+
+
+def _mean_se(fit: Any) -> float:
+    """Standard error of log(mean stay): CV / sqrt(stays that ended), the delta-method size of
+    a mean estimated from that many events (censored stays add exposure, not events)."""
+    events = float(getattr(fit, "n_events_", 0) or 0)
+    if events < 1:
+        return 0.0
+    return cv_of(fit.spec_) / math.sqrt(events)
 
 
 def rate_cv_from(cal: HospitalCalibration) -> float:

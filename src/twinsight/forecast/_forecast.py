@@ -109,26 +109,32 @@ def forecast(
     """Forecast every unit's occupancy (and the ED's) for ``days`` from ``state``.
 
     ``rate_cv``: coefficient of variation of the arrival-rate level across the ``groups`` groups
-    of replications (0: the calibrated rates exactly). Same arguments -> the same numbers.
+    of replications (0: the calibrated rates exactly); the model's ``los_se`` likewise scales
+    each unit's stays per group by a lognormal factor. Same arguments -> the same numbers.
     """
     if reps < 1 or groups < 1:
         raise ValueError("reps and groups must be at least 1")
     if rate_cv < 0:
         raise ValueError("rate_cv must be >= 0")
-    groups = min(groups, reps) if rate_cv > 0 else 1
-    factors = [1.0]
+    uncertain = rate_cv > 0 or any(v > 0 for v in model.los_se.values())
+    groups = min(groups, reps) if uncertain else 1
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x7261]))
+    factors = [1.0] * groups
     if rate_cv > 0:
         shape = 1.0 / rate_cv**2
-        draws = np.random.default_rng(np.random.SeedSequence([seed, 0x7261])).gamma(
-            shape, 1.0 / shape, size=groups
-        )
-        factors = [float(f) for f in draws]
+        factors = [float(f) for f in rng.gamma(shape, 1.0 / shape, size=groups)]
+    los_draws: list[dict[str, float]] = [{} for _ in range(groups)]
+    for key, se in sorted(model.los_se.items()):
+        if se > 0:
+            for g, z in enumerate(rng.standard_normal(groups)):
+                los_draws[g][key] = float(np.exp(se * z))
     sizes = [reps // groups + (1 if g < reps % groups else 0) for g in range(groups)]
     keys = [ED, *model.units]
     parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
     first = 0
-    for factor, size in zip(factors, sizes, strict=True):
-        spec = model.spec(state, days, interval=interval, rate_factor=factor)
+    base = model.spec(state, days, interval=interval)
+    for factor, los, size in zip(factors, los_draws, sizes, strict=True):
+        spec = model.vary(base, factor, los)
         result = run_experiment(spec, size, seed, engine, first_rep=first)
         for k in keys:
             parts[k].append(result.series[f"occupancy[{k}]"])

@@ -29,18 +29,29 @@ from datetime import UTC
 from typing import Any
 
 import numpy as np
+from pydantic import TypeAdapter
 from scipy import stats
 
 from ..assimilate import ED, HospitalState
-from ..spec import FlowSpec
+from ..spec import Distribution, FlowSpec
 
-__all__ = ["EXIT", "HOME", "HospitalModel", "UnitModel", "mean_of", "survival"]
+__all__ = [
+    "EXIT",
+    "HOME",
+    "HospitalModel",
+    "UnitModel",
+    "cv_of",
+    "mean_of",
+    "scaled",
+    "survival",
+]
 
 #: Routing target for leaving the hospital.
 EXIT = "exit"
 #: The class of ED patients who go home from the ED.
 HOME = "home"
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DIST: TypeAdapter[Distribution] = TypeAdapter(Distribution)
 #: ED capacity in the model: unlimited in effect (the ED never turns anybody away).
 _ED_SPACE = 100_000
 
@@ -54,6 +65,28 @@ def mean_of(dist: Mapping[str, Any]) -> float:
     if dist["dist"] == "weibull":
         return float(dist["scale"]) * math.gamma(1.0 + 1.0 / float(dist["shape"]))
     return float(dist["mean"])
+
+
+def scaled(dist: Mapping[str, Any], factor: float) -> dict[str, Any]:
+    """``dist`` with every duration multiplied by ``factor`` (a scale change: same shape)."""
+    out = dict(dist)
+    if factor == 1.0:
+        return out
+    for key in ("mean", "sd", "scale"):
+        if key in out:
+            out[key] = float(out[key]) * factor
+    return out
+
+
+def cv_of(dist: Mapping[str, Any]) -> float:
+    """Coefficient of variation (sd / mean) of a flow-spec distribution dict."""
+    if dist["dist"] == "exponential":
+        return 1.0
+    if dist["dist"] == "weibull":
+        k = float(dist["shape"])
+        g1, g2 = math.gamma(1 + 1 / k), math.gamma(1 + 2 / k)
+        return math.sqrt(max(g2 - g1 * g1, 0.0)) / g1
+    return float(dist["sd"]) / float(dist["mean"])
 
 
 def survival(dist: Mapping[str, Any], t: float) -> float:
@@ -104,6 +137,9 @@ class HospitalModel:
     elective_hours: tuple[int, int] = (7, 10)
     #: Shares of discharges (to ``exit``) by UTC clock hour 0-23; None: no daily pattern.
     discharge_shares: Sequence[float] | None = None
+    #: Standard error of the log of each unit's mean length of stay (``ED`` for the ED's): the
+    #: calibration's uncertainty, drawn once per group of replications by ``forecast``.
+    los_se: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if len(self.ed_rate_per_hour) != 168:
@@ -186,11 +222,14 @@ class HospitalModel:
         *,
         interval: float = 1.0,
         rate_factor: float = 1.0,
+        los_factors: Mapping[str, float] | None = None,
         name: str = "hospital twin",
     ) -> FlowSpec:
         """The flow spec of the next ``days`` from ``state`` (None: an empty hospital at
         Monday 00:00), with occupancy series every ``interval`` hours; ``rate_factor`` scales
-        every arrival rate (a scenario, or one draw of the rate uncertainty)."""
+        every arrival rate and ``los_factors`` each unit's stays (``ED``: the ED's): a
+        scenario, or one draw of the calibration's uncertainty."""
+        f = dict(los_factors or {})
         if days <= 0 or interval <= 0:
             raise ValueError("days and interval must be positive")
         start = {"day": "mon", "time": "00:00"}
@@ -205,8 +244,10 @@ class HospitalModel:
         stations: dict[str, Any] = {
             ED: {
                 "resources": {"ED_space": 1},
-                "service": dict(self.ed_exit_los),
-                "service_by_class": {_to(u): dict(self.ed_admit_los) for u in units},
+                "service": scaled(self.ed_exit_los, f.get(ED, 1.0)),
+                "service_by_class": {
+                    _to(u): scaled(self.ed_admit_los, f.get(ED, 1.0)) for u in units
+                },
                 "blocking": ["ED_space"],
                 "routing_by_class": {
                     HOME: [{"to": EXIT, "p": 1.0}],
@@ -220,7 +261,7 @@ class HospitalModel:
             stations[u] = {
                 "resources": {f"{u}_beds": 1},
                 "queue_capacity": 0,
-                "service": dict(m.los),
+                "service": scaled(m.los, f.get(u, 1.0)),
                 "blocking": True,
                 "routing": [{"to": k, "p": v / total} for k, v in m.next.items() if v > 0],
             }
@@ -261,6 +302,41 @@ class HospitalModel:
                 "kpis": {"interval": interval, "percentiles": [50, 90]},
             }
         )
+
+    def vary(
+        self,
+        spec: FlowSpec,
+        rate_factor: float = 1.0,
+        los_factors: Mapping[str, float] | None = None,
+    ) -> FlowSpec:
+        """``spec`` (made by ``spec()`` with no factors) with these factors: the same result as
+        ``spec(..., rate_factor=, los_factors=)`` without validating the whole spec again
+        (which costs ~30 ms with hundreds of present patients; a forecast does it per group)."""
+        f = dict(los_factors or {})
+        stations = dict(spec.stations)
+        for name, station in spec.stations.items():
+            factor = f.get(name, 1.0)
+            if factor == 1.0:
+                continue
+            update: dict[str, Any] = {
+                "service": _DIST.validate_python(scaled(station.service.model_dump(), factor))
+            }
+            if station.service_by_class:
+                update["service_by_class"] = {
+                    c: _DIST.validate_python(scaled(d.model_dump(), factor))
+                    for c, d in station.service_by_class.items()
+                }
+            stations[name] = station.model_copy(update=update)
+        arrivals = []
+        for arrival in spec.arrivals:
+            profile = getattr(arrival, "profile", None)
+            if rate_factor != 1.0 and profile is not None and profile.hour_of_week is not None:
+                rates = [max(0.0, r * rate_factor) for r in profile.hour_of_week]
+                arrival = arrival.model_copy(
+                    update={"profile": profile.model_copy(update={"hour_of_week": rates})}
+                )
+            arrivals.append(arrival)
+        return spec.model_copy(update={"stations": stations, "arrivals": arrivals})
 
     def _initial(self, state: HospitalState) -> list[dict[str, Any]]:
         ed = [p for p in state.patients if p.unit == ED]
