@@ -191,3 +191,19 @@ def test_varying_a_spec_equals_building_it_with_the_factors() -> None:
     built = model.spec(state, 2.0, rate_factor=1.3, los_factors=factors)
     assert model.vary(base, 1.3, factors).model_dump() == built.model_dump()
     assert model.vary(base).model_dump() == base.model_dump()
+
+
+def test_expected_ghosts_follow_the_posterior_and_free_beds_in_the_model() -> None:
+    # stays Exp(mean 24 h); 1% of discharges lost. A patient in for 24 h is a ghost with
+    # probability 0.01 / (0.01 + 0.99 e^-1) = 2.7%; one in for 30 days almost surely.
+    unit = UnitModel(10, {"dist": "exponential", "mean": 24.0})
+    model = HospitalModel([1.0] * 168, {EXIT: 1.0}, EXP2, EXP2, {"W": unit}, lost_share=0.01)
+    patients = [_patient("W", 24.0, f"r{i}") for i in range(10)]
+    patients += [_patient("W", 720.0, f"g{i}") for i in range(3)]
+    state = HospitalState(T0, {"W": 13}, patients)
+    p_real = 0.01 / (0.01 + 0.99 * math.exp(-1.0))
+    assert model.expected_ghosts(state) == {"W": round(10 * p_real + 3.0)}
+    spec = model.spec(state, 1.0)
+    assert spec.resources["W_beds"].capacity == 10 + 3
+    clean = HospitalModel([1.0] * 168, {EXIT: 1.0}, EXP2, EXP2, {"W": unit})
+    assert clean.expected_ghosts(state) == {}

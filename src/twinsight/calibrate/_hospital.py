@@ -53,6 +53,9 @@ class HospitalCalibration:
     counts: dict[str, int]
     routing: Routing
     notes: list[str] = field(default_factory=list)
+    #: Estimated share of closing events lost (a missing discharge leaves a ghost): measured on
+    #: the ED, where every loss shows (see ``calibrate_hospital``); 0 on a clean feed.
+    lost_share: float = 0.0
 
     @property
     def admit_prob(self) -> dict[int, float]:
@@ -80,6 +83,7 @@ class HospitalCalibration:
             "counts": self.counts,
             "routing": self.routing.to_dict(),
             "notes": self.notes,
+            "lost_share": self.lost_share,
         }
 
     @classmethod
@@ -110,6 +114,7 @@ class HospitalCalibration:
             counts={k: int(v) for k, v in d["counts"].items()},
             routing=Routing.from_dict(d["routing"]),
             notes=[str(n) for n in d.get("notes", [])],
+            lost_share=float(d.get("lost_share", 0.0)),
         )
 
     def report(self) -> str:
@@ -328,5 +333,6 @@ def calibrate_hospital(
         capacity=_capacity(frame, lo, hi),
         counts=counts,
         routing=routing,
+        lost_share=lost,
         notes=notes,
     )

@@ -58,6 +58,7 @@ def model_from_calibration(
         electives=electives,
         elective_hours=(lo, lo + 3),
         discharge_shares=[float(x) for x in cal.discharge.shares_],
+        lost_share=float(getattr(cal, "lost_share", 0.0)),
         los_se={
             **{u: _mean_se(fit) for u, fit in fitted.items() if u in units},
             ED: _mean_se(cal.ed_admit_los),

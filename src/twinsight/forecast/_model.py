@@ -140,6 +140,10 @@ class HospitalModel:
     #: Standard error of the log of each unit's mean length of stay (``ED`` for the ED's): the
     #: calibration's uncertainty, drawn once per group of replications by ``forecast``.
     los_se: Mapping[str, float] = field(default_factory=dict)
+    #: Share of discharges lost by the feed (calibrated). A present patient whose discharge was
+    #: lost is a ghost: counted in the census, holding no real bed. ``spec`` adds each unit's
+    #: expected ghosts to its beds so they do not block real admissions in the model.
+    lost_share: float = 0.0
 
     def __post_init__(self) -> None:
         if len(self.ed_rate_per_hour) != 168:
@@ -240,7 +244,10 @@ class HospitalModel:
         classes: dict[str, Any] = {HOME: {}, "inpatient": {}}
         classes.update({_to(u): {"attributes": {"unit": u}} for u in units})
         resources: dict[str, Any] = {"ED_space": {"capacity": _ED_SPACE}}
-        resources.update({f"{u}_beds": {"capacity": self.units[u].beds} for u in units})
+        ghosts = self.expected_ghosts(state) if state is not None else {}
+        resources.update(
+            {f"{u}_beds": {"capacity": self.units[u].beds + ghosts.get(u, 0)} for u in units}
+        )
         stations: dict[str, Any] = {
             ED: {
                 "resources": {"ED_space": 1},
@@ -302,6 +309,25 @@ class HospitalModel:
                 "kpis": {"interval": interval, "percentiles": [50, 90]},
             }
         )
+
+    def expected_ghosts(self, state: HospitalState) -> dict[str, int]:
+        """Per unit, the expected number of present patients who are ghosts (rounded).
+
+        A patient in unit ``u`` for ``e`` hours is a real stay with prior ``1 - lost`` and
+        likelihood ``S_u(e)`` (still there after ``e``), or a ghost with prior ``lost`` and
+        likelihood 1: ``P(ghost) = lost / (lost + (1 - lost) S_u(e))``, summed over patients.
+        """
+        lost = self.lost_share
+        if lost <= 0:
+            return {}
+        out: dict[str, float] = {}
+        for p in state.patients:
+            unit = self.units.get(p.unit)
+            if unit is None:
+                continue
+            alive = survival(unit.los, p.in_unit_hours)
+            out[p.unit] = out.get(p.unit, 0.0) + lost / (lost + (1.0 - lost) * alive)
+        return {u: round(v) for u, v in out.items()}
 
     def vary(
         self,
