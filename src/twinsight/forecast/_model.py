@@ -306,7 +306,7 @@ class HospitalModel:
                 "stations": stations,
                 "arrivals": arrivals,
                 "initial_state": initial,
-                "kpis": {"interval": interval, "percentiles": [50, 90]},
+                "kpis": {"interval": interval, "percentiles": []},
             }
         )
 
