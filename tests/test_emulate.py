@@ -248,7 +248,7 @@ def test_cli_json_summary(tmp_path: Path) -> None:
     ("args", "needle"),
     [
         (["--days", "0", "--out", "{tmp}/e.csv"], "--days"),
-        (["--days", "3", "--out", "{tmp}/e.parquet"], ".jsonl"),
+        (["--days", "3", "--out", "{tmp}/e.xlsx"], ".parquet"),
         (["--days", "3", "--out", "{tmp}/no/such/dir/e.csv"], "--out"),
         (["--days", "3", "--start", "05/01/2026", "--out", "{tmp}/e.csv"], "YYYY-MM-DD"),
         (["--days", "3", "--late", "2", "--out", "{tmp}/e.csv"], "late"),
