@@ -57,6 +57,12 @@ def test_forecast_json_is_ordered_bands_for_every_unit_and_reproducible(twin_hom
         for d in entry["days"]:
             assert d["p5"] <= d["p25"] <= d["p50"] <= d["p75"] <= d["p95"], (unit, d)
     assert data["units"]["MED1"]["beds"] > 0
+    indicators = {row["indicator"]: row for row in data["indicators"]}
+    four_hours = indicators["ED 4-hour performance"]
+    assert 0.0 <= four_hours["p5"] <= four_hours["mean"] <= four_hours["p95"] <= 1.0
+    assert {"time to bed, mean", "boarding hours per day", "elective cancellations"} <= set(
+        indicators
+    )
     again = json.loads(
         twin_home.run("forecast", "general", "--days", "3", "--reps", "100", "--json")[1]
     )
@@ -67,7 +73,7 @@ def test_forecast_json_is_ordered_bands_for_every_unit_and_reproducible(twin_hom
 def test_forecast_text_and_bad_input(twin_home: Home) -> None:
     code, out = twin_home.run("forecast", "general", "--days", "1", "--reps", "50")
     assert code == 0, out
-    assert "MED1" in out and "P(>85%)" in out and "90%" in out
+    assert "MED1" in out and "P(>85%)" in out and "90%" in out and "ED 4-hour" in out
     code, out = twin_home.run("forecast", "general", "--days", "20")
     assert code == 2 and "outside 1-14" in out and "Traceback" not in out
     code, out = twin_home.run("forecast", "nobody")
@@ -131,5 +137,6 @@ def test_python_api_returns_dataframes(twin_home: Home) -> None:
             frame.columns
         )
         assert len(frame) == 24 * len(set(frame["unit"]))
+        assert "discharges per day" in set(twin.indicators()["indicator"])
         cal = twin.calibrate(window_days=42)
         assert "MED1" in cal.los

@@ -37,6 +37,10 @@ def _instant(text: str | None, option: str) -> datetime | None:
     return at
 
 
+def _fmt(value: float, share: bool) -> str:
+    return f"{100 * value:.1f}%" if share else f"{value:.1f}"
+
+
 def _band(lo: float, hi: float) -> str:
     return f"{lo:.0f}-{hi:.0f}"
 
@@ -104,6 +108,15 @@ def forecast(
                 cells.append(f"{100 * d['p_over_85']:.0f}%")
             table.add_row(*cells)
         stdout.print(table)
+    ind = Table(title=f"over the {days:g} days: mean [90% band]", title_justify="left")
+    for col in ("indicator", "mean", "90%"):
+        ind.add_column(col, justify="left" if col == "indicator" else "right")
+    for row in out["indicators"]:
+        share = row["unit"] == "share"
+        label = row["indicator"] if share else f"{row['indicator']} ({row['unit']})"
+        ind.add_row(label, _fmt(row["mean"], share), f"{_fmt(row['p5'], share)}-"
+                    f"{_fmt(row['p95'], share)}")  # fmt: skip
+    stdout.print(ind)
 
 
 def _summary_json(summary: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ prediction intervals.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..assimilate import ED, HospitalState
 from ..experiment import run_experiment
-from ._model import EXIT, HospitalModel, mean_of
+from ._model import ED_4H, EXIT, TIME_TO_BED, HospitalModel, mean_of
 
 __all__ = ["QUANTILES", "Forecast", "forecast"]
 
@@ -39,6 +39,8 @@ class Forecast:
     seed: int
     reps: int
     beds: dict[str, int]
+    #: Per-replication KPIs of the whole horizon (engine KPI names -> one value per replication).
+    per_rep: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def units(self) -> list[str]:
@@ -75,6 +77,41 @@ class Forecast:
             )
             rows.append(part)
         return pd.concat(rows, ignore_index=True)
+
+    def indicators(self) -> pd.DataFrame:
+        """The bed manager's indicators over the whole horizon, as predictive bands over
+        replications (mean, p5, p50, p95): ED 4-hour performance (share of ED patients who
+        arrive in the horizon and leave the ED within 4 h), mean ED time and time to bed
+        (hours), boarding hours per day, elective cancellations and discharges per day."""
+        days = self.bins * self.interval / 24.0
+        r = self.per_rep
+        units = [u for u in self.samples if u != ED]
+        rows: list[tuple[str, str, np.ndarray]] = []
+
+        def add(name: str, unit: str, values: np.ndarray | None) -> None:
+            if values is not None:
+                rows.append((name, unit, np.asarray(values, dtype=float)))
+
+        add("ED 4-hour performance", "share", r.get(f"journey_within_target[{ED_4H}]"))
+        add("ED time, mean", "hours", r.get(f"journey_mean[{ED_4H}]"))
+        add("time to bed, mean", "hours", r.get(f"journey_mean[{TIME_TO_BED}]"))
+        held, served = r.get(f"held_mean[{ED}]"), r.get(f"served[{ED}]")
+        if held is not None and served is not None:
+            add("boarding hours per day", "hours/day", np.nan_to_num(held) * served / days)
+        balked = [r[f"balked[{u}]"] for u in units if f"balked[{u}]" in r]
+        if balked:
+            add("elective cancellations", "patients", np.sum(balked, axis=0))
+        if "departures" in r:
+            add("discharges per day", "patients/day", r["departures"] / days)
+        out = []
+        for name, unit, v in rows:
+            finite = v[np.isfinite(v)]
+            if not len(finite):
+                continue
+            q = np.quantile(finite, [0.05, 0.5, 0.95])
+            out.append({"indicator": name, "unit": unit, "mean": float(finite.mean()),
+                        "p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2])})  # fmt: skip
+        return pd.DataFrame(out, columns=["indicator", "unit", "mean", "p5", "p50", "p95"])
 
     def daily(self) -> pd.DataFrame:
         """The bands of the last bin before each whole day from the start (the census around
@@ -131,6 +168,7 @@ def forecast(
     sizes = [reps // groups + (1 if g < reps % groups else 0) for g in range(groups)]
     keys = [ED, *model.units]
     parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
+    kpis: dict[str, list[np.ndarray]] = {}
     first = 0
     base = model.spec(state, days, interval=interval)
     for factor, los, size in zip(factors, los_draws, sizes, strict=True):
@@ -138,11 +176,14 @@ def forecast(
         result = run_experiment(spec, size, seed, engine, first_rep=first)
         for k in keys:
             parts[k].append(result.series[f"occupancy[{k}]"])
+        for name, values in result.per_rep.items():
+            kpis.setdefault(name, []).append(values)
         first += size
     samples = {k: np.vstack(v) for k, v in parts.items()}
     _discharge_times(model, state.at, interval, samples)
     beds = {u: m.beds for u, m in model.units.items()}
-    return Forecast(state.at, interval, samples, seed, reps, beds)
+    per_rep = {k: np.concatenate(v) for k, v in kpis.items()}
+    return Forecast(state.at, interval, samples, seed, reps, beds, per_rep)
 
 
 def _discharge_times(

@@ -50,6 +50,9 @@ __all__ = [
 EXIT = "exit"
 #: The class of ED patients who go home from the ED.
 HOME = "home"
+#: Journey KPIs of the model: the ED time (4-hour standard) and the time to a bed.
+ED_4H = "ed_4h"
+TIME_TO_BED = "time_to_bed"
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DIST: TypeAdapter[Distribution] = TypeAdapter(Distribution)
 #: ED capacity in the model: unlimited in effect (the ED never turns anybody away).
@@ -306,7 +309,21 @@ class HospitalModel:
                 "stations": stations,
                 "arrivals": arrivals,
                 "initial_state": initial,
-                "kpis": {"interval": interval, "percentiles": []},
+                "kpis": {
+                    "interval": interval,
+                    "percentiles": [],
+                    "journeys": {
+                        # arrival at the ED to leaving it (boarding included): the 4-hour standard
+                        ED_4H: {"from": ED, "to": ED, "target": 4.0},
+                        # end of ED care of an admitted patient to leaving the ED for a bed
+                        TIME_TO_BED: {
+                            "from": ED,
+                            "start": "service_end",
+                            "to": ED,
+                            "classes": ["inpatient"],
+                        },
+                    },
+                },
             }
         )
 

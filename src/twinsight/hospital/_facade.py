@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..calibrate import HospitalCalibration
 from ..twin import Twin, init_twin, open_twin
-from ._ops import calibrate, drift, run_backtest, run_forecast, state_frame
+from ._ops import ForecastRun, calibrate, drift, run_backtest, run_forecast, state_frame
 
 __all__ = ["HospitalTwin"]
 
@@ -43,6 +43,7 @@ class HospitalTwin:
             else open_twin(name, home=home, db_url=db)
         )
         self.last_backtest: dict[str, Any] | None = None
+        self.last_forecast: ForecastRun | None = None
 
     def ingest(self, *paths: Path | str) -> pd.DataFrame:
         """Ingest event files (CSV, JSON Lines, Parquet, FHIR): one row of counts per file."""
@@ -79,8 +80,18 @@ class HospitalTwin:
     def forecast(
         self, days: float = 7.0, *, reps: int = 1000, seed: int = 1, at: datetime | None = None
     ) -> pd.DataFrame:
-        """Hourly occupancy bands per unit: time, unit, beds, mean, p5, p25, p50, p75, p95."""
-        return run_forecast(self.twin, days, reps=reps, seed=seed, at=at).frame
+        """Hourly occupancy bands per unit: time, unit, beds, mean, p5, p25, p50, p75, p95.
+        The whole run is kept in ``last_forecast`` (see ``indicators()``)."""
+        self.last_forecast = run_forecast(self.twin, days, reps=reps, seed=seed, at=at)
+        return self.last_forecast.frame
+
+    def indicators(self) -> pd.DataFrame:
+        """The bed manager's indicators of the last ``forecast()`` over its horizon (ED 4-hour
+        performance, ED time, time to bed, boarding hours per day, elective cancellations,
+        discharges per day): mean and 90% predictive band."""
+        if self.last_forecast is None:
+            raise ValueError("no forecast yet: call forecast() first")
+        return self.last_forecast.forecast.indicators()
 
     def backtest(self, **options: Any) -> pd.DataFrame:
         """Every scored bin of a rolling-origin backtest (options as ``run_backtest``); the

@@ -157,6 +157,10 @@ class ForecastRun:
             "rate_cv": round(self.rate_cv, 4),
             "calibration_watermark": self.calibration.watermark.isoformat(),
             "units": units,
+            "indicators": [
+                {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
+                for row in self.forecast.indicators().to_dict(orient="records")
+            ],
         }
 
 
