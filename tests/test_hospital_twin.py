@@ -68,6 +68,10 @@ def test_forecast_json_is_ordered_bands_for_every_unit_and_reproducible(twin_hom
     )
     assert again == data
     assert (twin_home.home / "general" / "forecasts" / "latest.json").is_file()
+    # the model the forecast ran is a valid flow spec anyone can simulate
+    model = twin_home.home / "general" / "forecasts" / "model.yaml"
+    result = runner.invoke(app, ["validate", str(model)])
+    assert result.exit_code == 0 and "OK" in result.output, result.output
 
 
 def test_forecast_text_and_bad_input(twin_home: Home) -> None:

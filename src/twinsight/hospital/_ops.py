@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 FORECASTS_DIR = "forecasts"
+#: The flow spec of the latest forecast, in ``FORECASTS_DIR``.
+MODEL_FILE = "model.yaml"
 _LATEST = "latest.json"
 #: The occupancy line bed managers plan against (share of beds).
 LINE = 0.85
@@ -191,6 +193,16 @@ def run_forecast(
         tmp = folder / f".{_LATEST}.tmp"
         tmp.write_text(payload, encoding="utf-8")
         tmp.replace(folder / _LATEST)
+        # the flow spec the forecast ran (the present as warm start): inspect it, or run it
+        # with 'twinsight simulate <twin>/forecasts/model.yaml'
+        spec = model.spec(state, days).model_dump(mode="json", by_alias=True, exclude_none=True)
+        header = (
+            f"# the hospital twin '{twin.name}' from {state.at.isoformat()}: the model its "
+            "forecast ran (calibrated parameters, the present as warm start)\n"
+        )
+        (folder / MODEL_FILE).write_text(
+            header + yaml.safe_dump(spec, sort_keys=False), encoding="utf-8"
+        )
     return run
 
 
