@@ -8,6 +8,14 @@ stay; ``HospitalState.to_initial_state()`` turns it into a flow spec's warm star
 from __future__ import annotations
 
 from ._census import census_series
-from ._state import ED, HospitalState, PresentPatient, StateError, current_state
+from ._state import ED, HospitalState, PresentPatient, StateError, current_state, replay_rows
 
-__all__ = ["ED", "HospitalState", "PresentPatient", "StateError", "census_series", "current_state"]
+__all__ = [
+    "ED",
+    "HospitalState",
+    "PresentPatient",
+    "StateError",
+    "census_series",
+    "current_state",
+    "replay_rows",
+]

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from ._state import ED, _apply, _rows, _Stay
+from ._state import ED, _apply, _Stay, replay_rows
 
 __all__ = ["census_series"]
 
@@ -66,7 +66,7 @@ def census_series(
 
     key: str | None = None
     stay: _Stay | None = None
-    for row in _rows(engine, end, batch):
+    for row in replay_rows(engine, end, batch):
         if row.patient_key != key:
             close(stay, end)
             key, stay = row.patient_key, None

@@ -19,7 +19,14 @@ from sqlalchemy import Engine, and_, case, select
 from ..spec import TimeUnit
 from ..store import AdtEventRow
 
-__all__ = ["ED", "HospitalState", "PresentPatient", "StateError", "current_state"]
+__all__ = [
+    "ED",
+    "HospitalState",
+    "PresentPatient",
+    "StateError",
+    "current_state",
+    "replay_rows",
+]
 
 #: The emergency department's unit name in ADT events.
 ED = "ED"
@@ -158,7 +165,11 @@ def _latest(engine: Engine) -> datetime:
     return latest
 
 
-def _rows(engine: Engine, at: datetime, batch: int) -> Iterator[Any]:
+def replay_rows(engine: Engine, at: datetime, batch: int = 10_000) -> Iterator[Any]:
+    """Every stored event at or before ``at``, patient by patient in replay order (event time,
+    then arrival < admit < transfer < discharge at one instant, then storage order), streamed
+    in batches of ``batch`` rows: what ``current_state``, ``census_series`` and the
+    calibration's episodes replay."""
     order = case(_TYPE_ORDER, value=AdtEventRow.type, else_=9)
     query = (
         select(
@@ -254,7 +265,7 @@ def current_state(
             )
         )
 
-    for row in _rows(engine, at, batch):
+    for row in replay_rows(engine, at, batch):
         events += 1
         if row.patient_key != key:
             close(key, stay)

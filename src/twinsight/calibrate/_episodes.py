@@ -21,20 +21,18 @@ docs/calibration.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, case, select
+from sqlalchemy import Engine, select
 
-from ..assimilate import ED
+from ..assimilate import ED, replay_rows
 from ..store import AdtEventRow
 
 __all__ = ["COLUMNS", "CalibrationError", "episodes", "latest_event"]
 
-_TYPE_ORDER = {"arrival": 0, "admit": 1, "transfer": 2, "discharge": 3}
 _SECONDS_PER_HOUR = 3600.0
 COLUMNS = [
     "patient_key",
@@ -85,27 +83,6 @@ def _aware(at: datetime, name: str) -> datetime:
             f"{name} '{at.isoformat()}' has no UTC offset: give an aware instant"
         )
     return at.astimezone(UTC)
-
-
-def _rows(engine: Engine, until: datetime, batch: int) -> Iterator[Any]:
-    order = case(_TYPE_ORDER, value=AdtEventRow.type, else_=9)
-    query = (
-        select(
-            AdtEventRow.patient_key,
-            AdtEventRow.type,
-            AdtEventRow.time,
-            AdtEventRow.unit,
-            AdtEventRow.from_unit,
-            AdtEventRow.acuity,
-            AdtEventRow.specialty,
-            AdtEventRow.admission,
-        )
-        .where(AdtEventRow.time <= until)
-        .order_by(AdtEventRow.patient_key, AdtEventRow.time, order, AdtEventRow.id)
-    )
-    with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
-        yield from result
 
 
 def _hours(a: datetime, b: datetime) -> float:
@@ -172,7 +149,7 @@ def episodes(
     key: str | None = None
     seg: _Segment | None = None
     stay = -1
-    for row in _rows(engine, until, batch):
+    for row in replay_rows(engine, until, batch):
         if row.patient_key != key:
             close(key, seg)
             key, seg, stay = row.patient_key, None, -1
