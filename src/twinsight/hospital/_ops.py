@@ -8,6 +8,7 @@ Times are UTC; durations hours unless a name says days.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from sqlalchemy import select
 
 from ..assimilate import ED, HospitalState, census_series, current_state
 from ..calibrate import (
+    CalibrationError,
     HospitalCalibration,
     calibrate_hospital,
     episodes,
@@ -100,13 +102,12 @@ def calibrate(
 
 
 def _calibration(twin: Twin, at: datetime) -> HospitalCalibration:
-    """The saved calibration if it is not newer than ``at``, else a fresh one up to ``at``."""
-    try:
+    """The saved calibration if there is one not newer than ``at``, else a fresh one up to
+    ``at`` (not saved: the saved one is what ``twinsight calibrate`` made)."""
+    with contextlib.suppress(CalibrationError):  # none saved yet, or from an older format
         cal = load_calibration(twin.path)
         if cal.watermark <= at:
             return cal
-    except ValueError:
-        pass
     return calibrate_hospital(twin.engine, until=at)
 
 
