@@ -47,6 +47,8 @@ def hist_percentiles(
     interpolation by rank within the bin), then clamped to the smallest and largest values seen
     (``lo``, ``hi``), so that a constant is reproduced exactly; the zero bin stands for 0.
     """
+    if not qs:  # none asked for (a forecast reads only series and means): no histogram work
+        return []
     cum = np.cumsum(counts)
     n = int(cum[-1])
     if n == 0:
@@ -119,7 +121,7 @@ def rep_result(
         k["wait_within_target"] = _ratio(acc[targeted, WITHIN].sum(), acc[targeted, WAIT_N].sum())
     departures = float(ca[:, 1].sum())
     k["time_in_system_mean"] = _ratio(ca[:, 0].sum(), departures)
-    if n_c == 1:  # the same histogram as the one class's: the same percentiles
+    if n_c == 1 or not qs:  # one class: the same histogram, the same percentiles
         overall = [k[f"time_in_system_{lab}[{spec.class_names()[0]}]"] for lab in labels]
     else:
         overall = hist_percentiles(
