@@ -165,11 +165,14 @@ def _latest(engine: Engine) -> datetime:
     return latest
 
 
-def replay_rows(engine: Engine, at: datetime, batch: int = 10_000) -> Iterator[Any]:
+def replay_rows(
+    engine: Engine, at: datetime, batch: int = 10_000, *, active_since: datetime | None = None
+) -> Iterator[Any]:
     """Every stored event at or before ``at``, patient by patient in replay order (event time,
     then arrival < admit < transfer < discharge at one instant, then storage order), streamed
     in batches of ``batch`` rows: what ``current_state``, ``census_series`` and the
-    calibration's episodes replay."""
+    calibration's episodes replay. ``active_since``: only patients with an event in
+    ``[active_since, at]`` (all of their events up to ``at``)."""
     order = case(_TYPE_ORDER, value=AdtEventRow.type, else_=9)
     query = (
         select(
@@ -185,6 +188,13 @@ def replay_rows(engine: Engine, at: datetime, batch: int = 10_000) -> Iterator[A
         .where(AdtEventRow.time <= at)
         .order_by(AdtEventRow.patient_key, AdtEventRow.time, order, AdtEventRow.id)
     )
+    if active_since is not None:
+        active = (
+            select(AdtEventRow.patient_key)
+            .where(AdtEventRow.time >= active_since, AdtEventRow.time <= at)
+            .distinct()
+        )
+        query = query.where(AdtEventRow.patient_key.in_(active))
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
         yield from result
@@ -218,6 +228,7 @@ def current_state(
     ed_stale_factor: float = 2.0,
     ed_window_hours: float = 7 * 24.0,
     batch: int = 10_000,
+    recent_only: bool = False,
 ) -> HospitalState:
     """The hospital at instant ``at`` (default: the latest event time in the store).
 
@@ -229,6 +240,10 @@ def current_state(
     the longest ED stay that ended in the ``ed_window_hours`` before ``at`` (at least 24 hours,
     at most ``ed_stale_after_hours``; the cap alone when no ED stay ended in the window).
     Rows are streamed in batches of ``batch``.
+
+    ``recent_only``: replay only the patients with an event within the stale horizons (the
+    only ones who can be present): the same census and patients, read in time that does not
+    grow with the history; ``dropped_stale`` and ``events`` then count those patients only.
     """
     if at is None:
         at = _latest(engine)
@@ -265,7 +280,9 @@ def current_state(
             )
         )
 
-    for row in replay_rows(engine, at, batch):
+    horizon = timedelta(hours=max(stale_after_hours, ed_stale_after_hours, ed_window_hours))
+    since = at - horizon if recent_only else None
+    for row in replay_rows(engine, at, batch, active_since=since):
         events += 1
         if row.patient_key != key:
             close(key, stay)

@@ -140,7 +140,7 @@ def backtest(
     frames = []
     for i, origin in enumerate(origins):
         model = build(origin)
-        state = current_state(engine, origin)
+        state = current_state(engine, origin, recent_only=True)
         cv = rate_cv(origin) if callable(rate_cv) else rate_cv
         fc = forecast(model, state, days, reps=reps, seed=seed + i, interval=interval, rate_cv=cv)
         times = pd.DatetimeIndex(fc.times())

@@ -74,7 +74,7 @@ def configured_beds(twin: Twin) -> dict[str, int]:
 def state_frame(twin: Twin, at: datetime | None = None) -> tuple[HospitalState, pd.DataFrame]:
     """The state at ``at`` and its census table: unit, census, beds (if configured), median
     hours in the unit."""
-    state = current_state(twin.engine, at)
+    state = current_state(twin.engine, at, recent_only=True)
     beds = configured_beds(twin)
     rows = []
     for unit, n in state.census.items():
@@ -180,7 +180,7 @@ def run_forecast(
 ) -> ForecastRun:
     """Forecast every unit from the state at ``at`` (default: the latest event) for ``days``
     days; the bands are saved for drift checks unless ``save`` is False."""
-    state = current_state(twin.engine, at)
+    state = current_state(twin.engine, at, recent_only=True)
     cal = _calibration(twin, state.at)
     model = model_from_calibration(cal, configured_beds(twin))
     cv = rate_cv_from(cal)
