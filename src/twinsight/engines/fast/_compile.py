@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...experiment.streams import stream_seed, xoshiro_state
+from ...experiment.streams import stream_seed, xoshiro_states
 from ...spec import (
     EXIT,
     MINUTES_PER_WEEK,
@@ -296,9 +296,7 @@ def rng_states(spec: FlowSpec, seed: int, rep: int) -> np.ndarray:
     sources = [f"arrival:{a.name}" for a in spec.arrivals]
     for s in spec.station_names():
         sources += [f"service:{s}", f"patience:{s}", f"routing:{s}"]
-    return np.array([xoshiro_state(seed, rep, src) for src in sources], dtype=np.uint64).reshape(
-        -1, 4
-    )
+    return xoshiro_states(seed, rep, sources)
 
 
 class InitialTemplate(NamedTuple):
