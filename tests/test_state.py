@@ -129,10 +129,9 @@ def test_late_events_are_replayed_by_event_time(defective: Loaded) -> None:
 def test_recent_only_gives_the_same_present_from_fewer_events(defective: Loaded) -> None:
     # with short stale horizons most of the history is older than them: only patients with a
     # recent event can be present, so replaying just those gives the same state
-    for k in (400, 777, 959):
+    short = {"stale_after_hours": 24 * 10.0, "ed_stale_after_hours": 48.0, "ed_window_hours": 72.0}
+    for k, options in [(400, short), (777, short), (959, short), (600, {}), (959, {})]:
         at = defective.emulation.truth.start + timedelta(hours=k)
-        options = {"stale_after_hours": 24 * 10.0, "ed_stale_after_hours": 48.0,
-                   "ed_window_hours": 72.0}  # fmt: skip
         full = current_state(defective.twin.engine, at, **options)
         recent = current_state(defective.twin.engine, at, recent_only=True, **options)
         assert recent.census == full.census

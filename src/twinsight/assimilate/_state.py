@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, select
+from sqlalchemy import Engine, and_, case, func, or_, select, union
 
 from ..spec import TimeUnit
 from ..store import AdtEventRow
@@ -165,14 +165,43 @@ def _latest(engine: Engine) -> datetime:
     return latest
 
 
+def _active(at: datetime, since: datetime, also_since: datetime | None) -> Any:
+    """Patients who may be present at ``at``: an event in ``[since, at]`` and none of them a
+    discharge after their last other event (a discharge at the same instant as another event
+    applies last, so it counts as after); plus every patient with an event in
+    ``[also_since, at]``."""
+    is_discharge = AdtEventRow.type == "discharge"
+    last_discharge = func.max(case((is_discharge, AdtEventRow.time)))
+    last_other = func.max(case((~is_discharge, AdtEventRow.time)))
+    present = (
+        select(AdtEventRow.patient_key)
+        .where(AdtEventRow.time >= since, AdtEventRow.time <= at)
+        .group_by(AdtEventRow.patient_key)
+        .having(or_(last_discharge.is_(None), last_other > last_discharge))
+    )
+    if also_since is None:
+        return present
+    recent = select(AdtEventRow.patient_key).where(
+        AdtEventRow.time >= also_since, AdtEventRow.time <= at
+    )
+    return union(present, recent)
+
+
 def replay_rows(
-    engine: Engine, at: datetime, batch: int = 10_000, *, active_since: datetime | None = None
+    engine: Engine,
+    at: datetime,
+    batch: int = 10_000,
+    *,
+    active_since: datetime | None = None,
+    also_since: datetime | None = None,
 ) -> Iterator[Any]:
     """Every stored event at or before ``at``, patient by patient in replay order (event time,
     then arrival < admit < transfer < discharge at one instant, then storage order), streamed
     in batches of ``batch`` rows: what ``current_state``, ``census_series`` and the
-    calibration's episodes replay. ``active_since``: only patients with an event in
-    ``[active_since, at]`` (all of their events up to ``at``)."""
+    calibration's episodes replay. ``active_since``: only patients who may be present at
+    ``at`` (an event in ``[active_since, at]``, the last of them not a discharge) and, with
+    ``also_since``, every patient with an event in ``[also_since, at]``: all of their events up
+    to ``at``."""
     order = case(_TYPE_ORDER, value=AdtEventRow.type, else_=9)
     query = (
         select(
@@ -189,12 +218,7 @@ def replay_rows(
         .order_by(AdtEventRow.patient_key, AdtEventRow.time, order, AdtEventRow.id)
     )
     if active_since is not None:
-        active = (
-            select(AdtEventRow.patient_key)
-            .where(AdtEventRow.time >= active_since, AdtEventRow.time <= at)
-            .distinct()
-        )
-        query = query.where(AdtEventRow.patient_key.in_(active))
+        query = query.where(AdtEventRow.patient_key.in_(_active(at, active_since, also_since)))
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
         yield from result
@@ -241,9 +265,10 @@ def current_state(
     at most ``ed_stale_after_hours``; the cap alone when no ED stay ended in the window).
     Rows are streamed in batches of ``batch``.
 
-    ``recent_only``: replay only the patients with an event within the stale horizons (the
-    only ones who can be present): the same census and patients, read in time that does not
-    grow with the history; ``dropped_stale`` and ``events`` then count those patients only.
+    ``recent_only``: replay only the patients who can be present (an event within the stale
+    horizons, the last one not a discharge) and those with an event in the ED window: the same
+    census and patients, read in time that does not grow with the history; ``dropped_stale``
+    and ``events`` then count those patients only.
     """
     if at is None:
         at = _latest(engine)
@@ -280,9 +305,10 @@ def current_state(
             )
         )
 
-    horizon = timedelta(hours=max(stale_after_hours, ed_stale_after_hours, ed_window_hours))
+    horizon = timedelta(hours=max(stale_after_hours, ed_stale_after_hours))
     since = at - horizon if recent_only else None
-    for row in replay_rows(engine, at, batch, active_since=since):
+    # the ED rule also needs the ED stays that ended in the window: those patients too
+    for row in replay_rows(engine, at, batch, active_since=since, also_since=ed_window_start):
         events += 1
         if row.patient_key != key:
             close(key, stay)
