@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..assimilate import ED, HospitalState
 from ..experiment import run_experiment
-from ._model import ED_4H, EXIT, TIME_TO_BED, HospitalModel, mean_of
+from ._model import ED_4H, EXIT, HOME, TIME_TO_BED, HospitalModel, mean_of
 
 __all__ = ["QUANTILES", "Forecast", "forecast"]
 
@@ -82,7 +82,8 @@ class Forecast:
         """The bed manager's indicators over the whole horizon, as predictive bands over
         replications (mean, p5, p50, p95): ED 4-hour performance (share of ED patients who
         arrive in the horizon and leave the ED within 4 h), mean ED time and time to bed
-        (hours), boarding hours per day, elective cancellations and discharges per day."""
+        (hours), boarding hours per day, elective cancellations, discharges from the units and
+        ED patients sent home, per day."""
         days = self.bins * self.interval / 24.0
         r = self.per_rep
         units = [u for u in self.samples if u != ED]
@@ -101,8 +102,12 @@ class Forecast:
         balked = [r[f"balked[{u}]"] for u in units if f"balked[{u}]" in r]
         if balked:
             add("elective cancellations", "patients", np.sum(balked, axis=0))
-        if "departures" in r:
-            add("discharges per day", "patients/day", r["departures"] / days)
+        inpatients = r.get("departures[inpatient]")  # left the hospital from a unit
+        if inpatients is not None:
+            add("discharges per day", "patients/day", inpatients / days)
+        home = r.get(f"departures[{HOME}]")  # sent home from the ED
+        if home is not None:
+            add("ED patients sent home per day", "patients/day", home / days)
         out = []
         for name, unit, v in rows:
             finite = v[np.isfinite(v)]
