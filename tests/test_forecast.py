@@ -207,3 +207,19 @@ def test_expected_ghosts_follow_the_posterior_and_free_beds_in_the_model() -> No
     assert spec.resources["W_beds"].capacity == 10 + 3
     clean = HospitalModel([1.0] * 168, {EXIT: 1.0}, EXP2, EXP2, {"W": unit})
     assert clean.expected_ghosts(state) == {}
+
+
+def test_groups_side_by_side_give_the_numbers_of_groups_one_after_the_other() -> None:
+    model = _model(6.0, {"W": UnitModel(30, {"dist": "lognormal", "mean": 20.0, "sd": 15.0})},
+                   {EXIT: 0.7, "W": 0.3})  # fmt: skip
+    model = HospitalModel(
+        model.ed_rate_per_hour, model.ed_next, model.ed_exit_los, model.ed_admit_los,
+        model.units, los_se={"W": 0.1},
+    )  # fmt: skip
+    state = HospitalState(T0, {"W": 2}, [_patient("W", 5.0, "a"), _patient("W", 50.0, "b")])
+    pooled = forecast(model, state, 1.0, reps=60, seed=4, rate_cv=0.2, groups=6)
+    one_by_one = forecast(model, state, 1.0, reps=60, seed=4, rate_cv=0.2, groups=6, pool=False)
+    for unit in pooled.samples:
+        assert np.array_equal(pooled.samples[unit], one_by_one.samples[unit])
+    for name in pooled.per_rep:
+        assert np.array_equal(pooled.per_rep[name], one_by_one.per_rep[name], equal_nan=True)

@@ -11,7 +11,9 @@ prediction intervals.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,7 +21,9 @@ import numpy as np
 import pandas as pd
 
 from ..assimilate import ED, HospitalState
+from ..engines import kpi_names
 from ..experiment import run_experiment
+from ..spec import FlowSpec
 from ._model import ED_4H, EXIT, HOME, TIME_TO_BED, HospitalModel, mean_of
 
 __all__ = ["QUANTILES", "Forecast", "forecast"]
@@ -147,12 +151,15 @@ def forecast(
     rate_cv: float = 0.0,
     groups: int = 20,
     engine: str = "fast",
+    pool: bool = True,
 ) -> Forecast:
     """Forecast every unit's occupancy (and the ED's) for ``days`` from ``state``.
 
     ``rate_cv``: coefficient of variation of the arrival-rate level across the ``groups`` groups
     of replications (0: the calibrated rates exactly); the model's ``los_se`` likewise scales
-    each unit's stays per group by a lognormal factor. Same arguments -> the same numbers.
+    each unit's stays per group by a lognormal factor. Same arguments -> the same numbers;
+    ``pool``: run the groups of the fast engine side by side on one thread per core (the same
+    numbers as one group after the other: replication ``i`` always has the streams of ``i``).
     """
     if reps < 1 or groups < 1:
         raise ValueError("reps and groups must be at least 1")
@@ -174,16 +181,14 @@ def forecast(
     keys = [ED, *model.units]
     parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
     kpis: dict[str, list[np.ndarray]] = {}
-    first = 0
     base = model.spec(state, days, interval=interval)
-    for factor, los, size in zip(factors, los_draws, sizes, strict=True):
-        spec = model.vary(base, factor, los)
-        result = run_experiment(spec, size, seed, engine, first_rep=first)
+    specs = [model.vary(base, f, los) for f, los in zip(factors, los_draws, strict=True)]
+    firsts = [sum(sizes[:g]) for g in range(groups)]
+    for series, per_rep in _run_groups(specs, sizes, firsts, seed, engine, pool=pool):
         for k in keys:
-            parts[k].append(result.series[f"occupancy[{k}]"])
-        for name, values in result.per_rep.items():
+            parts[k].append(series[f"occupancy[{k}]"])
+        for name, values in per_rep.items():
             kpis.setdefault(name, []).append(values)
-        first += size
     samples = {k: np.vstack(v) for k, v in parts.items()}
     _discharge_times(model, state.at, interval, samples)
     beds = {u: m.beds for u, m in model.units.items()}
@@ -207,3 +212,39 @@ def _discharge_times(
         daily = float(values.mean()) / mean_of(m.los) * 24.0 * exits
         mids = first + (np.arange(values.shape[1]) + 0.5) * interval
         samples[unit] = np.maximum(values + model.discharge_offsets(mids, daily), 0.0)
+
+
+Arrays = dict[str, np.ndarray]
+
+
+def _run_groups(
+    specs: list[FlowSpec],
+    sizes: list[int],
+    firsts: list[int],
+    seed: int,
+    engine: str,
+    *,
+    pool: bool,
+) -> list[tuple[Arrays, Arrays]]:
+    """(series, per-replication KPIs) of each group: replications ``first .. first + size - 1``
+    of its spec. The fast engine's groups run on a pool of threads (its kernel releases the
+    GIL), one group per task, instead of each group starting threads of its own."""
+    if engine != "fast" or not pool:
+        out = []
+        for spec, size, first in zip(specs, sizes, firsts, strict=True):
+            result = run_experiment(spec, size, seed, engine, first_rep=first)
+            out.append((result.series, result.per_rep))
+        return out
+    from ..engines.fast import FastEngine
+
+    single = FastEngine(workers=1)
+
+    def group(g: int) -> tuple[Arrays, Arrays]:
+        results = single.run(specs[g], seed, range(firsts[g], firsts[g] + sizes[g]))
+        series = {k: np.vstack([r.series[k] for r in results]) for k in results[0].series}
+        names = kpi_names(specs[g])
+        per_rep = {k: np.array([r.kpis[k] for r in results], dtype=float) for k in names}
+        return series, per_rep
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as executor:
+        return list(executor.map(group, range(len(specs))))
