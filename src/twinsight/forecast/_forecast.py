@@ -45,6 +45,9 @@ class Forecast:
     beds: dict[str, int]
     #: Per-replication KPIs of the whole horizon (engine KPI names -> one value per replication).
     per_rep: dict[str, np.ndarray] = field(default_factory=dict)
+    #: The flow spec the replications ran (before each group's parameter draws).
+    spec: FlowSpec | None = None
+    _frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     @property
     def units(self) -> list[str]:
@@ -65,7 +68,13 @@ class Forecast:
         return np.asarray(np.quantile(self.samples[unit], qs, axis=0), dtype=float)
 
     def frame(self) -> pd.DataFrame:
-        """One row per unit and bin: time, unit, beds, mean, p5, p25, p50, p75, p95."""
+        """One row per unit and bin: time, unit, beds, mean, p5, p25, p50, p75, p95 (computed
+        once; a copy each call)."""
+        if self._frame is None:
+            self._frame = self._make_frame()
+        return self._frame.copy()
+
+    def _make_frame(self) -> pd.DataFrame:
         rows = []
         times = pd.DatetimeIndex(self.times())
         for unit, values in self.samples.items():
@@ -193,7 +202,7 @@ def forecast(
     _discharge_times(model, state.at, interval, samples)
     beds = {u: m.beds for u, m in model.units.items()}
     per_rep = {k: np.concatenate(v) for k, v in kpis.items()}
-    return Forecast(state.at, interval, samples, seed, reps, beds, per_rep)
+    return Forecast(state.at, interval, samples, seed, reps, beds, per_rep, base)
 
 
 def _discharge_times(

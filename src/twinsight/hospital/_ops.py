@@ -198,7 +198,8 @@ def run_forecast(
         tmp.replace(folder / _LATEST)
         # the flow spec the forecast ran (the present as warm start): inspect it, or run it
         # with 'twinsight simulate <twin>/forecasts/model.yaml'
-        spec = model.spec(state, days).model_dump(mode="json", by_alias=True, exclude_none=True)
+        ran = fc.spec or model.spec(state, days)
+        spec = ran.model_dump(mode="json", by_alias=True, exclude_none=True)
         header = (
             f"# the hospital twin '{twin.name}' from {state.at.isoformat()}: the model its "
             "forecast ran (calibrated parameters, the present as warm start)\n"
