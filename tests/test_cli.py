@@ -290,6 +290,7 @@ def test_demo_prints_the_table() -> None:
     assert code == 0, err
     assert "hospital-like network" in out
     assert "treatment" in out and "medical_bed" in out and "Classes" in out and "surgical" in out
+    assert "Journeys" in out and "ed_time" in out and "time_to_bed" in out
 
 
 # ----- the installed entry point --------------------------------------------------------------

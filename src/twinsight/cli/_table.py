@@ -22,9 +22,9 @@ _NAME = re.compile(r"^(?P<base>[^\[]+)(?:\[(?P<arg>.*)\])?$")
 _STATION_KPIS = ("wait_", "queue_mean", "in_station_mean", "held_mean", "served", "balked")
 _CLASS_KPIS = ("time_in_system_", "departures")
 _RESOURCE_KPIS = ("utilisation", "in_use_mean")
-_SHARES = {"utilisation", "wait_within_target", "abandon_share"}
+_SHARES = {"utilisation", "wait_within_target", "abandon_share", "journey_within_target"}
 _LEVELS = {"queue_mean", "in_station_mean", "in_use_mean"}
-_COUNTS = {"served", "abandoned", "balked", "departures", "arrivals"}
+_COUNTS = {"served", "abandoned", "balked", "departures", "arrivals", "journey_count"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ def _group(base: str, arg: str | None, spec: FlowSpec) -> str:
         return f"resource {arg}"
     if arg in spec.classes and (base.startswith(_CLASS_KPIS) or base == "abandoned"):
         return f"class {arg}"
+    if arg in spec.kpis.journeys and base.startswith("journey_"):
+        return f"journey {arg}"
     return f"other {arg}"
 
 
@@ -59,13 +61,14 @@ def _unit(base: str, time_unit: str) -> str:
         return "per run"
     if base == "throughput":
         return f"per {time_unit.rstrip('s')}"
-    if base.startswith(("wait_", "time_in_system_", "held_")):
+    if base.startswith(("wait_", "time_in_system_", "held_", "journey_")):
         return time_unit
     return ""
 
 
 def kpi_rows(result: ExperimentResult, spec: FlowSpec) -> list[KpiRow]:
-    """Every KPI of ``result`` as a row, grouped (stations, resources, classes, then system)."""
+    """Every KPI of ``result`` as a row, grouped (stations, resources, classes, journeys, then
+    system)."""
     rows: list[KpiRow] = []
     for name, interval in result.summary().items():
         m = _NAME.match(name)
@@ -73,7 +76,7 @@ def kpi_rows(result: ExperimentResult, spec: FlowSpec) -> list[KpiRow]:
         rows.append(
             KpiRow(_group(base, arg, spec), base, name, interval, _unit(base, result.time_unit))
         )
-    order = {"station": 0, "resource": 1, "class": 2, "other": 3, "system": 4}
+    order = {"station": 0, "resource": 1, "class": 2, "journey": 3, "other": 4, "system": 5}
     firsts: dict[str, int] = {}
     for i, row in enumerate(rows):
         firsts.setdefault(row.group, i)
@@ -221,5 +224,18 @@ def kpi_summary(result: ExperimentResult, spec: FlowSpec) -> Group:
     parts: list[Text | Table] = [head, stations, resources]
     if len(spec.classes) > 1 or spec.class_names() != ["default"]:
         parts.append(classes)
+    if spec.kpis.journeys:
+        journeys = _grid(
+            "Journeys", "journey", ["time", f"time {q}" if q else "", "within target %", "count"]
+        )
+        for j in spec.kpis.journeys:
+            journeys.add_row(
+                j,
+                _cell(result, f"journey_mean[{j}]"),
+                _cell(result, f"journey_{q}[{j}]") if q else "",
+                _cell(result, f"journey_within_target[{j}]", share=True),
+                _cell(result, f"journey_count[{j}]"),
+            )
+        parts.append(journeys)
     parts.append(system)
     return Group(*parts)
