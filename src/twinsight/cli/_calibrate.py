@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -12,26 +11,10 @@ from rich.markup import escape
 from ..calibrate import CalibrationError, HospitalCalibration, calibrate_hospital, save_calibration
 from ..twin import open_twin
 from ._app import app
-from ._output import fail, stdout
+from ._output import fail, parse_instant, stdout
 from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
 
 __all__ = ["calibrate"]
-
-
-def _parse_until(text: str) -> datetime:
-    try:
-        at = datetime.fromisoformat(text.strip())
-    except ValueError:
-        fail(
-            f"--until: '{text}' is not an ISO 8601 instant",
-            "write it like 2026-03-02T08:00:00Z (with a UTC offset)",
-        )
-    if at.tzinfo is None:
-        fail(
-            f"--until: '{text}' has no UTC offset",
-            "add Z or an offset, e.g. 2026-03-02T08:00:00Z or 2026-03-02T09:00:00+01:00",
-        )
-    return at
 
 
 @app.command()
@@ -56,7 +39,7 @@ def calibrate(
 ) -> None:
     """Learn arrivals, lengths of stay, routing and discharges from the events; save them in
     the twin's calibration.json (and a dated copy in calibrations/)."""
-    instant = _parse_until(until) if until is not None else None
+    instant = parse_instant(until, "--until") if until is not None else None
     if not window_days > 0:
         fail(f"--window-days: {window_days:g} is not a positive number of days", "e.g. 56")
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -16,25 +15,13 @@ from ..calibrate import CalibrationError
 from ..hospital import drift, run_backtest, run_forecast
 from ..twin import open_twin
 from ._app import app
-from ._output import fail, stdout
+from ._output import fail, parse_instant, stdout
 from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
 
 __all__ = ["backtest", "drift_command", "forecast"]
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 SeedOpt = Annotated[int, typer.Option("--seed", "-s", help="Random seed.")]
-
-
-def _instant(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        at = datetime.fromisoformat(text.strip())
-    except ValueError:
-        fail(f"{option}: '{text}' is not an ISO 8601 instant", "e.g. 2026-03-02T08:00:00Z")
-    if at.tzinfo is None:
-        fail(f"{option}: '{text}' has no UTC offset", "add Z or an offset, e.g. +01:00")
-    return at
 
 
 def _fmt(value: float, share: bool) -> str:
@@ -69,7 +56,7 @@ def forecast(
         fail(f"--days: {days:g} is outside 1-14", "forecast between 1 and 14 days ahead")
     if reps < 10:
         fail(f"--reps: {reps} is too few for 90% bands", "use at least 10 (default 1000)")
-    instant = _instant(at, "--at")
+    instant = parse_instant(at, "--at") if at is not None else None
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
     try:
         with _errors(db):

@@ -6,6 +6,7 @@ option or override), the same code Typer uses for usage errors.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NoReturn
 
 import typer
@@ -14,7 +15,15 @@ from rich.text import Text
 
 from ..spec import SpecError
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_RUN_FAILED", "fail", "report_spec_error", "stderr", "stdout"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_RUN_FAILED",
+    "fail",
+    "parse_instant",
+    "report_spec_error",
+    "stderr",
+    "stdout",
+]
 
 EXIT_RUN_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -49,3 +58,21 @@ def report_spec_error(exc: SpecError) -> NoReturn:
         line.append(problem.message)
         stderr.print(line)
     raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def parse_instant(text: str, option: str) -> datetime:
+    """An ISO 8601 instant with a UTC offset from option ``option`` (``--at``, ``--until``);
+    anything else exits 2 with the fix."""
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        fail(
+            f"{option}: '{text}' is not an ISO 8601 instant",
+            "write it like 2026-03-02T08:00:00Z (with a UTC offset)",
+        )
+    if at.tzinfo is None:
+        fail(
+            f"{option}: '{text}' has no UTC offset",
+            "add Z or an offset, e.g. 2026-03-02T08:00:00Z or 2026-03-02T09:00:00+01:00",
+        )
+    return at

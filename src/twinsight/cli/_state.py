@@ -13,26 +13,10 @@ from rich.table import Table
 from ..assimilate import ED, HospitalState, StateError, current_state
 from ..twin import open_twin
 from ._app import app
-from ._output import fail, stdout
+from ._output import fail, parse_instant, stdout
 from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
 
 __all__ = ["state"]
-
-
-def _parse_at(text: str) -> datetime:
-    try:
-        at = datetime.fromisoformat(text.strip())
-    except ValueError:
-        fail(
-            f"--at: '{text}' is not an ISO 8601 instant",
-            "write it like 2026-03-02T08:00:00Z (with a UTC offset)",
-        )
-    if at.tzinfo is None:
-        fail(
-            f"--at: '{text}' has no UTC offset",
-            "add Z or an offset, e.g. 2026-03-02T08:00:00Z or 2026-03-02T09:00:00+01:00",
-        )
-    return at
 
 
 def _iso(at: datetime) -> str:
@@ -74,7 +58,7 @@ def state(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """The hospital at an instant: census per unit, patients in the ED, stale patients dropped."""
-    instant = _parse_at(at) if at is not None else None
+    instant = parse_instant(at, "--at") if at is not None else None
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
     result: HospitalState | None = None
     try:
