@@ -30,7 +30,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..store import AlarmRow
-from ._model import survival
+from ._model import survival_curve
 
 __all__ = [
     "Alarm",
@@ -126,7 +126,7 @@ def los_alarm(
     d = np.asarray(ended, dtype=bool)
     if len(t) == 0:
         return None
-    sf = np.array([max(survival(dist, float(x)), 1e-300) for x in t])
+    sf = np.maximum(survival_curve(dist, t), 1e-300)
     expected = float(-np.log(sf).sum())
     if expected < min_expected:
         return None

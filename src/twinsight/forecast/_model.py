@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 from pydantic import TypeAdapter
-from scipy import stats
 
 from ..assimilate import ED, HospitalState
+from ..engines._calendar import survivals
 from ..spec import Distribution, FlowSpec
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "mean_of",
     "scaled",
     "survival",
+    "survival_curve",
 ]
 
 #: Routing target for leaving the hospital.
@@ -92,24 +93,18 @@ def cv_of(dist: Mapping[str, Any]) -> float:
     return float(dist["sd"]) / float(dist["mean"])
 
 
+def survival_curve(dist: Mapping[str, Any], t: np.ndarray | Sequence[float]) -> np.ndarray:
+    """P(duration > t) at each ``t`` (hours) for a flow-spec distribution dict: the engine's own
+    survival (``engines._calendar.survivals``, the function its warm start conditions on)."""
+    sf = survivals(_DIST.validate_python(dict(dist)), np.asarray(t, dtype=float))
+    if sf is None:
+        raise ValueError(f"no survival function for '{dist['dist']}'")
+    return sf
+
+
 def survival(dist: Mapping[str, Any], t: float) -> float:
-    """P(duration > t) for a flow-spec distribution dict (hours); families the calibration fits."""
-    kind = dist["dist"]
-    if t <= 0:
-        return 1.0
-    if kind == "exponential":
-        return math.exp(-t / float(dist["mean"]))
-    if kind in ("lognormal", "gamma"):
-        mean, sd = float(dist["mean"]), float(dist["sd"])
-        if kind == "lognormal":
-            sigma2 = math.log1p((sd / mean) ** 2)
-            mu = math.log(mean) - sigma2 / 2
-            return float(stats.lognorm.sf(t, math.sqrt(sigma2), scale=math.exp(mu)))
-        shape = (mean / sd) ** 2
-        return float(stats.gamma.sf(t, shape, scale=mean / shape))
-    if kind == "weibull":
-        return math.exp(-((t / float(dist["scale"])) ** float(dist["shape"])))
-    raise ValueError(f"no survival function for '{kind}'")
+    """P(duration > t) for a flow-spec distribution dict (``survival_curve`` at one time)."""
+    return float(survival_curve(dist, [t])[0])
 
 
 @dataclass(frozen=True)
@@ -203,13 +198,18 @@ class HospitalModel:
         """
         mix = self.ed_classes()
         names = list(mix)
-        post = np.zeros((len(elapsed_hours), len(names)))
-        for i, e in enumerate(elapsed_hours):
-            for j, c in enumerate(names):
-                los = self.ed_exit_los if c == HOME else self.ed_admit_los
-                post[i, j] = mix[c] * survival(los, e)
-            s = post[i].sum()
-            post[i] = post[i] / s if s > 0 else np.asarray([mix[c] for c in names])
+        elapsed = np.asarray(elapsed_hours, dtype=float)
+        prior = np.asarray([mix[c] for c in names])
+        if len(elapsed):
+            alive_home = survival_curve(self.ed_exit_los, elapsed)
+            alive_admitted = survival_curve(self.ed_admit_los, elapsed)
+            post = np.column_stack(
+                [mix[c] * (alive_home if c == HOME else alive_admitted) for c in names]
+            )
+        else:
+            post = np.zeros((0, len(names)))
+        total = post.sum(axis=1, keepdims=True)
+        post = np.where(total > 0, post / np.where(total > 0, total, 1.0), prior)
         expected = post.sum(axis=0)
         counts = np.floor(expected).astype(int)
         for j in np.argsort(-(expected - counts))[: len(elapsed_hours) - int(counts.sum())]:
@@ -337,14 +337,13 @@ class HospitalModel:
         lost = self.lost_share
         if lost <= 0:
             return {}
-        out: dict[str, float] = {}
-        for p in state.patients:
-            unit = self.units.get(p.unit)
-            if unit is None:
-                continue
-            alive = survival(unit.los, p.in_unit_hours)
-            out[p.unit] = out.get(p.unit, 0.0) + lost / (lost + (1.0 - lost) * alive)
-        return {u: round(v) for u, v in out.items()}
+        out: dict[str, int] = {}
+        for name, unit in self.units.items():
+            elapsed = [p.in_unit_hours for p in state.patients if p.unit == name]
+            if elapsed:
+                alive = survival_curve(unit.los, elapsed)
+                out[name] = round(float(np.sum(lost / (lost + (1.0 - lost) * alive))))
+        return out
 
     def vary(
         self,
