@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from twinsight.store import make_engine
+from twinsight.store import make_engine, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -86,3 +86,12 @@ def pg_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated store on SQLite or on a fresh PostgreSQL schema (skips without a server)."""
+    url = tmp_path / "store.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    engine = open_store(url)
+    yield engine
+    engine.dispose()

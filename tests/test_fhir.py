@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,19 +104,6 @@ EXPECTED = {
     ("discharge", "2026-03-06 11:05:00", "MED1", None, None, None, None, "pat-1002"),
     ("admit", "2026-03-03 07:30:00", "ORTHO", None, None, "orthopaedics", "elective", "pat-1003"),
 }
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated store on SQLite or on a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        engine = open_store(tmp_path / "store.db")
-        yield engine
-        engine.dispose()
-        return
-    engine = open_store(request.getfixturevalue("pg_url"))
-    yield engine
-    engine.dispose()
 
 
 def _bundle(path: Path, resources: list[dict[str, Any]]) -> Path:

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,19 +33,6 @@ GOOD_JSONL = [
     {"v": 1, "type": "discharge", "time": "2026-03-06T11:05:00+01:00", "unit": "MED1",
      "patient_id": "MRN0042"},
 ]  # fmt: skip
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated store on SQLite or on a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        engine = open_store(tmp_path / "store.db")
-        yield engine
-        engine.dispose()
-        return
-    engine = open_store(request.getfixturevalue("pg_url"))
-    yield engine
-    engine.dispose()
 
 
 def _jsonl(path: Path, records: list[object], tail: str = "") -> Path:

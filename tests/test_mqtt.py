@@ -64,15 +64,6 @@ def broker() -> str:
     return url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated store on SQLite or on a fresh PostgreSQL schema."""
-    url = tmp_path / "store.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    engine = open_store(url)
-    yield engine
-    engine.dispose()
-
-
 def unique() -> tuple[str, str]:
     """A fresh topic and client id."""
     tag = uuid.uuid4().hex[:12]

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,17 +35,6 @@ from twinsight.twin import init_twin
 SECRET = Pseudonymiser(b"test secret, sixteen bytes or more")
 T0 = datetime(2026, 3, 2, 8, 15, tzinfo=UTC)
 runner = CliRunner()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated store on SQLite or on a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        engine = open_store(tmp_path / "store.db")
-    else:
-        engine = open_store(request.getfixturevalue("pg_url"))
-    yield engine
-    engine.dispose()
 
 
 def _write(path: Path, columns: dict[str, list[Any]], row_group_size: int | None = None) -> Path:

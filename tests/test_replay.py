@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,17 +33,6 @@ T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 #: Timer and scheduling slack allowed below the ideal pacing, seconds.
 SLACK = 0.05
 runner = CliRunner()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated store on SQLite or on a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        engine = open_store(tmp_path / "store.db")
-    else:
-        engine = open_store(request.getfixturevalue("pg_url"))
-    yield engine
-    engine.dispose()
 
 
 def _rows(count: int, step_min: float, *, bad_every: int = 0) -> list[dict[str, object]]:

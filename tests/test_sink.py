@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, func, select
 
 from twinsight.connect import RecordSink
 from twinsight.govern import Pseudonymiser
-from twinsight.store import AdtEventRow, IngestRow, QuarantineRow, open_store
+from twinsight.store import AdtEventRow, IngestRow, QuarantineRow
 
 SECRET = Pseudonymiser(b"test secret, sixteen bytes or more")
 ARRIVAL = {"v": 1, "event_id": "s-1", "type": "arrival", "time": "2026-03-02T08:15:00Z",
            "unit": "ED", "patient_id": "MRN0042", "acuity": 3}  # fmt: skip
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated store on SQLite or on a fresh PostgreSQL schema."""
-    url = tmp_path / "store.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    engine = open_store(url)
-    yield engine
-    engine.dispose()
 
 
 def _count(engine: Engine, table: type[object]) -> int:
