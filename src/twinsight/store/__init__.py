@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from ._engine import make_engine, normalise_url
 from ._migrate import MIGRATIONS, upgrade
-from ._models import AdtEventRow, AlarmRow, Base, IngestRow, QuarantineRow
+from ._models import AdtEventRow, AlarmRow, Base, IngestRow, ObservationRow, QuarantineRow
 
 __all__ = [
     "MIGRATIONS",
@@ -20,6 +20,7 @@ __all__ = [
     "AlarmRow",
     "Base",
     "IngestRow",
+    "ObservationRow",
     "QuarantineRow",
     "make_engine",
     "normalise_url",

@@ -3,7 +3,8 @@
 ``adt_events`` holds accepted events with the patient pseudonymised; ``quarantine`` every
 rejected record with its reason; ``ingests`` one row per ingest of a source, with its counts and
 the byte offset of the last committed batch (where a crashed ingest resumes); ``alarms`` the drift
-alarms the twin raised about itself.
+alarms the twin raised about itself; ``observations`` numeric measurements that are not ADT events
+(an outbreak twin's daily counts, a patient twin's blood-pressure readings).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ._types import UtcDateTime
 
-__all__ = ["AdtEventRow", "AlarmRow", "Base", "IngestRow", "QuarantineRow"]
+__all__ = ["AdtEventRow", "AlarmRow", "Base", "IngestRow", "ObservationRow", "QuarantineRow"]
 
 _NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -103,3 +104,24 @@ class AlarmRow(Base):
     checked_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     statistic: Mapped[float] = mapped_column(Float)
     message: Mapped[str] = mapped_column(Text)
+
+
+class ObservationRow(Base):
+    """One numeric observation: ``metric`` at ``time`` = ``value`` (in ``unit``).
+
+    ``subject_key`` is the keyed hash of the person observed (a patient twin's readings) or
+    ``None`` for population counts (an outbreak twin's daily admissions). ``obs_key`` makes a
+    replayed source add nothing (``id:<source id>:<metric>`` or a hash of the natural key).
+    """
+
+    __tablename__ = "observations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    obs_key: Mapped[str] = mapped_column(String(220), unique=True)
+    subject_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    metric: Mapped[str] = mapped_column(String(64), index=True)
+    time: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(32))
+    ingest_id: Mapped[int] = mapped_column(ForeignKey("ingests.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
