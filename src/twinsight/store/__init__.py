@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from ._engine import make_engine, normalise_url
 from ._migrate import MIGRATIONS, upgrade
 from ._models import AdtEventRow, AlarmRow, Base, IngestRow, ObservationRow, QuarantineRow
+from ._models_runs import RunRow
 
 __all__ = [
     "MIGRATIONS",
@@ -22,6 +23,7 @@ __all__ = [
     "IngestRow",
     "ObservationRow",
     "QuarantineRow",
+    "RunRow",
     "make_engine",
     "normalise_url",
     "open_store",
