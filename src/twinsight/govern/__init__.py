@@ -1,7 +1,13 @@
-"""Govern: privacy and data protection (pseudonymisation of identifiers on ingest)."""
+"""Govern: privacy, data protection and accountability.
+
+Pseudonymisation of identifiers on ingest (``_pseudonym``), the hash-chained audit log
+(``audit``: ``append``, ``verify``), small-cell suppression of person counts (``suppress``),
+API tokens and roles (``access``) and retention (``retention``). See ``docs/security.md``.
+"""
 
 from __future__ import annotations
 
+from . import _audit as audit
 from ._pseudonym import (
     KEY_ENV,
     KEY_FILE,
@@ -16,6 +22,7 @@ __all__ = [
     "KEY_FILE",
     "PseudonymKeyError",
     "Pseudonymiser",
+    "audit",
     "create_key_file",
     "load_pseudonymiser",
 ]

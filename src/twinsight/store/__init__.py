@@ -13,13 +13,16 @@ from sqlalchemy import Engine
 from ._engine import make_engine, normalise_url
 from ._migrate import MIGRATIONS, upgrade
 from ._models import AdtEventRow, AlarmRow, Base, IngestRow, ObservationRow, QuarantineRow
+from ._models_govern import AuditRow, DailyAggregateRow
 from ._models_runs import RunRow
 
 __all__ = [
     "MIGRATIONS",
     "AdtEventRow",
     "AlarmRow",
+    "AuditRow",
     "Base",
+    "DailyAggregateRow",
     "IngestRow",
     "ObservationRow",
     "QuarantineRow",

@@ -1,0 +1,273 @@
+"""The audit log: append-only, hash-chained entries of who did what to a twin.
+
+``append(engine, actor=..., action=..., target=..., detail=...)`` adds one entry to the
+``audit_log`` table of a twin's store (or of the service home's ``access.sqlite``). Each entry
+carries ``prev_hash`` (the hash of the entry before it; 64 zeros for the first) and
+``hash = SHA-256(prev_hash + canonical JSON of (seq, at, actor, action, target, detail))``.
+Appends are serialised by the database: on PostgreSQL the table is locked in SHARE ROW
+EXCLUSIVE mode for the transaction (readers are not blocked), on SQLite the transaction takes
+the write lock before it reads the last entry; ``seq`` is the primary key, so two appenders can
+never both write the same number. ``verify(engine)`` walks the chain and names the first entry
+that was edited, removed or reordered.
+
+Actors are token ids (``token:<id>``) or ``cli:<login>``, never a token; ``detail`` must hold
+counts and names, never personal data (patient identifiers or keys).
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, text
+
+from ..store._models_govern import AuditRow
+
+__all__ = [
+    "GENESIS",
+    "AuditEntry",
+    "AuditProblem",
+    "AuditReport",
+    "append",
+    "append_on",
+    "cli_actor",
+    "entries",
+    "entry_hash",
+    "verify",
+]
+
+#: ``prev_hash`` of the first entry.
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One entry of the log, as stored (``detail`` decoded)."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (``at`` as ISO 8601 UTC)."""
+        return {
+            "seq": self.seq,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "target": self.target,
+            "detail": self.detail,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _instant(at: datetime) -> str:
+    # microseconds kept: SQLite text and PostgreSQL timestamptz both keep them
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def entry_hash(
+    prev_hash: str, seq: int, at: datetime, actor: str, action: str, target: str, detail: str
+) -> str:
+    """SHA-256 (hex) of ``prev_hash`` + the canonical JSON of the entry (``detail`` as JSON)."""
+    body = {
+        "seq": seq,
+        "at": _instant(at),
+        "actor": actor,
+        "action": action,
+        "target": target,
+        "detail": json.loads(detail),
+    }
+    return hashlib.sha256((prev_hash + _canonical(body)).encode("utf-8")).hexdigest()
+
+
+def _lock(conn: Connection) -> None:
+    """Serialise appenders for the rest of the transaction (see the module docstring)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE"))
+    else:  # a write statement takes SQLite's write lock before the last entry is read
+        conn.execute(text("UPDATE audit_log SET seq = seq WHERE 0"))
+
+
+def append_on(
+    conn: Connection,
+    *,
+    actor: str,
+    action: str,
+    target: str,
+    detail: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """Append one entry inside the caller's transaction on ``conn`` (it commits with it)."""
+    if not actor or not action:
+        raise ValueError("an audit entry needs an actor and an action")
+    detail_json = _canonical(dict(detail or {}))
+    when = (at or datetime.now(UTC)).astimezone(UTC)
+    _lock(conn)
+    last = conn.execute(
+        select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (1, GENESIS) if last is None else (int(last[0]) + 1, str(last[1]))
+    digest = entry_hash(prev, seq, when, actor, action, target, detail_json)
+    row = {
+        "seq": seq,
+        "at": when,
+        "actor": actor,
+        "action": action,
+        "target": target,
+        "detail": detail_json,
+        "prev_hash": prev,
+        "hash": digest,
+    }
+    conn.execute(insert(AuditRow).values(row))
+    return AuditEntry(seq, when, actor, action, target, json.loads(detail_json), prev, digest)
+
+
+def append(
+    engine: Engine,
+    *,
+    actor: str,
+    action: str,
+    target: str = "",
+    detail: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry in its own transaction: committed when this returns.
+
+    ``actor``: who (``token:<id>``, ``cli:<login>``); ``action``: what (``ingest``,
+    ``calibrate``, ``scenario``, ``optimise``, ``retention``, ``denied``, ...); ``target``: on
+    what (a file, a route, a run id); ``detail``: JSON-ready counts and parameters, no personal
+    data.
+    """
+    with engine.begin() as conn:
+        return append_on(conn, actor=actor, action=action, target=target, detail=detail)
+
+
+def cli_actor() -> str:
+    """The actor of a command run from a shell: ``cli:<login name>`` (``cli:unknown`` if none)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli:unknown"
+
+
+def _entry(row: Any) -> AuditEntry:
+    try:
+        detail = json.loads(row.detail)
+    except ValueError:
+        detail = {"unreadable": row.detail[:200]}
+    if not isinstance(detail, dict):
+        detail = {"value": detail}
+    return AuditEntry(
+        int(row.seq), row.at, row.actor, row.action, row.target, detail, row.prev_hash, row.hash
+    )
+
+
+def entries(
+    engine: Engine, *, limit: int | None = None, action: str | None = None
+) -> list[AuditEntry]:
+    """The entries in order of ``seq`` (the last ``limit`` when given), optionally one action."""
+    query = select(AuditRow)
+    if action is not None:
+        query = query.where(AuditRow.action == action)
+    with engine.connect() as conn:
+        if limit is not None:
+            rows = list(conn.execute(query.order_by(AuditRow.seq.desc()).limit(limit)))[::-1]
+        else:
+            rows = list(conn.execute(query.order_by(AuditRow.seq)))
+    return [_entry(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """Where the chain breaks: ``kind`` is ``edited``, ``removed`` or ``reordered``; ``seq`` the
+    first entry concerned (for ``removed``: the first missing number)."""
+
+    kind: str
+    seq: int
+    message: str
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """The result of ``verify``: how many entries, the head (last seq and hash), the problem."""
+
+    entries: int
+    head_seq: int
+    head_hash: str
+    problem: AuditProblem | None
+
+    @property
+    def intact(self) -> bool:
+        """True when no entry was edited, removed or reordered."""
+        return self.problem is None
+
+
+def _check(rows: list[Any], head: tuple[int, str] | None) -> AuditProblem | None:
+    by_hash = {r.hash: r for r in rows}
+    prev_hash, prev_seq, expected = GENESIS, 0, 1
+    for row in rows:
+        seq = int(row.seq)
+        if row.prev_hash != prev_hash:
+            earlier = by_hash.get(row.prev_hash)
+            if earlier is not None and earlier is not row:
+                return AuditProblem(
+                    "reordered",
+                    seq,
+                    f"entry {seq} is out of order: it was written after entry {int(earlier.seq)}",
+                )
+            if seq > expected:
+                gap = f"{expected}" if seq == expected + 1 else f"{expected}-{seq - 1}"
+                return AuditProblem("removed", expected, f"entry {gap} was removed")
+            culprit = prev_seq if prev_seq else seq
+            return AuditProblem(
+                "edited",
+                culprit,
+                f"entry {culprit} was edited (entry {seq} recorded a different hash for it)",
+            )
+        recomputed = entry_hash(
+            row.prev_hash, seq, row.at, row.actor, row.action, row.target, row.detail
+        )
+        if recomputed != row.hash or seq != expected:
+            return AuditProblem("edited", seq, f"entry {seq} was edited (its hash does not match)")
+        prev_hash, prev_seq, expected = row.hash, seq, seq + 1
+    if head is not None:
+        seq, digest = head
+        if seq > prev_seq:
+            first = prev_seq + 1
+            return AuditProblem(
+                "removed", first, f"entries from {first} to {seq} were removed (the recorded head)"
+            )
+        match = next((r for r in rows if int(r.seq) == seq), None)
+        if match is None or match.hash != digest:
+            return AuditProblem("edited", seq, f"entry {seq} differs from the recorded head")
+    return None
+
+
+def verify(engine: Engine, *, head: tuple[int, str] | None = None) -> AuditReport:
+    """Walk the chain in ``seq`` order; the first edited, removed or reordered entry, if any.
+
+    Removing the newest entries leaves a valid shorter chain: pass ``head`` (a ``(seq, hash)``
+    printed by an earlier verify and kept elsewhere) to detect that too.
+    """
+    with engine.connect() as conn:
+        rows = list(conn.execute(select(AuditRow).order_by(AuditRow.seq)))
+        count = int(conn.execute(select(func.count()).select_from(AuditRow)).scalar_one())
+    problem = _check(rows, head)
+    last_seq = int(rows[-1].seq) if rows else 0
+    last_hash = str(rows[-1].hash) if rows else GENESIS
+    return AuditReport(count, last_seq, last_hash, problem)
