@@ -4,7 +4,9 @@ that was edited, removed or reordered (SQLite and PostgreSQL, through the ``stor
 from __future__ import annotations
 
 import itertools
+import json
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -133,3 +135,25 @@ def test_concurrent_appends_never_fork_the_chain(store: Engine) -> None:
     assert errors == []
     report = audit.verify(store)
     assert report.intact and report.entries == 40 and report.head_seq == 40
+
+
+def test_a_file_ingest_is_audited_with_its_counts_and_no_identifiers(tmp_path: Path) -> None:
+    from twinsight.twin import init_twin
+
+    events = tmp_path / "events.jsonl"
+    lines = [
+        '{"v": 1, "event_id": "a1", "type": "arrival", "time": "2026-03-02T08:00:00Z", '
+        '"unit": "ED", "patient_id": "MRN0042", "acuity": 3}',
+        '{"v": 1, "type": "teleport", "patient_id": "MRN0043"}',
+    ]
+    events.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    twin = init_twin("ward", home=tmp_path)
+    try:
+        twin.ingest([events])
+        (entry,) = audit.entries(twin.engine)
+    finally:
+        twin.close()
+    assert (entry.action, entry.target) == ("ingest", "jsonl:events.jsonl")
+    assert entry.actor.startswith("cli:")
+    assert (entry.detail["accepted"], entry.detail["quarantined"]) == (1, 1)
+    assert "MRN004" not in json.dumps(entry.to_json())

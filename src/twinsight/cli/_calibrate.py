@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from ..calibrate import CalibrationError, HospitalCalibration, calibrate_hospital, save_calibration
+from ..govern import audit
 from ..twin import open_twin
 from ._app import app
 from ._output import fail, parse_instant, stdout
@@ -49,6 +50,7 @@ def calibrate(
             try:
                 result = calibrate_hospital(twin.engine, until=instant, window_days=window_days)
                 path = save_calibration(twin.path, result)
+                audit.calibrated(twin.engine, result, path.name)
             except CalibrationError as exc:
                 fail(str(exc))
             except OSError as exc:

@@ -22,7 +22,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import PurePath
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, func, insert, select, text
 
@@ -35,9 +36,11 @@ __all__ = [
     "AuditReport",
     "append",
     "append_on",
+    "calibrated",
     "cli_actor",
     "entries",
     "entry_hash",
+    "ingested",
     "verify",
 ]
 
@@ -163,6 +166,70 @@ def cli_actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (OSError, KeyError):
         return "cli:unknown"
+
+
+class _IngestLike(Protocol):
+    @property
+    def source(self) -> str: ...
+    @property
+    def format(self) -> str: ...
+    @property
+    def accepted(self) -> int: ...
+    @property
+    def duplicate(self) -> int: ...
+    @property
+    def quarantined(self) -> int: ...
+    @property
+    def ingest_id(self) -> int: ...
+
+
+class _CalibrationLike(Protocol):
+    @property
+    def watermark(self) -> datetime: ...
+    @property
+    def window_start(self) -> datetime: ...
+    @property
+    def window_days(self) -> float: ...
+
+
+_R = TypeVar("_R", bound=_IngestLike)
+
+
+def ingested(engine: Engine, report: _R, actor: str | None = None) -> _R:
+    """Audit an ingest (file, MQTT run) after it committed: its counts; returns ``report``.
+
+    The target is the format and the file's name only (``csv:events.csv``), not its folder.
+    """
+    append(
+        engine,
+        actor=actor or cli_actor(),
+        action="ingest",
+        target=f"{report.format}:{PurePath(report.source).name}",
+        detail={
+            "accepted": report.accepted,
+            "duplicate": report.duplicate,
+            "quarantined": report.quarantined,
+            "ingest_id": report.ingest_id,
+        },
+    )
+    return report
+
+
+def calibrated(
+    engine: Engine, calibration: _CalibrationLike, saved: str, actor: str | None = None
+) -> None:
+    """Audit a calibration saved as ``saved`` (a file name): its window."""
+    append(
+        engine,
+        actor=actor or cli_actor(),
+        action="calibrate",
+        target=saved,
+        detail={
+            "window_start": calibration.window_start.isoformat(),
+            "watermark": calibration.watermark.isoformat(),
+            "window_days": calibration.window_days,
+        },
+    )
 
 
 def _entry(row: Any) -> AuditEntry:

@@ -18,7 +18,7 @@ import yaml
 from sqlalchemy import Engine
 
 from ..connect import IngestReport, RecordSink, ingest_mqtt, ingest_path
-from ..govern import KEY_FILE, Pseudonymiser, create_key_file, load_pseudonymiser
+from ..govern import KEY_FILE, Pseudonymiser, audit, create_key_file, load_pseudonymiser
 from ..store import open_store
 
 __all__ = ["TEMPLATES", "Twin", "TwinError", "init_twin", "open_twin", "twin_home"]
@@ -49,13 +49,17 @@ class Twin:
 
         See ``twinsight.connect.ingest_path``: the reader is picked by each file's format.
         """
-        return [
-            ingest_path(p, self.engine, self.pseudonymise, batch_size=batch_size) for p in paths
+        return [  # each ingest audited (govern.audit) once it committed
+            audit.ingested(
+                self.engine, ingest_path(p, self.engine, self.pseudonymise, batch_size=batch_size)
+            )
+            for p in paths
         ]
 
     def ingest_mqtt(self, url: str, topics: Sequence[str], **options: Any) -> IngestReport:
         """Subscribe to MQTT ``topics``, store their events (``twinsight.connect.ingest_mqtt``)."""
-        return ingest_mqtt(url, topics, self.engine, self.pseudonymise, **options)
+        report = ingest_mqtt(url, topics, self.engine, self.pseudonymise, **options)
+        return audit.ingested(self.engine, report)
 
     def sink(self, source: str, fmt: str) -> RecordSink:
         """A sink for records from a stream (MQTT, HTTP, Parquet, FHIR) into this twin's store."""
