@@ -2,12 +2,22 @@
 
 Pseudonymisation of identifiers on ingest (``_pseudonym``), the hash-chained audit log
 (``audit``: ``append``, ``verify``), small-cell suppression of person counts (``suppress``),
-API tokens and roles (``access``) and retention (``retention``). See ``docs/security.md``.
+API tokens and roles (``AccessStore``, ``Principal``). See ``docs/security.md``.
 """
 
 from __future__ import annotations
 
 from . import _audit as audit
+from ._access import (
+    ACCESS_DB,
+    ACTIONS,
+    ROLES,
+    AccessError,
+    AccessStore,
+    Principal,
+    TokenInfo,
+    allowed,
+)
 from ._pseudonym import (
     KEY_ENV,
     KEY_FILE,
@@ -16,13 +26,26 @@ from ._pseudonym import (
     create_key_file,
     load_pseudonymiser,
 )
+from ._suppress import DEFAULT_K, suppress, suppress_counts, suppress_frame
 
 __all__ = [
+    "ACCESS_DB",
+    "ACTIONS",
+    "DEFAULT_K",
     "KEY_ENV",
     "KEY_FILE",
+    "ROLES",
+    "AccessError",
+    "AccessStore",
     "PseudonymKeyError",
+    "Principal",
     "Pseudonymiser",
+    "TokenInfo",
+    "allowed",
     "audit",
     "create_key_file",
     "load_pseudonymiser",
+    "suppress",
+    "suppress_counts",
+    "suppress_frame",
 ]
