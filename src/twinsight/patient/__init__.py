@@ -1,0 +1,80 @@
+"""Patient twin (hypertension): home blood-pressure readings, a Bayesian model of this patient's
+response to drug classes with the Law 2003 meta-analysis as its prior, predictions under
+candidate regimens, recommendations, and 10-year ASCVD risk (Pooled Cohort Equations).
+
+Decision support for clinicians, not medical advice. See ``docs/patient.md``.
+"""
+
+from __future__ import annotations
+
+from ._model import ONSET_DAYS, BloodPressureModel, RegimenChange, regimen_matrix
+from ._ops import (
+    PROFILE_FILE,
+    PatientCalibration,
+    calibrate_patient,
+    forecast_patient,
+    save_profile,
+    twin_profile,
+)
+from ._prior import (
+    CLASSES,
+    DOSES,
+    SOURCE,
+    STANDARD,
+    Dose,
+    DrugClass,
+    dose_factor,
+    drug_effect,
+    regimen_effect,
+)
+from ._profile import PatientProfile, ProfileError, load_profile, parse_profile
+from ._readings import ingest_readings, load_readings, parse_readings
+from ._recommend import (
+    DISCLAIMER,
+    Option,
+    Recommendation,
+    candidate_regimens,
+    recommend,
+    regimen_label,
+)
+from ._risk import PCE_SOURCE, pooled_cohort_risk
+from ._synthetic import SyntheticPatient, synthetic_readings
+
+__all__ = [
+    "CLASSES",
+    "DISCLAIMER",
+    "DOSES",
+    "ONSET_DAYS",
+    "PCE_SOURCE",
+    "PROFILE_FILE",
+    "SOURCE",
+    "STANDARD",
+    "BloodPressureModel",
+    "Dose",
+    "DrugClass",
+    "Option",
+    "PatientCalibration",
+    "PatientProfile",
+    "ProfileError",
+    "Recommendation",
+    "RegimenChange",
+    "SyntheticPatient",
+    "calibrate_patient",
+    "candidate_regimens",
+    "dose_factor",
+    "drug_effect",
+    "forecast_patient",
+    "ingest_readings",
+    "load_profile",
+    "load_readings",
+    "parse_profile",
+    "parse_readings",
+    "pooled_cohort_risk",
+    "recommend",
+    "regimen_effect",
+    "regimen_label",
+    "regimen_matrix",
+    "save_profile",
+    "synthetic_readings",
+    "twin_profile",
+]
