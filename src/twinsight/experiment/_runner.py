@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..engines import get_engine, kpi_names, run_window
+from ..scale import Executor, RunTask, run_reps
 from ..spec import FlowSpec
 from ._stats import Interval, t_interval
 
@@ -97,6 +98,7 @@ def run_experiment(
     chunk: int | None = None,
     confidence: float = 0.95,
     first_rep: int = 0,
+    executor: Executor | str | None = None,
 ) -> ExperimentResult:
     """Run ``reps`` independent replications (numbers ``first_rep`` .. ``first_rep + reps - 1``)
     and collect every KPI.
@@ -104,6 +106,10 @@ def run_experiment(
     Replication ``i`` always uses the streams of replication number ``i``: the numbers do not
     depend on ``chunk``, on the number of workers, or on which other replications ran, so a
     second call with ``first_rep`` continues the first one (see :meth:`ExperimentResult.extend`).
+
+    ``executor``: where the chunks run (``twinsight.scale``: an executor object, kept open, or
+    ``"inprocess"``, ``"processes"``, ``"dask"``, ``"auto"``); None runs them here, one chunk
+    after the other. The numbers are the same on every executor.
     """
     if reps < 1:
         raise ValueError("reps must be at least 1")
@@ -112,7 +118,11 @@ def run_experiment(
     names = kpi_names(spec)
     size = chunk or max(1, min(reps, 64))
     results = []
-    for start in range(first_rep, first_rep + reps, size):
+    if executor is not None:
+        task = RunTask(spec, seed, eng.name, h, w)
+        every = range(first_rep, first_rep + reps)
+        results = run_reps(executor, task, every, chunk=chunk, progress=progress)
+    for start in range(first_rep, first_rep + reps, size) if executor is None else ():
         ids = list(range(start, min(first_rep + reps, start + size)))
         results += eng.run(spec, seed, ids, horizon=h, warmup=w)
         if progress is not None:

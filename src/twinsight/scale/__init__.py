@@ -1,0 +1,34 @@
+"""Ensembles at scale: replications in this process, on a local process pool or a Dask cluster.
+
+Every executor gives the same numbers for the same spec and seed (replication ``i`` always
+uses the streams of number ``i``); see docs/scale.md and docs/decisions/0008-executors.md.
+"""
+
+from __future__ import annotations
+
+from ._dask import DaskExecutor
+from ._executors import (
+    Executor,
+    InProcess,
+    ProcessPool,
+    RunTask,
+    ScaleError,
+    pool_chunk_size,
+    run_chunk,
+)
+from ._run import AUTO_PROCESSES_SECONDS, EXECUTOR_NAMES, get_executor, run_reps
+
+__all__ = [
+    "AUTO_PROCESSES_SECONDS",
+    "EXECUTOR_NAMES",
+    "DaskExecutor",
+    "Executor",
+    "InProcess",
+    "ProcessPool",
+    "RunTask",
+    "ScaleError",
+    "get_executor",
+    "pool_chunk_size",
+    "run_chunk",
+    "run_reps",
+]

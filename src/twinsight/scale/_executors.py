@@ -1,0 +1,207 @@
+"""Executors: where chunks of replications run. In this process, or on a local process pool.
+
+An executor maps chunks of replication numbers of one :class:`RunTask` to the engines'
+:class:`~twinsight.engines.RepResult` lists, in the order of the chunks. Replication ``i``
+always uses the random streams of number ``i`` (docs/decisions/0002), so every executor gives
+the same numbers as any other, whatever the chunking or the number of workers.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..engines import RepResult, get_engine
+from ..spec import FlowSpec
+
+__all__ = [
+    "Executor",
+    "InProcess",
+    "ProcessPool",
+    "RunTask",
+    "ScaleError",
+    "pool_chunk_size",
+    "run_chunk",
+]
+
+
+class ScaleError(RuntimeError):
+    """Replications could not be run on the chosen executor (a worker or the cluster was lost,
+    the scheduler cannot be reached); the message says what happened and what to try."""
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """What every chunk of one experiment shares: the spec, the seed, the engine's name and the
+    run window (``horizon``, ``warmup`` in the spec's time_unit, already resolved)."""
+
+    spec: FlowSpec
+    seed: int
+    engine: str
+    horizon: float
+    warmup: float
+
+
+def run_chunk(task: RunTask, reps: Sequence[int], threads: int | None = None) -> list[RepResult]:
+    """Run replications ``reps`` of ``task`` here (the function workers call).
+
+    ``threads``: threads of the fast engine (None: one per core; a pool worker uses 1, the
+    pool itself being the parallelism). Results in the order of ``reps``.
+    """
+    if task.engine == "fast" and threads is not None:
+        from ..engines.fast import FastEngine
+
+        return FastEngine(workers=threads).run(
+            task.spec, task.seed, reps, horizon=task.horizon, warmup=task.warmup
+        )
+    engine = get_engine(task.engine)
+    return engine.run(task.spec, task.seed, reps, horizon=task.horizon, warmup=task.warmup)
+
+
+class Executor(Protocol):
+    """Runs chunks of replications somewhere; results in the order of the chunks."""
+
+    #: ``inprocess``, ``processes`` or ``dask``.
+    name: str
+    #: How many chunks can run at once.
+    workers: int
+
+    def chunk_size(self, reps: int) -> int:
+        """Replications per chunk for an experiment of ``reps`` replications."""
+        ...
+
+    def map(self, task: RunTask, chunks: Sequence[Sequence[int]]) -> Iterator[list[RepResult]]:
+        """Each chunk's results, in the order of ``chunks`` (lazily: one list per chunk as soon
+        as it and every chunk before it are done). Raises :class:`ScaleError` when a worker or
+        the cluster is lost for good."""
+        ...
+
+    def close(self) -> None:
+        """Release the workers (an executor can be used for many experiments before that)."""
+        ...
+
+
+def pool_chunk_size(reps: int, workers: int) -> int:
+    """About four chunks per worker (so a slow chunk does not idle the others and progress moves),
+    at most 64 replications per chunk."""
+    return max(1, min(64, math.ceil(reps / (4 * max(workers, 1)))))
+
+
+class InProcess:
+    """Runs every chunk in this process, one after the other, as ``run_experiment`` always did
+    (the fast engine runs the replications of a chunk on one thread per core)."""
+
+    name = "inprocess"
+
+    def __init__(self) -> None:
+        self.workers = 1
+
+    def chunk_size(self, reps: int) -> int:
+        """Up to 64 replications per chunk (the engine's threads share a chunk)."""
+        return max(1, min(reps, 64))
+
+    def map(self, task: RunTask, chunks: Sequence[Sequence[int]]) -> Iterator[list[RepResult]]:
+        """Each chunk's results, computed here when asked for."""
+        engine = get_engine(task.engine)
+        for reps in chunks:
+            yield engine.run(task.spec, task.seed, reps, horizon=task.horizon, warmup=task.warmup)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def __enter__(self) -> InProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """``forkserver`` where there is one (Linux: fresh workers forked from a server that has
+    already imported the engines, no copy of this process's threads), else ``spawn``."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["twinsight.scale._executors", "twinsight.engines.fast"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+class ProcessPool:
+    """Chunks on a pool of local worker processes (``concurrent.futures``, forkserver or spawn).
+
+    ``workers``: processes (default: the CPU count). The pool starts at the first ``map`` and
+    lives until :meth:`close`, so many experiments (an optimisation's candidates) pay the start
+    once: each worker imports Twinsight and loads the fast engine's cached machine code (a few
+    seconds; numba compiles it once per machine, not per worker, since the kernels are
+    ``cache=True``). Each worker runs its chunk on one thread. When a worker process dies, the
+    pool is restarted and the unfinished chunks run again (``retries`` times), then
+    :class:`ScaleError`.
+    """
+
+    name = "processes"
+
+    def __init__(self, workers: int | None = None, retries: int = 1) -> None:
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.retries = retries
+        self._pool: ProcessPoolExecutor | None = None
+
+    def chunk_size(self, reps: int) -> int:
+        """About four chunks per worker."""
+        return pool_chunk_size(reps, self.workers)
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_context())
+        return self._pool
+
+    def map(self, task: RunTask, chunks: Sequence[Sequence[int]]) -> Iterator[list[RepResult]]:
+        """Each chunk's results in order; chunks run side by side on the workers."""
+        todo = [list(c) for c in chunks]
+        done = 0
+        failures = 0
+        while done < len(todo):
+            pool = self._get_pool()
+            futures: list[Future[list[RepResult]]] = [
+                pool.submit(run_chunk, task, reps, 1) for reps in todo[done:]
+            ]
+            try:
+                for fut in futures:
+                    result = fut.result()
+                    done += 1
+                    yield result
+            except BrokenProcessPool as exc:
+                failures += 1
+                self._discard()
+                if failures > self.retries:
+                    why = str(exc).rstrip(".")
+                    raise ScaleError(
+                        f"a worker process died while running replications ({failures} times; "
+                        f"{done} of {len(todo)} chunks done: {why}); try fewer workers "
+                        "(--workers), more memory, or --executor inprocess"
+                    ) from exc
+            finally:
+                for fut in futures:
+                    fut.cancel()
+
+    def _discard(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> ProcessPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,114 @@
+"""Choose an executor and run an experiment's replications on it, chunk by chunk."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+
+from ..engines import RepResult
+from ._executors import Executor, InProcess, ProcessPool, RunTask, ScaleError
+
+__all__ = ["AUTO_PROCESSES_SECONDS", "EXECUTOR_NAMES", "get_executor", "run_reps"]
+
+#: ``--executor`` values: ``auto`` (the rule of docs/decisions/0008), ``inprocess``,
+#: ``processes``, ``dask`` (with a cluster: ``local`` or ``tcp://HOST:PORT``).
+EXECUTOR_NAMES = ("auto", "inprocess", "processes", "dask")
+
+#: ``auto`` moves the remaining replications to a process pool when they would take at least
+#: this long (seconds, estimated from the first replication) in this process.
+AUTO_PROCESSES_SECONDS = 20.0
+
+
+def get_executor(
+    name: str = "processes", *, cluster: str | None = None, workers: int | None = None
+) -> Executor:
+    """An executor by name: ``inprocess``, ``processes`` (``workers`` processes, default the CPU
+    count) or ``dask`` (``cluster``: ``local`` starts ``workers`` local worker processes, or a
+    scheduler address ``tcp://HOST:PORT``). A ``cluster`` alone means ``dask``."""
+    if cluster is not None and name in ("dask", "auto", "processes"):
+        from ._dask import DaskExecutor
+
+        return DaskExecutor(cluster, workers)
+    if name == "inprocess":
+        return InProcess()
+    if name == "processes":
+        return ProcessPool(workers)
+    if name == "dask":
+        from ._dask import DaskExecutor
+
+        return DaskExecutor("local", workers)
+    raise ScaleError(f"unknown executor {name!r}; choose one of inprocess, processes, dask")
+
+
+Progress = Callable[[int, int], None]
+
+
+def run_reps(
+    executor: Executor | str,
+    task: RunTask,
+    reps: Sequence[int],
+    *,
+    chunk: int | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> list[RepResult]:
+    """Replications ``reps`` of ``task`` on ``executor`` (an object, kept open, or a name:
+    created here and closed at the end), in order; ``progress(done, total)`` after each chunk.
+
+    ``"auto"``: the first replication runs here and is timed; the rest run on a process pool
+    when the engine is not ``fast`` (whose threads already use every core) and they would take
+    at least :data:`AUTO_PROCESSES_SECONDS` here, else here too. The numbers are the same on
+    every executor: replication ``i`` always uses the streams of number ``i``.
+    """
+    ids = list(reps)
+    if not ids:
+        return []
+    if isinstance(executor, str):
+        if executor == "auto":
+            return _run_auto(task, ids, chunk, progress, workers)
+        owned = get_executor(executor, workers=workers)
+        try:
+            return _run_on(owned, task, ids, chunk, progress, 0, len(ids))
+        finally:
+            owned.close()
+    return _run_on(executor, task, ids, chunk, progress, 0, len(ids))
+
+
+def _run_on(
+    executor: Executor,
+    task: RunTask,
+    ids: list[int],
+    chunk: int | None,
+    progress: Progress | None,
+    done: int,
+    total: int,
+) -> list[RepResult]:
+    size = chunk or executor.chunk_size(len(ids))
+    chunks = [ids[i : i + size] for i in range(0, len(ids), size)]
+    results: list[RepResult] = []
+    for part in executor.map(task, chunks):
+        results += part
+        if progress is not None:
+            progress(done + len(results), total)
+    return results
+
+
+def _run_auto(
+    task: RunTask,
+    ids: list[int],
+    chunk: int | None,
+    progress: Progress | None,
+    workers: int | None,
+) -> list[RepResult]:
+    here = InProcess()
+    n_proc = max(1, workers or os.cpu_count() or 1)
+    if task.engine == "fast" or len(ids) < 3 or n_proc < 2:
+        return _run_on(here, task, ids, chunk, progress, 0, len(ids))
+    start = time.perf_counter()
+    first = _run_on(here, task, ids[:1], 1, progress, 0, len(ids))
+    rest_seconds = (time.perf_counter() - start) * (len(ids) - 1)
+    if rest_seconds < AUTO_PROCESSES_SECONDS:
+        return first + _run_on(here, task, ids[1:], chunk, progress, 1, len(ids))
+    with ProcessPool(n_proc) as pool:
+        return first + _run_on(pool, task, ids[1:], chunk, progress, 1, len(ids))
