@@ -42,7 +42,7 @@ def one_problem(text: str, **kw: Any) -> Any:
 # ----- construction ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["hospital.yaml", "mmc.yaml"])
+@pytest.mark.parametrize("name", ["hospital.yaml", "mmc.yaml", "acute_hospital.yaml"])
 def test_examples_load(examples_dir: Path, name: str) -> None:
     spec = load_spec(examples_dir / name)
     assert spec.stations and spec.horizon > spec.warmup
@@ -50,7 +50,7 @@ def test_examples_load(examples_dir: Path, name: str) -> None:
 
 def test_bundled_examples_match_repository_copies(examples_dir: Path) -> None:
     bundled = Path(__file__).resolve().parents[1] / "src" / "twinsight" / "examples"
-    for name in ("hospital.yaml", "mmc.yaml"):
+    for name in ("hospital.yaml", "mmc.yaml", "acute_hospital.yaml"):
         assert (bundled / name).read_text() == (examples_dir / name).read_text(), name
 
 
@@ -63,6 +63,41 @@ def test_hospital_details(examples_dir: Path) -> None:
     assert [r.to for r in treatment.routes_for("standard")] == ["medical_ward", EXIT]
     assert spec.stations["triage"].routes_for("urgent")[0].to == "treatment"
     assert spec.wait_target_for("triage") == 4.0
+
+
+def test_acute_hospital_template_has_what_a_bed_manager_plans_with(examples_dir: Path) -> None:
+    """The hospital template (issue 3): triage into five acuity classes, cubicles and doctors on
+    shifts, admission probability by acuity, wards by specialty and an ICU with step-down
+    transfers, electives by weekday, daytime discharges, boarding, and the bed-manager KPIs."""
+    spec = load_spec(examples_dir / "acute_hospital.yaml")
+    acuity = {c: spec.classes[c].attributes.get("acuity") for c in spec.class_names()}
+    ed_classes = [c for c, a in acuity.items() if a is not None]
+    assert sorted(acuity[c] for c in ed_classes) == [1, 2, 3, 4, 5]
+    # seen in acuity order
+    assert sorted(ed_classes, key=lambda c: spec.classes[c].priority) == sorted(
+        ed_classes, key=lambda c: acuity[c]
+    )
+    for staff in ("triage_nurse", "ed_doctor"):
+        assert spec.resources[staff].schedule is not None, staff
+    treatment = spec.stations["treatment"]
+    assert treatment.held_when_blocked() == {"cubicle": 1}
+    admitted = {
+        c: sum(r.p for r in treatment.routes_for(c) if r.to != EXIT) for c in ed_classes
+    }
+    # admission probability falls with acuity (1 = most urgent)
+    shares = [admitted[c] for c in sorted(ed_classes, key=lambda c: acuity[c])]
+    assert shares == sorted(shares, reverse=True) and shares[0] > 0.5 > shares[-1]
+    icu = spec.stations["icu"]
+    assert icu.held_when_blocked() == {"icu_bed": 1}
+    assert {r.to for r in icu.routes_for("critical")} == {"medical_ward", "surgical_ward", EXIT}
+    wards = ("medical_ward", "surgical_ward", "ortho_ward")
+    for ward in wards:
+        assert spec.stations[ward].release_window is not None, ward
+        assert spec.stations[ward].queue_capacity == 0, ward
+    scheduled = {a.name: a for a in spec.arrivals if getattr(a, "slots", None)}
+    assert {"elective_surgery", "elective_orthopaedics"} <= set(scheduled)
+    assert set(spec.kpis.journeys) >= {"ed_time", "time_to_bed"}
+    assert spec.kpis.journeys["ed_time"].target == 4.0
 
 
 def test_python_construction_equals_yaml(minimal_text: str) -> None:
