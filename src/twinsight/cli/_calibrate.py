@@ -44,6 +44,11 @@ def calibrate(
     if not window_days > 0:
         fail(f"--window-days: {window_days:g} is not a positive number of days", "e.g. 56")
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    if twin.template == "patient":  # cli/_patient.py
+        from ._patient import patient_calibrate
+
+        patient_calibrate(twin, db, as_json)
+        return
     result: HospitalCalibration | None = None
     try:
         with _errors(db):

@@ -58,6 +58,11 @@ def forecast(
         fail(f"--reps: {reps} is too few for 90% bands", "use at least 10 (default 1000)")
     instant = parse_instant(at, "--at") if at is not None else None
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    if twin.template == "patient":  # cli/_patient.py
+        from ._patient import patient_forecast
+
+        patient_forecast(twin, days, seed, db, as_json)
+        return
     try:
         with _errors(db):
             try:

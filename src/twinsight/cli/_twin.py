@@ -243,6 +243,11 @@ def ingest(
         if not path.is_file():
             fail(f"{path}: no such file", "give the path of a CSV or JSON Lines file of ADT events")
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    if twin.template == "patient":  # readings and profiles: cli/_patient.py
+        from ._patient import patient_ingest
+
+        patient_ingest(twin, files, db, as_json)
+        return
     reports: list[IngestReport] = []
     try:
         for path in files:
