@@ -71,6 +71,39 @@ LongOpt = Annotated[
 ]
 
 
+class ExecutorName(StrEnum):
+    """Where replications run (twinsight.scale; the same numbers on each)."""
+
+    auto = "auto"
+    inprocess = "inprocess"
+    processes = "processes"
+    dask = "dask"
+
+
+ExecutorOpt = Annotated[
+    ExecutorName,
+    typer.Option(
+        "--executor",
+        help="Where replications run: auto (here, or a process pool when the reference engine "
+        "would take over 20 s), inprocess, processes (a local pool), dask (see --cluster).",
+    ),
+]
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Run on a Dask cluster: 'local' starts one here, tcp://HOST:PORT joins one.",
+        show_default=False,
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", min=1, help="Worker processes (processes, dask local); default: CPU count."
+    ),
+]
+
+
 @app.command()
 def validate(
     specs: Annotated[
@@ -144,6 +177,9 @@ def simulate_cmd(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     long: LongOpt = False,
+    executor: ExecutorOpt = ExecutorName.auto,
+    cluster: ClusterOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Simulate a spec: KPI means with confidence intervals over independent replications."""
     spec = load_or_exit(spec_path, overrides or [])
@@ -159,6 +195,9 @@ def simulate_cmd(
         precision=precision,
         max_reps=max_reps,
         long=long,
+        executor=executor.value,
+        cluster=cluster,
+        workers=workers,
     )
 
 

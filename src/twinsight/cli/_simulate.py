@@ -18,6 +18,7 @@ from ..experiment import (
     run_to_precision,
     suggest_warmup,
 )
+from ..scale import Executor, ScaleError, open_executor
 from ..spec import FlowSpec, SpecError, load_spec
 from ._output import EXIT_RUN_FAILED, fail, report_spec_error, stderr, stdout
 from ._table import kpi_summary, kpi_table
@@ -122,10 +123,13 @@ def _run(
     horizon: float | None,
     warmup: float | None,
     show_progress: bool,
+    executor: Executor | str | None = None,
 ) -> ExperimentResult:
     try:
         if not show_progress:
-            return run_experiment(spec, reps, seed, engine, horizon=horizon, warmup=warmup)
+            return run_experiment(
+                spec, reps, seed, engine, horizon=horizon, warmup=warmup, executor=executor
+            )
         columns = (
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
@@ -149,7 +153,8 @@ def _run(
                 horizon=horizon,
                 warmup=warmup,
                 progress=progress,
-                chunk=chunk,
+                chunk=None if executor not in (None, "auto", "inprocess") else chunk,
+                executor=executor,
             )
     except ImportError as exc:
         other = "reference" if engine == "fast" else "fast"
@@ -181,6 +186,9 @@ def simulate(
     precision: str | None = None,
     max_reps: int = 1000,
     long: bool = False,
+    executor: str = "inprocess",
+    cluster: str | None = None,
+    workers: int | None = None,
 ) -> ExperimentResult:
     """Run ``reps`` replications and print the KPI table (or one JSON object with ``as_json``).
 
@@ -188,13 +196,18 @@ def simulate(
     (``KPI=half-width`` or ``KPI=5%``), ``reps`` is the pilot and more
     replications run until the KPI's interval is that narrow (at most ``max_reps``).
     A progress bar appears on stderr when it is a terminal and ``quiet`` is not set.
+    ``executor``/``cluster``/``workers``: where the replications run (``twinsight.scale``).
     """
     _check_window(spec, horizon, warmup)
     show = stderr.is_terminal and not quiet
     if engine == "fast" and not quiet and not _fast_engine_compiled():
         stderr.print("compiling the fast engine with numba (first use only, under a minute)...")
     if precision is None:
-        result = _run(spec, reps, seed, engine, horizon, warmup, show)
+        try:
+            with open_executor(executor, cluster, workers) as where:
+                result = _run(spec, reps, seed, engine, horizon, warmup, show, where)
+        except ScaleError as exc:
+            fail(str(exc), "try --executor inprocess", code=EXIT_RUN_FAILED)
     else:
         result = _run_precise(spec, precision, reps, max_reps, seed, engine, horizon, warmup, quiet)
     if as_json:

@@ -16,7 +16,13 @@ from ._executors import (
     pool_chunk_size,
     run_chunk,
 )
-from ._run import AUTO_PROCESSES_SECONDS, EXECUTOR_NAMES, get_executor, run_reps
+from ._run import (
+    AUTO_PROCESSES_SECONDS,
+    EXECUTOR_NAMES,
+    get_executor,
+    open_executor,
+    run_reps,
+)
 
 __all__ = [
     "AUTO_PROCESSES_SECONDS",
@@ -28,6 +34,7 @@ __all__ = [
     "RunTask",
     "ScaleError",
     "get_executor",
+    "open_executor",
     "pool_chunk_size",
     "run_chunk",
     "run_reps",

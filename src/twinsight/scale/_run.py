@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from ..engines import RepResult
 from ._executors import Executor, InProcess, ProcessPool, RunTask, ScaleError
 
-__all__ = ["AUTO_PROCESSES_SECONDS", "EXECUTOR_NAMES", "get_executor", "run_reps"]
+__all__ = [
+    "AUTO_PROCESSES_SECONDS",
+    "EXECUTOR_NAMES",
+    "get_executor",
+    "open_executor",
+    "run_reps",
+]
 
 #: ``--executor`` values: ``auto`` (the rule of docs/decisions/0008), ``inprocess``,
 #: ``processes``, ``dask`` (with a cluster: ``local`` or ``tcp://HOST:PORT``).
@@ -39,6 +46,24 @@ def get_executor(
 
         return DaskExecutor("local", workers)
     raise ScaleError(f"unknown executor {name!r}; choose one of inprocess, processes, dask")
+
+
+@contextmanager
+def open_executor(
+    name: str = "auto", cluster: str | None = None, workers: int | None = None
+) -> Iterator[Executor | str]:
+    """What ``run_experiment(executor=)`` takes for the CLI's ``--executor``/``--cluster``/
+    ``--workers``: ``auto`` and ``inprocess`` as names, the others as an executor started here
+    and closed on leaving (also on Ctrl-C). Raises :class:`ScaleError` for a bad name or a
+    cluster that cannot be reached."""
+    if cluster is None and name in ("auto", "inprocess"):
+        yield name
+        return
+    executor = get_executor(name, cluster=cluster, workers=workers)
+    try:
+        yield executor
+    finally:
+        executor.close()
 
 
 Progress = Callable[[int, int], None]
