@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
 
-from twinsight.govern import ACCESS_DB, ACTIONS, ROLES, AccessError, AccessStore, allowed
+from twinsight.cli import app as cli
+from twinsight.govern import ACCESS_DB, ACTIONS, ROLES, AccessError, AccessStore, allowed, audit
+from twinsight.twin import init_twin
 
 
 @pytest.fixture
@@ -72,3 +77,61 @@ def test_the_role_table() -> None:
         "admin": {"read", "analyse", "ingest", "admin"},
         "device": {"ingest"},
     }
+
+
+runner = CliRunner()
+
+
+def test_token_commands_create_list_revoke_and_are_audited(tmp_path: Path) -> None:
+    home = ["--home", str(tmp_path)]
+    made = runner.invoke(cli, ["token", "create", "--role", "device", "--twin", "ward", *home,
+                               "--name", "monitor", "--json"])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    created = json.loads(made.stdout)
+    assert created["token"].startswith("tsk_") and created["twins"] == ["ward"]
+    listed = runner.invoke(cli, ["token", "list", *home, "--json"])
+    (row,) = json.loads(listed.stdout)["tokens"]
+    assert row["id"] == created["id"] and "token" not in row
+    assert created["token"] not in listed.stdout
+    revoked = runner.invoke(cli, ["token", "revoke", created["id"], *home])
+    assert revoked.exit_code == 0 and "revoked" in revoked.stdout
+    log = runner.invoke(cli, ["audit", "--access", *home, "--json"])
+    actions = [e["action"] for e in json.loads(log.stdout)["entries"]]
+    assert actions == ["token-create", "token-revoke"]
+    assert created["token"] not in log.stdout
+    ok = runner.invoke(cli, ["audit", "verify", "--access", *home])
+    assert ok.exit_code == 0 and "intact: 2 entries" in ok.stdout
+
+
+def test_token_commands_refuse_bad_input_with_exit_2(tmp_path: Path) -> None:
+    home = ["--home", str(tmp_path)]
+    bad_role = runner.invoke(cli, ["token", "create", "--role", "owner", *home])
+    assert bad_role.exit_code == 2 and "no role 'owner'" in bad_role.output
+    missing = runner.invoke(cli, ["token", "revoke", "deadbeef", *home])
+    assert missing.exit_code == 2 and "token list" in missing.output
+    nowhere = runner.invoke(cli, ["token", "list", "--home", str(tmp_path / "no")])
+    assert nowhere.exit_code == 2 and "not a folder of twins" in nowhere.output
+    assert "Traceback" not in bad_role.output + missing.output + nowhere.output
+
+
+def test_audit_verify_exits_1_naming_the_entry(tmp_path: Path) -> None:
+    twin = init_twin("ward", home=tmp_path)
+    try:
+        for i in range(3):
+            audit.append(twin.engine, actor="token:x", action="ingest", target=str(i))
+        with twin.engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER audit_log_no_delete"))
+            conn.execute(text("DELETE FROM audit_log WHERE seq = 2"))
+    finally:
+        twin.close()
+    listed = runner.invoke(cli, ["audit", "ward", "--home", str(tmp_path)])
+    assert listed.exit_code == 0 and "ingest" in listed.stdout
+    broken = runner.invoke(cli, ["audit", "verify", "ward", "--home", str(tmp_path), "--json"])
+    assert broken.exit_code == 1
+    assert json.loads(broken.stdout)["problem"] == {
+        "kind": "removed", "seq": 2, "message": "entry 2 was removed"
+    }  # fmt: skip
+    bad = runner.invoke(cli, ["audit", "verify", "ward", "--home", str(tmp_path), "--head", "x"])
+    assert bad.exit_code == 2 and "SEQ:HASH" in bad.output
+    unknown = runner.invoke(cli, ["audit", "nope", "--home", str(tmp_path)])
+    assert unknown.exit_code == 2 and "no twin 'nope'" in unknown.output

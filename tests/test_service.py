@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from twinsight.assimilate import current_state
+from twinsight.govern import AccessStore
 from twinsight.service import ServiceSettings, create_app
 from twinsight.store import AdtEventRow, IngestRow, QuarantineRow
 from twinsight.twin import Twin, init_twin, open_twin
@@ -32,6 +33,16 @@ def arrival(event_id: str, patient: str = "MRN0042", **extra: Any) -> dict[str, 
     """An ED arrival (ADT v1) with the given event id and raw patient identifier."""
     return {"v": 1, "event_id": event_id, "type": "arrival", "time": "2026-03-02T08:15:00Z",
             "unit": "ED", "patient_id": patient, "acuity": 3, **extra}  # fmt: skip
+
+
+def bearer(home: Path, role: str = "admin") -> dict[str, str]:
+    """The Authorization header of a new token of ``role`` in ``home``'s access store."""
+    access = AccessStore(home)
+    try:
+        token, _ = access.create(role)
+    finally:
+        access.close()
+    return {"Authorization": f"Bearer {token}"}
 
 
 @dataclass
@@ -53,7 +64,8 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
     init_twin("ward", home=tmp_path, db_url=db).close()
     twin = open_twin("ward", home=tmp_path, db_url=db)
     try:
-        with TestClient(create_app(ServiceSettings(home=tmp_path, db_url=db))) as client:
+        app = create_app(ServiceSettings(home=tmp_path, db_url=db))
+        with TestClient(app, headers=bearer(tmp_path)) as client:
             yield Served(client, twin)
     finally:
         twin.close()
@@ -164,13 +176,15 @@ def test_state_gives_census_and_counts_without_patient_keys(served: Served) -> N
     assert response.status_code == 200, response.text
     state = response.json()
     truth = current_state(served.twin.engine)
-    assert state["census"] == truth.census == {"ED": 1, "MED1": 1}
-    assert state["patients"] == 2 and state["in_ed"] == 1 and state["events"] == 3
+    assert truth.census == {"ED": 1, "MED1": 1}
+    # person counts below k = 5 leave the service as "<5"; event counts are not suppressed
+    assert state["census"] == {"ED": "<5", "MED1": "<5"}
+    assert state["patients"] == "<5" and state["in_ed"] == "<5" and state["events"] == 3
     assert datetime.fromisoformat(state["at"]) == datetime(2026, 3, 2, 12, tzinfo=UTC)
     for raw in ("P1", "P2"):
         assert served.twin.pseudonymise(raw) not in response.text
     before = served.client.get("/api/v1/twins/ward/state", params={"at": "2026-03-02T10:00:00Z"})
-    assert before.json()["census"] == {"ED": 2}
+    assert before.json()["census"] == {"ED": "<5"}
 
 
 def test_twins_and_health(served: Served) -> None:
@@ -182,7 +196,8 @@ def test_twins_and_health(served: Served) -> None:
 
 def test_shutdown_marks_the_ingest_done(tmp_path: Path) -> None:
     init_twin("ward", home=tmp_path).close()
-    with TestClient(create_app(ServiceSettings(home=tmp_path))) as client:
+    app = create_app(ServiceSettings(home=tmp_path))
+    with TestClient(app, headers=bearer(tmp_path, "device")) as client:
         assert client.post(EVENTS, json=arrival("d-1")).status_code == 200
     twin = open_twin("ward", home=tmp_path)
     try:

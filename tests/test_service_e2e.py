@@ -23,6 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from twinsight.govern import AccessStore
 from twinsight.store import AdtEventRow, IngestRow
 from twinsight.twin import init_twin, open_twin
 
@@ -77,9 +78,21 @@ class Server:
                 self.proc.wait()
 
 
-def _burst(url: str, worker: int, acked: list[str], lock: threading.Lock) -> None:
+def _token(home: Path) -> dict[str, str]:
+    """The Authorization header of a new admin token (it may ingest and read state)."""
+    access = AccessStore(home)
+    try:
+        token, _ = access.create("admin", name="e2e")
+    finally:
+        access.close()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _burst(
+    url: str, headers: dict[str, str], worker: int, acked: list[str], lock: threading.Lock
+) -> None:
     """Post single events until the server goes away; note each one answered 200."""
-    with httpx.Client(timeout=10) as client:
+    with httpx.Client(timeout=10, headers=headers) as client:
         for i in range(100_000):
             event_id = f"k-{worker}-{i}"
             try:
@@ -101,26 +114,30 @@ def test_serve_ingests_and_every_acknowledged_event_survives_kill_9(
     home = tmp_path / "home"
     init_twin("ward", home=home, db_url=db).close()
     log = tmp_path / "serve.log"
+    auth = _token(home)
     server = Server(home, db, log)
     try:
-        one = httpx.post(f"{server.url}/twins/ward/events", json=_event("e-1", "MRN0042"))
+        assert httpx.get(f"{server.url}/twins/ward/state").status_code == 401
+        one = httpx.post(
+            f"{server.url}/twins/ward/events", json=_event("e-1", "MRN0042"), headers=auth
+        )
         assert one.status_code == 200 and one.json()["accepted"] == 1, one.text
         lines = [json.dumps(_event(f"e-{i}", f"MRN00{i}", i)) for i in range(2, 6)] + ["{x"]
         batch = httpx.post(
             f"{server.url}/twins/ward/events/batch",
             content="\n".join(lines),
-            headers={"content-type": "application/x-ndjson"},
+            headers={"content-type": "application/x-ndjson", **auth},
         )
         assert batch.json() | {"ingest_id": 0} == {
             "accepted": 4, "duplicate": 0, "quarantined": 1, "received": 5, "ingest_id": 0
         }  # fmt: skip
-        state = httpx.get(f"{server.url}/twins/ward/state").json()
+        state = httpx.get(f"{server.url}/twins/ward/state", headers=auth).json()
         assert state["census"] == {"ED": 5}
 
         acked: list[str] = []
         lock = threading.Lock()
         threads = [
-            threading.Thread(target=_burst, args=(server.url, w, acked, lock))
+            threading.Thread(target=_burst, args=(server.url, auth, w, acked, lock))
             for w in range(CLIENT_THREADS)
         ]
         for thread in threads:
@@ -147,9 +164,11 @@ def test_serve_ingests_and_every_acknowledged_event_survives_kill_9(
 
     again = Server(home, db, log)
     try:
-        repeat = httpx.post(f"{again.url}/twins/ward/events", json=_event(acked[-1], "P"))
+        repeat = httpx.post(
+            f"{again.url}/twins/ward/events", json=_event(acked[-1], "P"), headers=auth
+        )
         assert repeat.json()["duplicate"] == 1, repeat.text
-        census = httpx.get(f"{again.url}/twins/ward/state").json()["census"]
+        census = httpx.get(f"{again.url}/twins/ward/state", headers=auth).json()["census"]
         assert census["ED"] >= 5 + len(acked)
     finally:
         again.stop()

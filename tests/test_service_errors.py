@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from twinsight.cli import app as cli
+from twinsight.govern import AccessStore
 from twinsight.service import ServiceSettings, create_app
 from twinsight.store import AdtEventRow, QuarantineRow
 from twinsight.twin import init_twin, open_twin
@@ -54,9 +55,19 @@ def service(home: Path) -> FastAPI:
     return create_app(settings)
 
 
+def bearer(home: Path, role: str = "admin") -> dict[str, str]:
+    """The Authorization header of a new token of ``role`` in ``home``'s access store."""
+    access = AccessStore(home)
+    try:
+        token, _ = access.create(role)
+    finally:
+        access.close()
+    return {"Authorization": f"Bearer {token}"}
+
+
 @pytest.fixture
-def client(service: FastAPI) -> Iterator[TestClient]:
-    with TestClient(service) as test_client:
+def client(service: FastAPI, home: Path) -> Iterator[TestClient]:
+    with TestClient(service, headers=bearer(home)) as test_client:
         yield test_client
 
 
@@ -180,14 +191,14 @@ def test_a_store_failure_is_503_and_the_twin_recovers(
 
 
 def test_an_unexpected_error_is_a_generic_500_logged_without_traceback(
-    service: FastAPI, caplog: pytest.LogCaptureFixture
+    service: FastAPI, home: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     def boom() -> None:
         raise RuntimeError("patient MRN0042 broke it")
 
     service.add_api_route("/api/v1/boom", boom)
     caplog.set_level(logging.DEBUG)
-    with TestClient(service) as client:
+    with TestClient(service, headers=bearer(home)) as client:
         problem = _check_problem(client.get("/api/v1/boom"), 500, PROBLEM + "internal-error")
     assert "broke" not in problem["detail"]
     assert "RuntimeError" in caplog.text

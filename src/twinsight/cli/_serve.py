@@ -1,8 +1,9 @@
 """``twinsight serve``: the HTTP service (``twinsight.service``) under uvicorn.
 
 The socket is bound here, before uvicorn starts, so a port in use is a plain error (exit 2)
-with the fix rather than a server log line. No authentication yet: the default host is
-127.0.0.1, and any other host prints a warning (see ``docs/service.md``).
+with the fix rather than a server log line. Every route but ``/health`` and the docs needs a
+bearer token (``twinsight token create``); ``--no-auth`` (local development) is refused on any
+host but loopback (see ``docs/security.md``).
 """
 
 from __future__ import annotations
@@ -64,12 +65,35 @@ def _loopback(host: str) -> bool:
 def serve(
     home: HomeOpt = None,
     db: DbOpt = None,
-    host: Annotated[
-        str, typer.Option("--host", help="Address to listen on (loopback: no auth yet).")
-    ] = "127.0.0.1",
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth",
+            help="Accept requests without a token, as an admin (local development; loopback only).",
+        ),
+    ] = False,
+    suppress_k: Annotated[
+        int,
+        typer.Option(
+            "--suppress-k",
+            min=1,
+            envvar="TWINSIGHT_SUPPRESS_K",
+            help="Person counts from 1 to k-1 are answered as '<k' (1: off).",
+        ),
+    ] = 5,
+    ingest_rate: Annotated[
+        float,
+        typer.Option(
+            "--ingest-rate",
+            min=0,
+            help="Ingest requests per second per token and twin (0: no limit); bursts of 2x.",
+        ),
+    ] = 200.0,
 ) -> None:
-    """Serve the twins over HTTP: ingest ADT events, read state (docs/service.md). No auth yet."""
+    """Serve the twins over HTTP: ingest ADT events, read state, audit (docs/service.md).
+    Requests need a bearer token from 'twinsight token create'."""
     import uvicorn
 
     from ..service import ServiceSettings, create_app
@@ -86,18 +110,29 @@ def serve(
             f"--home: {folder} is not a folder of twins",
             "create a twin first (twinsight init NAME --home DIR) or pass --home",
         )
-    settings = ServiceSettings(home=folder, db_url=db)
+    if no_auth and not _loopback(host):
+        fail(
+            f"--no-auth on {host}: a service without tokens may only listen on loopback",
+            "drop --no-auth and create tokens with 'twinsight token create', or use 127.0.0.1",
+        )
+    settings = ServiceSettings(
+        home=folder,
+        db_url=db,
+        auth=not no_auth,
+        suppress_k=suppress_k,
+        ingest_rate=ingest_rate or None,
+        ingest_burst=max(1, int(2 * ingest_rate)),
+    )
     sock = _bind(host, port)
-    if not _loopback(host):
+    if no_auth:
         stderr.print(
-            f"warning: listening on {host}: the ingest endpoints have no authentication yet; "
-            "anyone who can reach this port can write events",
+            "warning: --no-auth: every request acts as an admin; for local development only",
             style="yellow",
             highlight=False,
         )
     stderr.print(
         f"twinsight: serving the twins of {folder} on http://{host}:{port}/api/v1 "
-        "(no authentication yet; Ctrl+C stops)",
+        f"({'no authentication' if no_auth else 'bearer tokens'}; Ctrl+C stops)",
         highlight=False,
     )
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)

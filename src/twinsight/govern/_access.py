@@ -41,6 +41,7 @@ from ..store._types import UtcDateTime
 __all__ = [
     "ACCESS_DB",
     "ACTIONS",
+    "LOCAL",
     "ROLES",
     "AccessError",
     "AccessStore",
@@ -135,14 +136,18 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        """How audit entries name it: ``token:<id>`` (never the token)."""
-        return f"token:{self.token_id}"
+        """How audit entries name it: ``token:<id>`` (never the token); ``local`` for LOCAL."""
+        return "local" if self == LOCAL else f"token:{self.token_id}"
 
     def may(self, action: str, twin: str | None = None) -> bool:
         """True when this principal may do ``action`` (on ``twin``, when given)."""
         if not allowed(self.role, action):
             return False
         return twin is None or self.twins is None or twin in self.twins
+
+
+#: Whoever uses a service started without authentication (local development only): an admin.
+LOCAL = Principal("local", "admin", None)
 
 
 def _digest(token: str) -> str:

@@ -1,7 +1,8 @@
 """The FastAPI application: ``create_app(settings)`` (an app factory) and its lifespan.
 
-The lifespan makes the twin registry (twins open lazily, on their first request) and, on
-shutdown, marks each twin's HTTP ingest done and disposes of its engine. Routers are thin
+The lifespan makes the twin registry (twins open lazily, on their first request) and the
+security (tokens of ``<home>/access.sqlite``, rate limits) and, on shutdown, marks each twin's
+HTTP ingest done and disposes of its engine. Routers are thin
 (``routers/``), the logic lives in ``services/``, request and response bodies in ``schemas``,
 errors are RFC 9457 problem details (``problems``). Documented in ``docs/service.md``.
 """
@@ -18,9 +19,11 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
 from ..connect import AdtEvent
+from ..govern import AccessStore
 from .problems import install_problem_handlers
-from .routers import health, ingest, twins
+from .routers import audit, health, ingest, twins
 from .schemas import Problem
+from .security import Security
 from .services.registry import TwinRegistry
 from .settings import ServiceSettings
 
@@ -32,12 +35,17 @@ API_PREFIX = "/api/v1"
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    registry = TwinRegistry(app.state.settings)
+    settings: ServiceSettings = app.state.settings
+    registry = TwinRegistry(settings)
+    access = AccessStore(registry.home) if settings.auth else None
     app.state.registry = registry
+    app.state.security = Security(settings, access)
     try:
         yield
     finally:
         await run_in_threadpool(registry.close)
+        if access is not None:
+            access.close()
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -60,18 +68,19 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """The Twinsight HTTP service for the twins of ``settings.home`` (see ``docs/service.md``).
 
-    No authentication yet: serve it on loopback (``twinsight serve`` binds 127.0.0.1).
+    Every route but ``/health`` and the docs needs a bearer token (``docs/security.md``) unless
+    ``settings.auth`` is False (local development only).
     """
     app = FastAPI(
         title="Twinsight",
         version=__version__,
-        description="Digital twins: ingest events, read a twin's state. No authentication "
-        "yet: bind to loopback only.",
+        description="Digital twins: ingest events, read a twin's state, audit. Bearer tokens "
+        "from 'twinsight token create'; roles viewer, analyst, admin, device.",
         lifespan=_lifespan,
     )
     app.state.settings = settings or ServiceSettings()
     install_problem_handlers(app)
-    for module in (health, twins, ingest):
+    for module in (health, twins, ingest, audit):
         app.include_router(module.router, prefix=API_PREFIX)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -43,15 +43,26 @@ def problem_type(slug: str) -> str:
 class ProblemError(Exception):
     """An error answered as problem details: ``status``, a kind (``slug``), title, detail.
 
-    ``extra`` holds extension members (JSON values) added to the answer.
+    ``extra`` holds extension members (JSON values) added to the answer; ``headers`` response
+    headers (``Retry-After``, ``WWW-Authenticate``).
     """
 
-    def __init__(self, status: int, slug: str, title: str, detail: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.slug = slug
         self.title = title
         self.detail = detail
+        self.headers = headers
         self.extra = extra
 
 
@@ -88,7 +99,13 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
     _log(request, exc.status, exc.slug)
     return problem_response(
-        request, exc.status, problem_type(exc.slug), exc.title, exc.detail, exc.extra
+        request,
+        exc.status,
+        problem_type(exc.slug),
+        exc.title,
+        exc.detail,
+        exc.extra,
+        headers=exc.headers,
     )
 
 

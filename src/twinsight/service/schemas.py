@@ -8,11 +8,16 @@ sink, so a bad record is quarantined rather than refused by the framework.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AuditEntryOut",
+    "AuditList",
+    "AuditVerification",
     "BatchResult",
+    "Count",
     "Health",
     "IngestResult",
     "Problem",
@@ -58,17 +63,24 @@ class TwinList(BaseModel):
     twins: list[TwinSummary]
 
 
+#: A count of people: a number, or ``"<k"`` when it is between 1 and k - 1 (suppressed).
+Count = int | str
+
+
 class TwinState(BaseModel):
-    """The hospital at instant ``at``: counts only, never a patient key (``docs/state.md``)."""
+    """The hospital at instant ``at``: counts only, never a patient key (``docs/state.md``).
+
+    Person counts (census, patients, in_ed, dropped) from 1 to k - 1 are answered as ``"<k"``.
+    """
 
     twin: str
     at: datetime
     #: Patients present per unit (the ED included, boarders counted there).
-    census: dict[str, int]
-    patients: int = Field(ge=0, description="patients in hospital at 'at'")
-    in_ed: int = Field(ge=0)
-    dropped_stale: int = Field(ge=0, description="patients left out by the stale rule")
-    dropped_by_unit: dict[str, int]
+    census: dict[str, Count]
+    patients: Count = Field(description="patients in hospital at 'at'")
+    in_ed: Count
+    dropped_stale: Count = Field(description="patients left out by the stale rule")
+    dropped_by_unit: dict[str, Count]
     events: int = Field(ge=0, description="stored events at or before 'at' replayed")
     stale_after_hours: float = Field(description="inpatient stale horizon, hours")
     ed_stale_after_hours: float = Field(description="ED stale limit used, hours")
@@ -92,3 +104,36 @@ class Problem(BaseModel):
     status: int
     detail: str
     instance: str
+
+
+class AuditEntryOut(BaseModel):
+    """One audit entry (``twinsight.govern.audit``): who did what, and the chain's hashes."""
+
+    seq: int
+    at: datetime
+    actor: str = Field(description="token:<id>, cli:<login> or local; never a token")
+    action: str
+    target: str
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditList(BaseModel):
+    """The newest entries of a twin's audit log, oldest first."""
+
+    twin: str
+    entries: list[AuditEntryOut]
+
+
+class AuditVerification(BaseModel):
+    """The chain checked: intact, or the first entry edited, removed or reordered."""
+
+    twin: str
+    intact: bool
+    entries: int = Field(ge=0)
+    head_seq: int = Field(ge=0)
+    head_hash: str
+    problem: dict[str, Any] | None = Field(
+        description="kind (edited, removed, reordered), seq, message; null when intact"
+    )

@@ -1,7 +1,7 @@
 """``POST /api/v1/twins/{name}/events`` (one ADT event) and ``.../events/batch``.
 
-No authentication yet: anyone who can reach the port can post events (the service binds
-127.0.0.1 by default; device tokens come with the roles issue). See ``docs/service.md``.
+Roles device and admin, rate limited per token and twin (429 with Retry-After); a single event
+body is at most ``max_event_bytes``, a batch ``max_body_bytes``. See ``docs/service.md``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..deps import RegistryDep, SettingsDep, open_twin_handle, read_body, require_media_type
 from ..schemas import BatchResult, IngestResult
+from ..security import IngestDep
 from ..services.ingest import (
     BATCH_TYPES,
     EVENT_TYPES,
@@ -51,31 +52,39 @@ _BATCH_BODY: dict[str, Any] = {
 @router.post(
     "/events",
     response_model=IngestResult,
-    responses=problems(400, 404, 413, 415, 422, 503),
+    responses=problems(400, 401, 403, 404, 413, 415, 422, 429, 503),
     openapi_extra=_EVENT_BODY,
 )
 async def post_event(
-    name: str, request: Request, registry: RegistryDep, settings: SettingsDep
+    name: str,
+    request: Request,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    principal: IngestDep,
 ) -> IngestResult:
     """Store one ADT event; answered once committed. An invalid one is quarantined: 422."""
     handle = await open_twin_handle(registry, name)
     require_media_type(request, EVENT_TYPES)
-    body = await read_body(request, settings.max_body_bytes)
-    return await run_in_threadpool(ingest_event, handle, body)
+    body = await read_body(request, min(settings.max_event_bytes, settings.max_body_bytes))
+    return await run_in_threadpool(ingest_event, handle, body, principal.actor)
 
 
 @router.post(
     "/events/batch",
     response_model=BatchResult,
-    responses=problems(400, 404, 413, 415, 422, 503),
+    responses=problems(400, 401, 403, 404, 413, 415, 422, 429, 503),
     openapi_extra=_BATCH_BODY,
 )
 async def post_batch(
-    name: str, request: Request, registry: RegistryDep, settings: SettingsDep
+    name: str,
+    request: Request,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    principal: IngestDep,
 ) -> BatchResult:
     """Store a batch in one transaction; bad records quarantined, the rest stored."""
     handle = await open_twin_handle(registry, name)
     media = require_media_type(request, BATCH_TYPES)
     body = await read_body(request, settings.max_body_bytes)
     records = await run_in_threadpool(parse_batch, body, media, settings.max_batch_events)
-    return await run_in_threadpool(ingest_batch, handle, records)
+    return await run_in_threadpool(ingest_batch, handle, records, principal.actor)

@@ -4,7 +4,8 @@ One event: the body is one JSON object; it is stored, or quarantined and answere
 problem with the reason. A batch: a JSON array of objects, or NDJSON (one object per line,
 blank lines skipped); bad records are quarantined and the rest stored, all in one transaction.
 A body that is not JSON at all (or not UTF-8) is refused with 400 and nothing is stored: the
-client still holds it. Blocking: call these in a worker thread.
+client still holds it. Each committed request is audited (who, endpoint, counts) in the twin's
+audit log right after its commit. Blocking: call these in a worker thread.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ...connect import RecordSink, parse_adt
+from ...connect import BatchCounts, RecordSink, parse_adt
+from ...govern import audit
 from ..problems import ProblemError
 from ..schemas import BatchResult, IngestResult
 from .registry import TwinHandle
@@ -77,10 +79,32 @@ def _reason(value: Any) -> str:
     return "the record was rejected"  # pragma: no cover - the sink validates as parse_adt does
 
 
-def ingest_event(handle: TwinHandle, body: bytes) -> IngestResult:
-    """Store one event; a 400 problem when ``body`` is not JSON, 422 when it is quarantined."""
+def _audit(
+    handle: TwinHandle, actor: str, target: str, counts: BatchCounts, ingest_id: int
+) -> None:
+    """One audit entry per committed request: who, which endpoint, the counts (no records)."""
+    audit.append(
+        handle.twin.engine,
+        actor=actor,
+        action="ingest",
+        target=target,
+        detail={
+            "accepted": counts.accepted,
+            "duplicate": counts.duplicate,
+            "quarantined": counts.quarantined,
+            "ingest_id": ingest_id,
+        },
+    )
+
+
+def ingest_event(handle: TwinHandle, body: bytes, actor: str = "local") -> IngestResult:
+    """Store one event; a 400 problem when ``body`` is not JSON, 422 when it is quarantined.
+
+    The request is audited (``actor``, counts) once committed.
+    """
     value = parse_event(body)
     counts, ingest_id = handle.write(lambda sink: sink.add(body))
+    _audit(handle, actor, "http:events", counts, ingest_id)
     if counts.quarantined:
         raise ProblemError(
             422,
@@ -132,14 +156,15 @@ def parse_batch(body: bytes, media_type: str, limit: int) -> list[Record]:
     return [v if isinstance(v, dict) else json.dumps(v).encode() for v in value]
 
 
-def ingest_batch(handle: TwinHandle, records: list[Record]) -> BatchResult:
-    """Store a batch in one transaction: bad records quarantined, the rest stored."""
+def ingest_batch(handle: TwinHandle, records: list[Record], actor: str = "local") -> BatchResult:
+    """Store a batch in one transaction: bad records quarantined, the rest stored; audited."""
 
     def fill(sink: RecordSink) -> None:
         for record in records:
             sink.add(record)
 
     counts, ingest_id = handle.write(fill)
+    _audit(handle, actor, "http:events/batch", counts, ingest_id)
     return BatchResult(
         accepted=counts.accepted,
         duplicate=counts.duplicate,

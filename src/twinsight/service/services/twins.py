@@ -1,10 +1,12 @@
-"""The twins of the home folder and a hospital twin's state (counts, no patient keys)."""
+"""The twins of the home folder and a hospital twin's state (counts, no patient keys, small
+counts of people suppressed)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from ...assimilate import StateError, current_state
+from ...govern import DEFAULT_K, suppress, suppress_counts
 from ..problems import ProblemError
 from ..schemas import TwinList, TwinState, TwinSummary
 from .registry import TwinHandle, TwinRegistry
@@ -12,17 +14,21 @@ from .registry import TwinHandle, TwinRegistry
 __all__ = ["list_twins", "twin_state"]
 
 
-def list_twins(registry: TwinRegistry) -> TwinList:
-    """Every twin in the registry's home folder (stores not opened)."""
+def list_twins(registry: TwinRegistry, visible: frozenset[str] | None = None) -> TwinList:
+    """The twins in the registry's home folder (stores not opened): all of them, or only those
+    named in ``visible`` (a token's access list)."""
     return TwinList(
         twins=[
-            TwinSummary(name=t.name, template=t.template, store=t.store) for t in registry.list()
+            TwinSummary(name=t.name, template=t.template, store=t.store)
+            for t in registry.list()
+            if visible is None or t.name in visible
         ]
     )
 
 
-def twin_state(handle: TwinHandle, at: datetime | None) -> TwinState:
-    """The census at ``at`` (default: the latest stored event) from ``current_state``.
+def twin_state(handle: TwinHandle, at: datetime | None, k: int = DEFAULT_K) -> TwinState:
+    """The census at ``at`` (default: the latest stored event) from ``current_state``, person
+    counts below ``k`` suppressed (``"<k"``).
 
     Blocking (it replays the stored events): call it in a worker thread. Reads do not take the
     twin's write lock (SQLite in WAL mode and PostgreSQL let readers run beside the writer).
@@ -34,11 +40,11 @@ def twin_state(handle: TwinHandle, at: datetime | None) -> TwinState:
     return TwinState(
         twin=handle.twin.name,
         at=state.at,
-        census=state.census,
-        patients=len(state.patients),
-        in_ed=state.in_ed,
-        dropped_stale=state.dropped_stale,
-        dropped_by_unit=state.dropped_by_unit,
+        census=suppress_counts(state.census, k),
+        patients=suppress(len(state.patients), k),
+        in_ed=suppress(state.in_ed, k),
+        dropped_stale=suppress(state.dropped_stale, k),
+        dropped_by_unit=suppress_counts(state.dropped_by_unit, k),
         events=state.events,
         stale_after_hours=state.stale_after_hours,
         ed_stale_after_hours=state.ed_stale_after_hours,
