@@ -120,6 +120,8 @@ class ForecastRun:
     calibration: HospitalCalibration
     rate_cv: float
     frame: pd.DataFrame
+    #: The id of its run record (``twinsight runs``, ``twinsight rerun``); None: not recorded.
+    run_id: str | None = None
 
     def daily(self) -> pd.DataFrame:
         """The bands at the state's clock time on each following day, with the share of
@@ -177,15 +179,24 @@ def run_forecast(
     seed: int = 1,
     at: datetime | None = None,
     save: bool = True,
+    record: bool = True,
 ) -> ForecastRun:
     """Forecast every unit from the state at ``at`` (default: the latest event) for ``days``
-    days; the bands are saved for drift checks unless ``save`` is False."""
+    days; the bands are saved for drift checks unless ``save`` is False, and the run is
+    recorded in the store's runs table (``twinsight rerun``) unless ``record`` is False."""
+    from ..decide import received_watermark, record_forecast  # decide builds on hospital
+
+    received = received_watermark(twin.engine) if record else None
     state = current_state(twin.engine, at, recent_only=True)
     cal = _calibration(twin, state.at)
     model = model_from_calibration(cal, configured_beds(twin))
     cv = rate_cv_from(cal)
     fc = forecast(model, state, days, reps=reps, seed=seed, rate_cv=cv)
     run = ForecastRun(fc, state, cal, cv, fc.frame())
+    if record:
+        run.run_id = record_forecast(
+            twin.engine, twin.name, model, fc, state, days=days, rate_cv=cv, received=received
+        )
     if save:
         folder = twin.path / FORECASTS_DIR
         folder.mkdir(exist_ok=True)
