@@ -1,0 +1,124 @@
+"""Every route of the service against every role: 2xx where the role table allows, 403 where it
+does not, 401 without a token. A route missing from ``MATRIX`` fails the test: a new endpoint
+must say who may call it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+
+from twinsight.govern import ROLES, AccessStore
+from twinsight.service import ServiceSettings, create_app
+from twinsight.twin import init_twin
+
+PUBLIC = "public"
+READ = {"viewer", "analyst", "admin"}
+INGEST = {"device", "admin"}
+ADMIN = {"admin"}
+
+TWIN = "/api/v1/twins/{name}"
+#: (method, route path) -> roles allowed (PUBLIC: no token needed).
+MATRIX: dict[tuple[str, str], set[str] | str] = {
+    ("GET", "/api/v1/health"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    ("GET", "/api/v1/twins"): READ,
+    ("GET", f"{TWIN}/state"): READ,
+    ("POST", f"{TWIN}/events"): INGEST,
+    ("POST", f"{TWIN}/events/batch"): INGEST,
+    ("GET", f"{TWIN}/audit"): ADMIN,
+    ("GET", f"{TWIN}/audit/verify"): ADMIN,
+}
+
+
+def _event(i: int) -> dict[str, Any]:
+    return {"v": 1, "event_id": f"m-{i}", "type": "arrival", "time": "2026-03-02T08:15:00Z",
+            "unit": "ED", "patient_id": f"P{i}", "acuity": 3}  # fmt: skip
+
+
+def _request(method: str, path: str, i: int) -> dict[str, Any]:
+    """What to send to ``path`` so that an allowed role gets a 2xx."""
+    if path.endswith("/events"):
+        return {"json": _event(i)}
+    if path.endswith("/events/batch"):
+        return {"json": [_event(i + 1000)]}
+    return {}
+
+
+def _routes() -> list[tuple[str, str]]:
+    """(method, path) of every route, routers included (FastAPI >= 0.165 nests them)."""
+    found = []
+    for route in iter_route_contexts(create_app().routes):
+        for method in sorted(set(route.methods or ()) - {"HEAD", "OPTIONS"}):
+            found.append((method, str(route.path)))
+    assert found, "no routes found: has FastAPI's routing API changed?"
+    return found
+
+
+class Fixture:
+    def __init__(self, client: TestClient, tokens: dict[str, str], other: str) -> None:
+        self.client = client
+        self.tokens = tokens
+        self.other = other
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fixture]:
+    home = tmp_path_factory.mktemp("home")
+    init_twin("ward", home=home).close()
+    init_twin("icu", home=home).close()
+    access = AccessStore(home)
+    try:
+        tokens = {role: access.create(role)[0] for role in ROLES}
+        other, _ = access.create("viewer", ["icu"])
+    finally:
+        access.close()
+    settings = ServiceSettings(home=home, ingest_rate=None)
+    with TestClient(create_app(settings)) as client:
+        client.post("/api/v1/twins/ward/events", json=_event(0),
+                    headers={"Authorization": f"Bearer {tokens['admin']}"})  # fmt: skip
+        yield Fixture(client, tokens, other)
+
+
+def test_every_route_is_in_the_matrix() -> None:
+    routes = _routes()
+    missing = [r for r in routes if r not in MATRIX]
+    assert missing == [], f"add these routes to MATRIX with the roles allowed: {missing}"
+    assert sorted(MATRIX) == sorted(routes), "MATRIX lists routes that do not exist"
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(MATRIX))
+def test_each_role_gets_2xx_or_403(served: Fixture, method: str, path: str) -> None:
+    url = path.replace("{name}", "ward")
+    allowed = MATRIX[(method, path)]
+    for i, role in enumerate([*ROLES, None]):
+        headers = {"Authorization": f"Bearer {served.tokens[role]}"} if role else {}
+        response = served.client.request(
+            method, url, headers=headers, **_request(method, path, 10 * i)
+        )
+        code = response.status_code
+        if allowed == PUBLIC or (role is not None and role in allowed):
+            assert 200 <= code < 300, f"{role} {method} {url}: {code} {response.text}"
+        elif role is None:
+            assert code == 401, f"no token {method} {url}: {code}"
+            assert response.headers["www-authenticate"] == "Bearer"
+        else:
+            assert code == 403, f"{role} {method} {url}: {code} {response.text}"
+            assert response.json()["type"] == "urn:twinsight:problem:forbidden"
+
+
+def test_a_token_acts_only_on_the_twins_of_its_access_list(served: Fixture) -> None:
+    headers = {"Authorization": f"Bearer {served.other}"}
+    assert served.client.get("/api/v1/twins/icu/state", headers=headers).status_code in (200, 409)
+    denied = served.client.get("/api/v1/twins/ward/state", headers=headers)
+    assert denied.status_code == 403 and "no access to twin 'ward'" in denied.json()["detail"]
+    # an unknown twin is 403 too, for a scoped token: it learns nothing about other names
+    assert served.client.get("/api/v1/twins/zzz/state", headers=headers).status_code == 403
+    twins = served.client.get("/api/v1/twins", headers=headers).json()["twins"]
+    assert [t["name"] for t in twins] == ["icu"]
