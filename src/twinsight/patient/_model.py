@@ -11,7 +11,7 @@ Model (mm Hg; ``t`` in days; one reading ``y`` of metric ``m``, systolic or dias
   patient's estimated baseline), each change of dose reaching its full effect as
   ``1 - exp(-(t - start) / tau_k)`` (offsets alike); ``tau_k = scale * ONSET_DAYS[k]``, with
   ``scale`` on a grid, its posterior from the marginal likelihood (Bayesian model averaging);
-* ``u``: a day's deviation, normal with sd ``sigma_day`` (one per day and metric);
+* ``u``: a day's deviation, normal with sd ``sigma_day`` (one per UTC calendar day and metric);
 * ``e``: reading-to-reading noise within a day, normal with sd ``sigma_within``.
 
 Given the variances the posterior of ``(mu, r)`` is normal (conjugate); the variances are
@@ -236,7 +236,8 @@ class BloodPressureModel:
         self._t = _days(times, self.origin_)
         self._y = frame["value"].to_numpy(dtype=float)
         self._metric = (frame["metric"] == "diastolic").to_numpy().astype(int)
-        day = np.floor(self._t).astype(int)
+        midnight = self.origin_.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        day = np.floor(_days(times, midnight)).astype(int)  # UTC calendar days
         keys = day * 2 + self._metric
         _, self._block, counts = np.unique(keys, return_inverse=True, return_counts=True)
         self._block_n = counts.astype(float)
