@@ -21,7 +21,7 @@ from ._app import app
 from ._output import EXIT_RUN_FAILED, fail, stdout
 from ._twin import DbOpt, HomeOpt, _errors, _open
 
-__all__ = ["audit_command", "token_create", "token_list", "token_revoke"]
+__all__ = ["audit_command", "retention", "token_create", "token_list", "token_revoke"]
 
 token_app = typer.Typer(
     help="API tokens of the service home (docs/security.md): create, list, revoke.",
@@ -236,3 +236,35 @@ def audit_command(
         _verify(report, as_json)
     else:
         _show(entries, as_json)
+
+
+@app.command()
+def retention(
+    name: Annotated[str, typer.Argument(help="The twin's name.", show_default=False)],
+    days: Annotated[
+        int,
+        typer.Option("--days", min=1, help="Keep raw events of the last N days (UTC midnights)."),
+    ],
+    home: HomeOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete raw events of stays that ended more than N days ago (and old quarantined
+    records), after storing daily aggregates; open stays are kept whole (docs/security.md)."""
+    from ..govern.retention import apply_retention
+
+    twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    try:
+        with _errors(db):
+            report = apply_retention(twin.engine, days)
+    finally:
+        twin.close()
+    if as_json:
+        stdout.file.write(json.dumps(report.to_json()) + "\n")
+        return
+    stdout.print(
+        f"retention before {report.cutoff:%Y-%m-%d %H:%M} UTC: {report.days_aggregated} days "
+        f"aggregated, {report.events_deleted} events and {report.quarantine_deleted} "
+        "quarantined records deleted",
+        highlight=False,
+    )
