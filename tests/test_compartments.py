@@ -193,9 +193,12 @@ def test_fit_recovers_parameters_from_exact_data() -> None:
 
 
 def test_fit_refuses_too_little_data() -> None:
-    fit = CompartmentFit(SIR, {"population": 1e5, "infectious_days": 4.0},
-                         [Free("R0", 2.0), Free("seed", 5.0)],
-                         [Observation("new", flows=("S->I",))])  # fmt: skip
+    fit = CompartmentFit(
+        SIR,
+        {"population": 1e5, "infectious_days": 4.0},
+        [Free("R0", 2.0), Free("seed", 5.0)],
+        [Observation("new", flows=("S->I",))],
+    )
     with pytest.raises(FitError, match="too few"):
         fit.fit({"new": [1.0, np.nan, 3.0, np.nan]})
     with pytest.raises(FitError, match="no data"):

@@ -7,7 +7,8 @@ log-likelihood of the observations under the count-noise model. Gradients are ce
 differences computed in ONE batched simulation (``2P + 1`` parameter sets side by side), and
 the Hessian likewise, so a fit costs a few dozen batched solves.
 
-Intervals (``intervals_``): by profile likelihood (default) -- for each parameter the values
+Intervals (``intervals_``): by profile likelihood (default; Wald for the negative binomial's
+dispersion, a nuisance parameter) -- for each parameter the values
 where ``2 (l_max - l_profile) = chi2_1(level)``, every other parameter re-estimated -- or by
 the Wald approximation (``intervals="wald"``: the normal approximation on the transformed
 scale, mapped back). Census counts are not independent from day to day, so intervals from a
@@ -233,7 +234,10 @@ class CompartmentFit:
         theta = np.asarray(res.x, dtype=float)
         self.theta_ = theta
         self.loglik_ = -float(res.fun)
-        self.converged_ = bool(res.success)
+        # BFGS may stop on "precision loss" at the optimum (finite-difference gradients):
+        # converged also when the gradient is flat there (log-likelihood per unit of theta)
+        _, grad = self._value_grad(theta, theta, np.arange(theta.size))
+        self.converged_ = bool(res.success) or float(np.max(np.abs(grad))) < 1e-2
         self.n_obs_ = observed
         self.days_ = self._days
         hess = self._hessian(theta)
@@ -247,11 +251,16 @@ class CompartmentFit:
         self.cov_ = cov
         names = [f.name for f in free]
         self.names_ = names
-        self.estimates_ = {n: float(f.from_theta(np.array([t]))[0])
-                           for n, f, t in zip(names, free, theta, strict=True)}  # fmt: skip
+        self.estimates_ = {
+            n: float(f.from_theta(np.array([t]))[0])
+            for n, f, t in zip(names, free, theta, strict=True)
+        }
         self.params_ = {**self.fixed, **self.estimates_}
         if self.intervals == "profile":
-            self.intervals_ = {n: self.profile(n) for n in names}
+            # the dispersion is a nuisance parameter: its Wald interval is enough (and cheap)
+            self.intervals_ = {
+                n: self.wald(n) if n == DISPERSION else self.profile(n) for n in names
+            }
         elif self.intervals == "wald":
             self.intervals_ = {n: self.wald(n) for n in names}
         else:
@@ -289,8 +298,9 @@ class CompartmentFit:
         f = self._all_free()[j]
         ends = []
         for sign in (-1.0, 1.0):
-            ends.append(float(f.from_theta(np.array([self._root(theta[j], sign * se, drop,
-                                                                excess)]))[0]))  # fmt: skip
+            ends.append(
+                float(f.from_theta(np.array([self._root(theta[j], sign * se, drop, excess)]))[0])
+            )
         return ends[0], ends[1]
 
     @staticmethod

@@ -1,0 +1,67 @@
+"""The outbreak twin: SEIR with hospital, ICU and ventilator pathways on the compartment
+engine; a CHIME mode; calibration to daily admissions or census; forecasts of beds, ICU beds
+and ventilators with bands; and a link that turns its admissions into the hospital twin's
+arrivals. See ``docs/outbreak.md``."""
+
+from __future__ import annotations
+
+from ._calibrate import (
+    OutbreakCalibration,
+    OutbreakCalibrationError,
+    calibrate_outbreak,
+    daily_frame,
+)
+from ._chime import KINDS, Chime, ChimeParams, Disposition, chime, growth_rate, sir_step
+from ._forecast import QUANTILES, OutbreakForecast, forecast_outbreak
+from ._ingest import OutbreakIngestError, OutbreakIngestReport, ingest_counts, load_counts
+from ._link import AdmissionArrivals, admissions_to_arrivals
+from ._ops import (
+    CALIBRATION_FILE,
+    OutbreakConfigError,
+    hospital_arrivals,
+    ingest,
+    load_outbreak_calibration,
+    outbreak_config,
+    run_calibration,
+    run_chime,
+    run_forecast,
+    save_outbreak_calibration,
+)
+from ._template import METRICS, SEIR_HOSPITAL, Measure, OutbreakConfig
+
+__all__ = [
+    "CALIBRATION_FILE",
+    "KINDS",
+    "METRICS",
+    "QUANTILES",
+    "SEIR_HOSPITAL",
+    "AdmissionArrivals",
+    "Chime",
+    "ChimeParams",
+    "Disposition",
+    "Measure",
+    "OutbreakCalibration",
+    "OutbreakCalibrationError",
+    "OutbreakConfig",
+    "OutbreakConfigError",
+    "OutbreakForecast",
+    "OutbreakIngestError",
+    "OutbreakIngestReport",
+    "admissions_to_arrivals",
+    "calibrate_outbreak",
+    "chime",
+    "daily_frame",
+    "forecast_outbreak",
+    "growth_rate",
+    "hospital_arrivals",
+    "ingest",
+    "ingest_counts",
+    "load_counts",
+    "load_outbreak_calibration",
+    "outbreak_config",
+    "run_calibration",
+    "run_chime",
+    "run_forecast",
+    "save_outbreak_calibration",
+    "sir_step",
+]

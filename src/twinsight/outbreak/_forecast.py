@@ -1,0 +1,106 @@
+"""The outbreak forecast: beds, ICU beds, ventilators and admissions ahead, with bands.
+
+An ensemble of ``runs`` futures: each draws a parameter set from the calibration's
+uncertainty, solves the model deterministically from day 0 to the last calibrated day (the
+present state under those parameters), then runs the binomial chain from there over the
+coming days (the chance in who is infected, admitted and discharged); admissions also carry
+the count noise of the calibration (what a ward would record). Bands are quantiles over runs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..compartments import DISPERSION, sample_counts, simulate, simulate_stochastic
+from ._calibrate import OutbreakCalibration
+from ._template import SEIR_HOSPITAL, interventions
+
+__all__ = ["QUANTILES", "OutbreakForecast", "forecast_outbreak"]
+
+#: The band quantiles reported (5-95: the 90% band, 25-75: the 50% band).
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+_COLUMNS = ("p5", "p25", "p50", "p75", "p95")
+#: metric -> the compartments (or the flow) that make it.
+_OUTPUTS = {"census": ("H", "C", "V"), "icu": ("C", "V"), "ventilated": ("V",)}
+
+
+@dataclass
+class OutbreakForecast:
+    """Daily bands per metric: ``frame`` has date, metric, mean, p5, p25, p50, p75, p95;
+    ``paths`` holds every run's admissions (runs x days), for the hospital link."""
+
+    first_day: date
+    days: int
+    runs: int
+    seed: int
+    frame: pd.DataFrame
+    admissions_paths: np.ndarray
+
+    def metric(self, name: str) -> pd.DataFrame:
+        """The rows of one metric (admissions, census, icu, ventilated), indexed by date."""
+        return self.frame[self.frame["metric"] == name].set_index("date")
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready: per metric, a list of days with mean and bands."""
+        out: dict[str, Any] = {
+            "kind": "outbreak",
+            "first_day": self.first_day.isoformat(),
+            "days": self.days,
+            "runs": self.runs,
+            "seed": self.seed,
+            "metrics": {},
+        }
+        for name in ("admissions", "census", "icu", "ventilated"):
+            rows = self.metric(name)
+            out["metrics"][name] = [
+                {
+                    "date": pd.Timestamp(str(d)).date().isoformat(),
+                    "mean": round(float(r["mean"]), 3),
+                    **{c: float(r[c]) for c in _COLUMNS},
+                }
+                for d, r in rows.iterrows()
+            ]
+        return out
+
+
+def forecast_outbreak(
+    cal: OutbreakCalibration, days: int = 28, *, runs: int = 1000, seed: int = 1
+) -> OutbreakForecast:
+    """Forecast ``days`` days after the calibration's last day with ``runs`` runs."""
+    if days < 1:
+        raise ValueError("days must be >= 1")
+    if runs < 10:
+        raise ValueError("runs must be >= 10 for 90% bands")
+    rng = np.random.default_rng(seed)
+    params = cal.draws(runs, rng)
+    ivs = interventions(cal.config, cal.start)
+    present = simulate(
+        SEIR_HOSPITAL, params, cal.days, interventions=ivs, method=cal.config.method
+    ).states[:, cal.days]
+    ahead = [replace(iv, day=iv.day - cal.days) for iv in ivs]
+    sto = simulate_stochastic(
+        SEIR_HOSPITAL, params, days, runs, rng, interventions=ahead, x0=present
+    )
+    flows = sto.flow("I->H")
+    k = params.get(DISPERSION)
+    admissions = sample_counts(cal.config.noise, flows, rng, k)
+    first = cal.watermark + timedelta(days=1)
+    dates = [first + timedelta(days=d) for d in range(days)]
+    series = {"admissions": admissions}
+    series.update({m: sto.compartment(*c)[:, 1:] for m, c in _OUTPUTS.items()})
+    rows = []
+    for name, values in series.items():
+        q = np.quantile(values, QUANTILES, axis=0)
+        mean = values.mean(axis=0)
+        for d in range(days):
+            rows.append((dates[d], name, float(mean[d]), *(float(v) for v in q[:, d])))
+    frame = pd.DataFrame(rows, columns=["date", "metric", "mean", *_COLUMNS])
+    if not math.isfinite(float(frame["mean"].sum())):
+        raise ValueError("the forecast is not finite: check the calibration")
+    return OutbreakForecast(first, days, runs, seed, frame, admissions)
