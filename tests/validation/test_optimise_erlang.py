@@ -67,7 +67,10 @@ def _with(
 
 def test_service_level_target_gives_the_erlang_c_staffing() -> None:
     problem = load_problem(PROBLEM)
-    p = lambda c: float(theory.mmc_wait_cdf(T20, LAM, MU, c))  # noqa: E731
+
+    def p(c: int) -> float:
+        return float(theory.mmc_wait_cdf(T20, LAM, MU, c))
+
     exact = _erlang_c_answer(lambda c: p(c) >= 0.8)
     assert exact == 8 and p(exact - 1) < 0.8 - 0.05 and p(exact) > 0.8 + 0.05  # separated
     result = _run(problem)
@@ -81,7 +84,10 @@ def test_service_level_target_gives_the_erlang_c_staffing() -> None:
 
 def test_mean_wait_target_gives_the_erlang_c_staffing() -> None:
     problem = _with(load_problem(PROBLEM), {"kpi": "wait_mean[desk]", "at_most": 1.0})
-    wq = lambda c: theory.mmc(LAM, MU, c).wait_mean  # noqa: E731
+
+    def wq(c: int) -> float:
+        return theory.mmc(LAM, MU, c).wait_mean
+
     exact = _erlang_c_answer(lambda c: wq(c) <= 1.0)
     assert exact == 7 and wq(exact - 1) > 2.0 and wq(exact) < 0.85
     result = _run(problem)

@@ -131,9 +131,12 @@ class SearchSettings(_Model):
 
 class TwinBase(_Model):
     """The hospital twin's own model (calibrated from its events) as the base: ``days`` simulated
-    from the twin's present state (decisions on ``resources.bed_<UNIT>.capacity`` etc.)."""
+    (hours in the model: set ``run.warmup`` to let the wards fill) from an empty hospital, or
+    from the twin's present state with ``present``. Decisions name resources such as
+    ``resources.MED1_beds.capacity`` (one ``<UNIT>_beds`` per unit)."""
 
-    days: float = Field(default=28.0, gt=0)
+    days: float = Field(default=56.0, gt=0)
+    present: bool = False
 
 
 class OptimisationProblem(_Model):

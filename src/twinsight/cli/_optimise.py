@@ -1,0 +1,213 @@
+"""``twinsight optimise NAME PROBLEM.yaml``: the cheapest decision that meets the targets.
+
+NAME is the twin the optimisation belongs to: its model is the base when the problem says
+``twin:``, and the finished run is recorded in its store (``twinsight runs``). With a ``spec:``
+file as the base, NAME need not be an existing twin (the run is then not recorded). Exit codes:
+0 a feasible decision was found; 1 none is feasible (the report shows the closest decision and
+how far it misses each target) or the run failed; 2 bad input; 130 interrupted (nothing stored).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..optimise import (
+    Evaluation,
+    OptimisationProblem,
+    OptimisationResult,
+    ProblemFileError,
+    base_spec,
+    load_problem,
+    optimise,
+    spec_builder,
+)
+from ..scale import ScaleError, open_executor
+from ..spec import FlowSpec, SpecError
+from ..twin import Twin, TwinError, open_twin
+from ._app import ClusterOpt, ExecutorName, ExecutorOpt, WorkersOpt, app
+from ._output import EXIT_BAD_INPUT, EXIT_RUN_FAILED, fail, report_spec_error, stderr, stdout
+from ._twin import DbOpt, HomeOpt, NameArg
+
+__all__ = ["optimise_command"]
+
+EXIT_INTERRUPTED = 130
+
+
+def _report_problem_file(exc: ProblemFileError) -> None:
+    stderr.print(f"[bold red]error:[/] {escape(exc.source)}: {len(exc.problems)} problem(s) "
+                 "in the optimisation problem", highlight=False)  # fmt: skip
+    for p in exc.problems:
+        stderr.print("  " + escape(p.render(exc.source)), highlight=False)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _twin_spec(twin: Twin, problem: OptimisationProblem) -> FlowSpec:
+    """The hospital twin's calibrated model as a flow spec: ``days`` from an empty hospital, or
+    from the present state with ``twin.present``."""
+    from ..assimilate import current_state
+    from ..forecast._build import model_from_calibration
+    from ..hospital._ops import _calibration, configured_beds
+
+    assert problem.twin is not None
+    state = current_state(twin.engine, None, recent_only=True)
+    model = model_from_calibration(_calibration(twin, state.at), configured_beds(twin))
+    start = state if problem.twin.present else None
+    return model.spec(start, problem.twin.days, interval=24.0, name=f"hospital twin {twin.name}")
+
+
+def _decision_text(ev: Evaluation) -> str:
+    return ", ".join(f"{k}={v}" for k, v in ev.decision.items())
+
+
+def _checks_table(ev: Evaluation, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("target", "mean", "one-sided bound", "reps", "verdict", "misses by"):
+        table.add_column(col, justify="left" if col in ("target", "verdict") else "right")
+    for c in ev.checks:
+        miss = "" if c.ok else f"{c.miss:.4g}"
+        table.add_row(escape(c.constraint.label()), f"{c.mean:.4g}", f"{c.bound:.4g}",
+                      str(c.n), c.verdict, miss)  # fmt: skip
+    return table
+
+
+def _print(result: OptimisationResult) -> None:
+    p = result.problem
+    head = (f"{len(result.evaluations)} decisions simulated, {result.skipped} ruled out "
+            f"without simulation, of {result.lattice}; seed {p.run.seed}")  # fmt: skip
+    if result.best is not None:
+        best = result.best
+        stdout.print(f"[bold green]cheapest feasible decision[/]: {escape(_decision_text(best))}"
+                     f"  (cost {best.cost:g})", highlight=False)  # fmt: skip
+        stdout.print(_checks_table(best, "its targets"))
+    else:
+        stdout.print(f"[bold red]no feasible decision[/]: {escape(result.reason)}")
+        if result.closest is not None:
+            near = result.closest
+            stdout.print(f"closest decision found: {escape(_decision_text(near))} "
+                         f"(cost {near.cost:g})", highlight=False)  # fmt: skip
+            stdout.print(_checks_table(near, "how far it misses each target"))
+    stdout.print(head, style="dim", highlight=False)
+
+
+def _record(
+    twin: Twin | None, problem: OptimisationProblem, base: FlowSpec, result: OptimisationResult
+) -> str | None:
+    if twin is None:
+        return None
+    from ..decide import record_run, spec_hash
+
+    return record_run(
+        twin.engine,
+        kind="optimise",
+        twin=twin.name,
+        request={"problem": problem.model_dump(mode="json")},
+        result=result.to_json(),
+        spec_hash=spec_hash(base),
+        parameters={"decisions": {n: d.model_dump() for n, d in problem.decisions.items()}},
+        seeds=[problem.run.seed],
+        reps=sum(e.reps for e in result.evaluations),
+    )
+
+
+def _run(
+    problem: OptimisationProblem,
+    base: FlowSpec,
+    source: str,
+    where: Any,
+    show: bool,
+) -> OptimisationResult:
+    spec_for = spec_builder(problem, base, source)
+    if not show:
+        return optimise(problem, spec_for, executor=where)
+    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=stderr, transient=True) as bar:
+        task = bar.add_task("candidates", total=None)
+
+        def tick(done: int, total: int, ev: Evaluation | None) -> None:
+            text = "candidates" if ev is None else f"last: {_decision_text(ev)}"
+            bar.update(task, completed=done, total=total, description=escape(text))
+
+        return optimise(problem, spec_for, executor=where, on_candidate=tick)
+
+
+@app.command(name="optimise")
+def optimise_command(
+    name: NameArg,
+    problem_path: Annotated[
+        str, typer.Argument(metavar="PROBLEM.yaml", help="The optimisation problem (YAML).")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    executor: ExecutorOpt = ExecutorName.auto,
+    cluster: ClusterOpt = None,
+    workers: WorkersOpt = None,
+    home: HomeOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """The cheapest integer decision (beds, staff, agents) whose KPI targets are met, by
+    simulation with common random numbers; exit 1 when no decision within the bounds is
+    feasible (the closest one and its misses are shown)."""
+    try:
+        problem = load_problem(problem_path)
+    except ProblemFileError as exc:
+        _report_problem_file(exc)
+    twin: Twin | None = None
+    try:
+        twin = open_twin(name, home=home, db_url=db)
+    except TwinError as exc:
+        if problem.twin is not None:
+            fail(str(exc), "the problem's 'twin:' base needs an existing hospital twin")
+    try:
+        try:
+            base = (
+                _twin_spec(twin, problem)
+                if twin and problem.twin
+                else base_spec(problem, problem_path)
+            )
+        except SpecError as exc:
+            report_spec_error(exc)
+        except ValueError as exc:
+            fail(f"the twin's model cannot be built: {exc}", "run 'twinsight calibrate' first")
+        try:
+            with open_executor(executor.value, cluster, workers) as where:
+                result = _run(problem, base, problem_path, where, stderr.is_terminal and not quiet)
+        except ProblemFileError as exc:
+            _report_problem_file(exc)
+        except ScaleError as exc:
+            fail(str(exc), "try --executor inprocess", code=EXIT_RUN_FAILED)
+        except ValueError as exc:
+            fail(str(exc), "check the problem's bounds and the spec")
+        except KeyboardInterrupt:
+            stderr.print("interrupted: nothing was stored", style="yellow")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        run_id = _record(twin, problem, base, result)
+    finally:
+        if twin is not None:
+            twin.close()
+    if as_json:
+        stdout.file.write(json.dumps({"twin": name, "run_id": run_id, **result.to_json()}) + "\n")
+        stdout.file.flush()
+    else:
+        _print(result)
+        if run_id is not None:
+            stdout.print(f"recorded as run {run_id} of twin '{escape(name)}'", style="dim")
+        elif not quiet:
+            stderr.print(
+                f"not recorded: there is no twin '{escape(name)}' (create one with "
+                f"'twinsight init {escape(name)}' to keep a record)",
+                style="dim",
+            )
+    if result.best is None:
+        if not as_json:
+            stderr.print(
+                "[bold red]error:[/] no feasible decision within the bounds; widen them or "
+                "relax a target (the closest decision is shown above)"
+            )
+        raise typer.Exit(EXIT_RUN_FAILED)
