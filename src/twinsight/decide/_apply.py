@@ -74,22 +74,23 @@ def _model_change(model: HospitalModel, iv: Intervention, where: str) -> Hospita
     if iv.kind == "divert":
         rates = [r * (1.0 - v.share) for r in model.ed_rate_per_hour]
         return dataclasses.replace(model, ed_rate_per_hour=rates)
-    # discharge_before_noon: a share of the afternoon discharges happen hours_earlier earlier:
-    # each stay that ended after noon is that much shorter (the bed-hours freed), and the
-    # daily pattern of discharges moves with them
+    # discharge_before_noon: a share of each afternoon hour's discharges happen in 10:00-12:00
+    # instead (UTC clock hours, as the calibration's): each such stay is shorter by the hours
+    # from its old time to 11:00 (the bed-hours freed), and the daily pattern moves with them
     shares = list(model.discharge_shares or [1.0 / 24] * 24)
     total = sum(shares)
-    after_noon = sum(shares[12:]) / total
+    saved = sum(shares[h] / total * (h + 0.5 - 11.0) for h in range(12, 24)) * v.share
     for u in v.units or list(units):
         _unit(model, u, where)
         los = units[u].los
-        factor = max(0.05, 1.0 - v.share * after_noon * v.hours_earlier / mean_of(los))
+        factor = max(0.05, 1.0 - saved / mean_of(los))
         units[u] = dataclasses.replace(units[u], los=scaled(los, factor))
     moved = list(shares)
     for h in range(12, 24):
         amount = shares[h] * v.share
         moved[h] -= amount
-        moved[max(0, h - round(v.hours_earlier))] += amount
+        moved[10] += amount / 2
+        moved[11] += amount / 2
     new_shares = moved if v.units is None else model.discharge_shares
     return dataclasses.replace(model, units=units, discharge_shares=new_shares)
 

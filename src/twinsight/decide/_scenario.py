@@ -5,7 +5,7 @@ Interventions (one key per list item)::
 
     beds: {unit: MED1, change: 6}                 # or capacity: 40 (hospital twins)
     shift: {resource: ED_doctors, extra: 2, from: "14:00", to: "22:00"}   # every day
-    discharge_before_noon: {share: 0.3}           # hours_earlier: 4, units: [MED1] optional
+    discharge_before_noon: {share: 0.3}           # units: [MED1] optional
     shorter_stays: {unit: MED1, factor: 0.9}      # unit: all for every unit; ED for the ED
     divert: {share: 0.1}                          # of ED arrivals, to another hospital
     surge: {percent: 20, days: 3, from_day: 0}    # more ED arrivals for a while
@@ -89,12 +89,11 @@ class Shift(BaseModel):
 
 
 class DischargeBeforeNoon(BaseModel):
-    """A ``share`` of the discharges that now happen after noon happen ``hours_earlier``
-    (hours) earlier, on ``units`` (default: every unit)."""
+    """A ``share`` of the discharges that now happen after noon happen between 10:00 and
+    noon instead, on ``units`` (default: every unit)."""
 
     model_config = _FROZEN
     share: float = Field(gt=0.0, le=1.0)
-    hours_earlier: float = Field(default=4.0, gt=0.0, le=12.0)
     units: list[str] | None = None
 
 

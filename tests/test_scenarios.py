@@ -1,0 +1,216 @@
+"""Scenario files (typed interventions, problems with the closest allowed name and a place in
+the file) and how each intervention changes the hospital model or the flow spec."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from twinsight.decide import (
+    Scenario,
+    ScenarioError,
+    apply_to_model,
+    apply_to_spec,
+    list_scenarios,
+    parse_scenario,
+    save_scenario,
+)
+from twinsight.forecast import EXIT, HospitalModel, UnitModel
+from twinsight.spec import FlowSpec, PoissonArrivals, SpecError, parse_spec
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
+EXP = {"dist": "exponential", "mean": 48.0}
+
+
+def _scenario(text: str) -> Scenario:
+    return parse_scenario(textwrap.dedent(text), "s.yaml")
+
+
+def _model() -> HospitalModel:
+    units = {
+        "MED1": UnitModel(20, EXP),
+        "SURG": UnitModel(10, {"dist": "exponential", "mean": 72.0}),
+    }
+    return HospitalModel(
+        [2.0] * 168,
+        {EXIT: 0.7, "MED1": 0.2, "SURG": 0.1},
+        {"dist": "exponential", "mean": 3.0},
+        {"dist": "exponential", "mean": 5.0},
+        units,
+        discharge_shares=[0.0] * 10 + [0.1] * 10 + [0.0] * 4,
+    )
+
+
+def test_every_example_scenario_is_valid() -> None:
+    files = sorted(EXAMPLES.rglob("*.yaml"))
+    scenarios = [parse_scenario(p.read_text(), str(p)) for p in files if p.name != "staffing.yaml"]
+    assert len(scenarios) >= 9
+    kinds = {iv.kind for s in scenarios for iv in s.interventions}
+    assert kinds == {"beds", "shift", "discharge_before_noon", "shorter_stays", "divert",
+                     "surge", "set"}  # fmt: skip
+
+
+def test_a_misspelt_field_names_the_closest_one_and_its_line() -> None:
+    with pytest.raises(SpecError) as err:
+        _scenario("""\
+            name: x
+            interventions:
+              - beds: {unit: MED1, chnage: 6}
+              - bed: {unit: MED1, change: 6}
+            """)
+    messages = {p.path: (p.message, p.line) for p in err.value.problems}
+    assert messages["interventions.0.beds.chnage"] == ("unknown field 'chnage'; did you mean "
+                                                       "'change'?", 3)  # fmt: skip
+    assert "did you mean 'beds'" in messages["interventions.1.bed"][0]
+
+
+def test_an_item_must_be_exactly_one_intervention() -> None:
+    with pytest.raises(SpecError, match="each intervention is one of beds, shift"):
+        _scenario("""\
+            name: x
+            interventions:
+              - {divert: {share: 0.1}, surge: {percent: 10, days: 2}}
+            """)
+    with pytest.raises(SpecError, match="name 'a b'"):
+        _scenario("name: a b\ninterventions: [{divert: {share: 0.1}}]\n")
+
+
+def test_model_interventions() -> None:
+    m = _model()
+    sc = _scenario("""\
+        name: x
+        interventions:
+          - beds: {unit: MED1, change: 6}
+          - beds: {unit: SURG, capacity: 4}
+          - shorter_stays: {unit: all, factor: 0.5}
+          - divert: {share: 0.25}
+        """)
+    out = apply_to_model(m, sc)
+    assert out.units["MED1"].beds == 26 and out.units["SURG"].beds == 4
+    assert out.units["MED1"].los["mean"] == 24.0 and out.units["SURG"].los["mean"] == 36.0
+    assert out.ed_rate_per_hour[0] == 1.5
+    assert m.units["MED1"].beds == 20  # the baseline is untouched
+
+
+def test_discharge_before_noon_frees_the_bed_hours_it_moves() -> None:
+    m = _model()
+    sc = _scenario("name: x\ninterventions: [{discharge_before_noon: {share: 0.5}}]\n")
+    out = apply_to_model(m, sc)
+    # 0.1 of the discharges in each hour 10-19; half of those in 12-19 move to 10-12 (11:00 on
+    # average): stays shorter by 0.5 * sum_h 0.1 * (h + 0.5 - 11) = 0.05 * 40 = 2 h on average
+    assert out.units["MED1"].los["mean"] == pytest.approx(48.0 - 2.0)
+    assert out.discharge_shares is not None
+    assert sum(out.discharge_shares) == pytest.approx(1.0)
+    assert sum(out.discharge_shares[:12]) == pytest.approx(0.2 + 0.4)
+
+
+def test_a_unit_that_does_not_exist_is_named_with_the_ones_that_do() -> None:
+    sc = _scenario("name: x\ninterventions: [{beds: {unit: MED, change: 2}}]\n")
+    with pytest.raises(ScenarioError, match=r"no unit 'MED'; did you mean 'MED1'\? \(there are: "
+                       r"MED1, SURG\)"):  # fmt: skip
+        apply_to_model(_model(), sc)
+
+
+SPEC = """\
+name: clinic
+time_unit: hours
+horizon: 96
+start: {day: mon, time: "06:00"}
+resources:
+  doctors: {capacity: 2}
+  nurses:
+    schedule:
+      repeat: day
+      steps: [{at: "00:00", capacity: 1}, {at: "08:00", capacity: 3}, {at: "20:00", capacity: 1}]
+stations:
+  visit:
+    resources: {doctors: 1, nurses: 1}
+    service: {dist: exponential, mean: 0.5}
+arrivals:
+  - {name: walk_in, to: visit, rate: 2.0}
+"""
+
+
+def _steps(spec: FlowSpec, name: str) -> list[tuple[str, int]]:
+    schedule = spec.resources[name].schedule
+    assert schedule is not None
+    return [(s.at, s.capacity) for s in schedule.steps]
+
+
+def test_shift_on_a_fixed_and_on_a_scheduled_resource() -> None:
+    spec = parse_spec(SPEC)
+    sc = _scenario("""\
+        name: x
+        interventions:
+          - shift: {resource: doctors, extra: 1, from: "10:00", to: "18:00"}
+          - shift: {resource: nurses, extra: 2, from: "18:00", to: "02:00"}
+        """)
+    out = apply_to_spec(spec, sc)
+    assert _steps(out, "doctors") == [("00:00", 2), ("10:00", 3), ("18:00", 2)]
+    assert _steps(out, "nurses") == [("00:00", 3), ("02:00", 1), ("08:00", 3), ("18:00", 5),
+                                     ("20:00", 3)]  # fmt: skip
+    with pytest.raises(ScenarioError, match="no resource 'doctor'; did you mean 'doctors'"):
+        apply_to_spec(spec, _scenario(
+            "name: x\ninterventions: [{shift: {resource: doctor, extra: 1, from: '08:00', "
+            "to: '09:00'}}]\n"))  # fmt: skip
+
+
+def test_surge_adds_a_stream_in_the_clock_hours_of_the_window() -> None:
+    spec = parse_spec(SPEC)
+    sc = _scenario("name: x\ninterventions: [{surge: {percent: 50, days: 1, from_day: 1}}]\n")
+    out = apply_to_spec(spec, sc)
+    extra = out.arrivals[-1]
+    assert extra.name == "surge:walk_in"
+    assert isinstance(extra, PoissonArrivals) and extra.profile is not None
+    table = extra.profile.hourly_table()
+    # the run starts Monday 06:00: the surge is Tuesday 06:00 to Wednesday 06:00
+    on = [h for h, r in enumerate(table) if r > 0]
+    assert on == list(range(24 + 6, 48 + 6)) and table[30] == pytest.approx(1.0)
+    whole = apply_to_spec(spec, _scenario(
+        "name: y\ninterventions: [{surge: {percent: -20, days: 4}}]\n"))  # fmt: skip
+    first = whole.arrivals[0]
+    assert isinstance(first, PoissonArrivals) and first.profile is not None
+    assert first.profile.hourly_table()[0] == pytest.approx(1.6)
+    with pytest.raises(ScenarioError, match="lull"):
+        apply_to_spec(spec, _scenario(
+            "name: z\ninterventions: [{surge: {percent: -20, days: 1}}]\n"))  # fmt: skip
+
+
+def test_set_changes_any_field_and_names_what_exists_near_a_bad_path() -> None:
+    spec = parse_spec(SPEC)
+    ok = _scenario("""\
+        name: x
+        interventions:
+          - set: {stations.visit.service.mean: 0.4, arrivals.walk_in.rate: 3, stations.visit.wait_target: 0.25}
+        """)  # noqa: E501
+    out = apply_to_spec(spec, ok)
+    assert out.stations["visit"].service.mean == 0.4  # type: ignore[union-attr]
+    assert out.arrivals[0].rate == 3 and out.stations["visit"].wait_target == 0.25  # type: ignore[union-attr]
+    for path, words in [
+        ("stations.vist.service.mean", "no 'vist' in stations; did you mean 'visit'"),
+        ("stations.visit.servce.mean", "did you mean 'service'"),
+        ("arrivals.walkin.rate", "no item named 'walkin'"),
+    ]:
+        bad = _scenario(f"name: x\ninterventions: [{{set: {{{path}: 1}}}}]\n")
+        with pytest.raises(ScenarioError, match=words):
+            apply_to_spec(spec, bad)
+    invalid = _scenario("name: x\ninterventions: [{set: {resources.doctors.capacity: -1}}]\n")
+    with pytest.raises(
+        ScenarioError, match=r"makes the spec invalid: resources\.doctors\.capacity"
+    ):
+        apply_to_spec(spec, invalid)
+    with pytest.raises(ScenarioError, match="needs a hospital twin"):
+        apply_to_spec(spec, _scenario("name: x\ninterventions: [{divert: {share: 0.1}}]\n"))
+
+
+def test_saved_with_the_twin_atomically_and_listed(tmp_path: Path) -> None:
+    save_scenario(tmp_path, EXAMPLES / "hospital" / "open-beds.yaml")
+    save_scenario(tmp_path, EXAMPLES / "hospital" / "surge.yaml")
+    assert [s.name for s in list_scenarios(tmp_path)] == ["open-beds", "surge"]
+    assert (tmp_path / "scenarios" / "open-beds.yaml").read_text().startswith("#")
+    with pytest.raises(FileExistsError, match="--replace"):
+        save_scenario(tmp_path, EXAMPLES / "hospital" / "surge.yaml")
+    save_scenario(tmp_path, EXAMPLES / "hospital" / "surge.yaml", replace=True)
+    assert not list((tmp_path / "scenarios").glob(".*"))
