@@ -68,7 +68,8 @@ def _decision_text(ev: Evaluation) -> str:
 def _checks_table(ev: Evaluation, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for col in ("target", "mean", "one-sided bound", "reps", "verdict", "misses by"):
-        table.add_column(col, justify="left" if col in ("target", "verdict") else "right")
+        left = col in ("target", "verdict")
+        table.add_column(col, justify="left" if left else "right", overflow="fold")
     for c in ev.checks:
         miss = "" if c.ok else f"{c.miss:.4g}"
         table.add_row(escape(c.constraint.label()), f"{c.mean:.4g}", f"{c.bound:.4g}",

@@ -7,8 +7,10 @@ over the targets): *met* when the one-sided confidence bound is on the right sid
 *missed* when the other bound is on the wrong side, otherwise replications are doubled up to
 ``max_reps``, after which the sample mean decides (and the verdict says so). The first candidate
 found feasible is the answer. With ``monotone`` (more of any decision never hurts a target) the
-upper corner is checked first (infeasible there: infeasible everywhere) and every candidate
-below an infeasible one, coordinate by coordinate, is skipped without simulation.
+upper corner is checked first (infeasible there: infeasible everywhere), then each decision's
+least feasible value with every other decision at its upper bound is found by bisection, and
+every candidate below an infeasible decision, coordinate by coordinate, is skipped without
+simulation (with one decision, the bisection finds the answer itself).
 See docs/optimise.md.
 """
 
@@ -266,6 +268,16 @@ def optimise(
                 problem, "infeasible", None, ev, done, total, total - 1,
                 "the targets are missed even with every decision at its upper bound",
             )  # fmt: skip
+        for name, d in problem.decisions.items():
+            # the least feasible value of this decision with all others at their upper bound:
+            # any decision with less of it is dominated by an infeasible one (bisection)
+            lo, hi = d.lower, d.upper
+            while lo < hi and len(done) < search.max_candidates:
+                mid = (lo + hi) // 2
+                ev = run({**top, name: mid})
+                if on_candidate is not None:
+                    on_candidate(0, total, ev)
+                lo, hi = (lo, mid) if ev.feasible else (mid + 1, hi)
     for i, point in enumerate(points):
         below = search.monotone and any(
             all(point[k] <= bad[k] for k in point) for bad in infeasible
