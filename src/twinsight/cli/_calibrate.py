@@ -49,6 +49,11 @@ def calibrate(
 
         patient_calibrate(twin, db, as_json)
         return
+    if twin.template == "outbreak":  # cli/_outbreak.py
+        from ._outbreak import outbreak_calibrate
+
+        outbreak_calibrate(twin, instant, db, as_json)
+        return
     result: HospitalCalibration | None = None
     try:
         with _errors(db):

@@ -52,6 +52,11 @@ def forecast(
 ) -> None:
     """Occupancy per unit (and the ED) for the coming days from the present: median, 50% and
     90% bands, and the chance of being over the 85% line; saved for drift checks."""
+    from ._outbreak import is_outbreak, outbreak_forecast  # an outbreak twin: up to 180 days
+
+    if is_outbreak(name, home):
+        instant = parse_instant(at, "--at") if at is not None else None
+        return outbreak_forecast(name, days, reps, seed, instant, home, db, as_json)
     if not 1 <= days <= 14:
         fail(f"--days: {days:g} is outside 1-14", "forecast between 1 and 14 days ahead")
     if reps < 10:

@@ -248,6 +248,11 @@ def ingest(
 
         patient_ingest(twin, files, db, as_json)
         return
+    if twin.template == "outbreak":  # daily counts: cli/_outbreak.py
+        from ._outbreak import outbreak_ingest
+
+        outbreak_ingest(twin, files, db, as_json)
+        return
     reports: list[IngestReport] = []
     try:
         for path in files:

@@ -1,0 +1,199 @@
+"""The outbreak twin on the command line: ``ingest``, ``calibrate`` and ``forecast`` dispatch
+here for a twin made with ``--template outbreak``; ``twinsight chime NAME`` runs the CHIME mode.
+The work is in ``twinsight.outbreak``; these functions parse, call and print."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+import yaml
+from rich.markup import escape
+from rich.table import Table
+
+from ..outbreak import (
+    OutbreakCalibrationError,
+    OutbreakConfigError,
+    OutbreakIngestError,
+    run_calibration,
+    run_chime,
+    run_forecast,
+    save_outbreak_calibration,
+)
+from ..outbreak import ingest as ingest_counts
+from ..twin import Twin, open_twin, twin_home
+from ._app import app
+from ._output import fail, stdout
+from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
+
+__all__ = [
+    "chime_command",
+    "is_outbreak",
+    "outbreak_calibrate",
+    "outbreak_forecast",
+    "outbreak_ingest",
+]
+
+#: The longest outbreak forecast, days.
+MAX_DAYS = 180
+
+
+def is_outbreak(name: str, home: Path | None) -> bool:
+    """Whether twin ``name`` was made from the outbreak template (read from its twin.yaml
+    alone; any problem reads as no, and the usual command reports it)."""
+    try:
+        config = yaml.safe_load((twin_home(home) / name / "twin.yaml").read_text("utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(config, dict) and config.get("template") == "outbreak"
+
+
+def _fail_on(exc: Exception) -> NoReturn:
+    if isinstance(exc, OutbreakConfigError):
+        fail(str(exc), exc.hint)
+    if isinstance(exc, OutbreakIngestError):
+        fail(str(exc), "see examples/outbreak/admissions.csv for the layout")
+    fail(str(exc))
+
+
+_EXPECTED = (OutbreakConfigError, OutbreakIngestError, OutbreakCalibrationError, ValueError)
+
+
+def outbreak_ingest(twin: Twin, files: list[Path], db: str | None, as_json: bool) -> None:
+    """``twinsight ingest`` on an outbreak twin: CSV files of daily counts."""
+    try:
+        with _errors(db):
+            try:
+                reports = ingest_counts(twin, files)
+            except _EXPECTED as exc:
+                _fail_on(exc)
+    finally:
+        twin.close()
+    totals = {
+        k: sum(getattr(r, k) for r in reports) for k in ("accepted", "duplicate", "quarantined")
+    }
+    if as_json:
+        out = {"twin": twin.name, **totals, "files": [r.to_dict() for r in reports]}
+        stdout.file.write(json.dumps(out) + "\n")
+        return
+    for r in reports:
+        stdout.print(
+            f"{escape(r.source)}: {r.accepted} accepted, {r.duplicate} duplicate, "
+            f"{r.quarantined} quarantined",
+            highlight=False,
+        )
+        for reason in r.reasons[:10]:
+            stdout.print(f"  quarantined {escape(reason)}", highlight=False)
+        if len(r.reasons) > 10:
+            stdout.print(f"  ... and {len(r.reasons) - 10} more (see the quarantine table)")
+        for metric, days in r.gaps.items():
+            shown = ", ".join(days[:5]) + (" ..." if len(days) > 5 else "")
+            stdout.print(f"  gap: no {metric} on {len(days)} day(s): {shown}", highlight=False)
+
+
+def outbreak_calibrate(twin: Twin, until: datetime | None, db: str | None, as_json: bool) -> None:
+    """``twinsight calibrate`` on an outbreak twin: fit to the stored counts and save."""
+    try:
+        with _errors(db):
+            try:
+                cal = run_calibration(twin, until=until.date() if until else None, save=False)
+                path = save_outbreak_calibration(twin.path, cal)
+            except _EXPECTED as exc:
+                _fail_on(exc)
+            except OSError as exc:
+                fail(f"{twin.path}: cannot save the calibration ({exc})", "check the folder")
+    finally:
+        twin.close()
+    if as_json:
+        stdout.file.write(json.dumps({"twin": twin.name, **cal.to_dict()}, allow_nan=False) + "\n")
+        return
+    stdout.file.write(cal.report())
+    stdout.print(f"saved {escape(str(path))}", highlight=False)
+
+
+def _band(row: Any) -> str:
+    return f"{row['p50']:.0f} [{row['p5']:.0f}-{row['p95']:.0f}]"
+
+
+def outbreak_forecast(
+    name: str,
+    days: float,
+    reps: int,
+    seed: int,
+    at: datetime | None,
+    home: Path | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """``twinsight forecast`` on an outbreak twin: admissions, beds, ICU beds and ventilators
+    for the coming days (1 to 180), median and 90% band."""
+    if not (math.isfinite(days) and 1 <= days <= MAX_DAYS):
+        fail(f"--days: {days:g} is outside 1-{MAX_DAYS}", "an outbreak forecast runs 1-180 days")
+    if reps < 10:
+        fail(f"--reps: {reps} is too few for 90% bands", "use at least 10 (default 1000)")
+    twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    try:
+        with _errors(db):
+            try:
+                fc = run_forecast(
+                    twin, round(days), runs=reps, seed=seed, at=at.date() if at else None
+                )
+            except _EXPECTED as exc:
+                _fail_on(exc)
+    finally:
+        twin.close()
+    if as_json:
+        stdout.file.write(json.dumps({"twin": name, **fc.to_json()}, allow_nan=False) + "\n")
+        return
+    table = Table(
+        title=f"outbreak twin '{name}': {fc.runs} runs from {fc.first_day}, median [90% band]",
+        title_justify="left",
+    )
+    for col in ("day", "admissions", "beds in use", "ICU beds", "ventilators"):
+        table.add_column(col, justify="left" if col == "day" else "right")
+    metrics = [fc.metric(m) for m in ("admissions", "census", "icu", "ventilated")]
+    for day in metrics[0].index:
+        table.add_row(str(day), *(_band(m.loc[day]) for m in metrics))
+    stdout.print(table)
+
+
+@app.command("chime")
+def chime_command(
+    name: NameArg,
+    home: HomeOpt = None,
+    db: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """CHIME mode of an outbreak twin: Penn Medicine's CHIME projection (admissions and census
+    for hospital, ICU and ventilators) from the 'chime:' inputs in its twin.yaml."""
+    twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    try:
+        result = run_chime(twin)
+    except OutbreakConfigError as exc:
+        fail(str(exc), exc.hint)
+    finally:
+        twin.close()
+    out = result.to_dict()
+    if as_json:
+        stdout.file.write(json.dumps({"twin": name, **out}, allow_nan=False) + "\n")
+        return
+    stdout.print(
+        f"CHIME: i_day {out['i_day']}, doubling time {out['doubling_time']:.2f} days, "
+        f"R0 {out['r_naught']:.2f}, Rt {out['r_t']:.2f}, doubling time after "
+        f"distancing {out['doubling_time_t']:.2f} days",
+        highlight=False,
+    )
+    table = Table(title="admissions / census per day", title_justify="left")
+    for col in ("day", "hospitalized", "icu", "ventilated"):
+        table.add_column(col, justify="right")
+    for i, day in enumerate(out["days"]):
+        cells = [
+            f"{out['admits'][k][i] or 0:.0f} / {out['census'][k][i] or 0:.0f}"
+            for k in ("hospitalized", "icu", "ventilated")
+        ]
+        table.add_row(str(day), *cells)
+    stdout.print(table)
