@@ -4,6 +4,7 @@ limits (429 + Retry-After), the single-event size limit, suppression's k, no-aut
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,3 +172,20 @@ def test_serve_refuses_no_auth_off_loopback(home: Path) -> None:
     result = CliRunner().invoke(cli, ["serve", "--home", str(home), "--no-auth",
                                       "--host", "0.0.0.0"])  # fmt: skip
     assert result.exit_code == 2 and "only listen on loopback" in result.output
+
+
+def test_the_retention_setting_runs_at_start_and_is_audited(home: Path) -> None:
+    old = [arrival("o-1", patient="A", time="2020-01-01T08:00:00Z"),
+           arrival("o-2", patient="A", type="discharge", time="2020-01-01T10:00:00Z")]  # fmt: skip
+    with TestClient(create_app(ServiceSettings(home=home, auth=False))) as client:
+        assert client.post(BATCH, json=old).json()["accepted"] == 2
+    settings = ServiceSettings(home=home, auth=False, retention_days=30)
+    with TestClient(create_app(settings)) as client:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # read through the service: one opener of the twin
+            log = client.get("/api/v1/twins/ward/audit").json()["entries"]
+            done = [e for e in log if e["action"] == "retention"]
+            if done:
+                break
+            time.sleep(0.1)
+    assert [(e["actor"], e["detail"]["events_deleted"]) for e in done] == [("service", 2)]

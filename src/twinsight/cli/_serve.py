@@ -91,6 +91,15 @@ def serve(
             help="Ingest requests per second per token and twin (0: no limit); bursts of 2x.",
         ),
     ] = 200.0,
+    retention_days: Annotated[
+        int | None,
+        typer.Option(
+            "--retention-days",
+            min=1,
+            help="Keep raw events of the last N days only (checked at start and daily).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the twins over HTTP: ingest ADT events, read state, audit (docs/service.md).
     Requests need a bearer token from 'twinsight token create'."""
@@ -122,6 +131,7 @@ def serve(
         suppress_k=suppress_k,
         ingest_rate=ingest_rate or None,
         ingest_burst=max(1, int(2 * ingest_rate)),
+        retention_days=retention_days,
     )
     sock = _bind(host, port)
     if no_auth:

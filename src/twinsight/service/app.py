@@ -9,8 +9,9 @@ errors are RFC 9457 problem details (``problems``). Documented in ``docs/service
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,6 +26,7 @@ from .routers import audit, health, ingest, twins
 from .schemas import Problem
 from .security import Security
 from .services.registry import TwinRegistry
+from .services.retention import retention_loop
 from .settings import ServiceSettings
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -40,9 +42,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     access = AccessStore(registry.home) if settings.auth else None
     app.state.registry = registry
     app.state.security = Security(settings, access)
+    retention = None
+    if settings.retention_days is not None:
+        retention = asyncio.create_task(
+            retention_loop(registry, settings.retention_days, settings.retention_interval_hours)
+        )
     try:
         yield
     finally:
+        if retention is not None:
+            retention.cancel()
+            with suppress(asyncio.CancelledError):
+                await retention
         await run_in_threadpool(registry.close)
         if access is not None:
             access.close()

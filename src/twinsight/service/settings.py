@@ -32,6 +32,8 @@ class ServiceSettings(BaseModel):
     ``max_batch_events`` the most events in one batch. ``ingest_rate`` (requests per second,
     ``None``: no limit) and ``ingest_burst`` (requests) size each token's bucket per twin.
     ``suppress_k``: person counts from 1 to k - 1 are answered as ``"<k"`` (1: off).
+    ``retention_days``: when set, every twin keeps raw events of that many days only
+    (``twinsight.govern.retention``), checked at start and every ``retention_interval_hours``.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -45,3 +47,5 @@ class ServiceSettings(BaseModel):
     ingest_rate: float | None = Field(default=INGEST_RATE, gt=0)
     ingest_burst: int = Field(default=INGEST_BURST, ge=1)
     suppress_k: int = Field(default=5, ge=1)
+    retention_days: int | None = Field(default=None, ge=1)
+    retention_interval_hours: float = Field(default=24.0, gt=0)
