@@ -81,7 +81,7 @@ def regimen_matrix(
     if not history:
         return a_sys, a_dia
     changes = sorted(history, key=lambda c: c.at)
-    starts = _days([c.at for c in changes], origin)
+    starts = [(c.at - origin).total_seconds() / _DAY_SECONDS for c in changes]
     previous: Mapping[DrugClass, Dose] = {}
     for index, (change, start) in enumerate(zip(changes, starts, strict=True)):
         for k, drug in enumerate(CLASSES):
@@ -180,10 +180,8 @@ class BloodPressureModel:
         cb = sd2b / (se2b + n * sd2b)
         w = wb[self._block]
         r = self._y - x @ m0
-        nb = len(n)
-        sx = np.zeros((nb, _N))
-        np.add.at(sx, self._block, x)
-        sr = np.bincount(self._block, weights=r, minlength=nb)
+        sx = self._onehot @ x  # block sums
+        sr = self._onehot @ r
         xtvx = (x * w[:, None]).T @ x - (sx * (wb * cb)[:, None]).T @ sx
         xtvr = (x * w[:, None]).T @ r - (sx * (wb * cb * sr)[:, None]).sum(axis=0)
         rtvr = float(np.sum(w * r * r) - np.sum(wb * cb * sr * sr))
@@ -205,6 +203,9 @@ class BloodPressureModel:
 
     def _update_noise(self, x: Array, mean: Array) -> None:
         resid = self._y - x @ mean
+        # parameters fitted to each metric's day means: its baseline and half the responses
+        # (shared by the two metrics): the degrees of freedom the residuals lost
+        lost = 1.0 + 0.5 * float(np.sum(np.any(x[:, 2:] != 0.0, axis=0)))
         nb = len(self._block_n)
         block_mean = np.bincount(self._block, weights=resid, minlength=nb) / self._block_n
         within = resid - block_mean[self._block]
@@ -219,7 +220,9 @@ class BloodPressureModel:
             var_w = (k * prior_w**2 + float(np.sum(within[rows] ** 2))) / (k + df_w)
             means = block_mean[blocks]
             spread = float(np.sum(means**2 - var_w / self._block_n[blocks]))
-            var_d = (k * prior_d**2 + max(spread, 0.0)) / (k + float(np.sum(blocks)))
+            var_d = (k * prior_d**2 + max(spread, 0.0)) / (
+                k + max(float(np.sum(blocks)) - lost, 1.0)
+            )
             sw[m], sd[m] = math.sqrt(var_w), math.sqrt(max(var_d, 0.25))
         self.sigma_within_ = (sw[0], sw[1])
         self.sigma_day_ = (sd[0], sd[1])
@@ -241,6 +244,8 @@ class BloodPressureModel:
         keys = day * 2 + self._metric
         _, self._block, counts = np.unique(keys, return_inverse=True, return_counts=True)
         self._block_n = counts.astype(float)
+        self._onehot = np.zeros((len(counts), len(self._y)))
+        self._onehot[self._block, np.arange(len(self._y))] = 1.0
         self._block_metric = np.zeros(len(counts), dtype=int)
         self._block_metric[self._block] = self._metric
         self.n_readings_ = len(self._y)
@@ -248,22 +253,20 @@ class BloodPressureModel:
         self.sigma_within_ = (self.noise_prior[0][0], self.noise_prior[1][0])
         self.sigma_day_ = (self.noise_prior[0][1], self.noise_prior[1][1])
         self.baseline_ = (float(REFERENCE_BP[0]), float(REFERENCE_BP[1]))
-        for _ in range(self.iterations):
-            x = self._design(1.0)
-            mean, _, _ = self._posterior(x)
-            self.baseline_ = (float(mean[0]), float(mean[1]))
-            self._update_noise(self._design(1.0), mean)
-        means, covs, logliks = [], [], []
-        for scale in self.onset_scales:
-            mean, cov, loglik = self._posterior(self._design(scale))
-            means.append(mean)
-            covs.append(cov)
-            logliks.append(loglik)
-        ll = np.asarray(logliks)
-        weights = np.exp(ll - ll.max())
+        for step in range(self.iterations + 1):
+            designs = [self._design(scale) for scale in self.onset_scales]
+            fits = [self._posterior(x) for x in designs]
+            ll = np.asarray([f[2] for f in fits])
+            weights = np.exp(ll - ll.max())
+            if step == self.iterations:
+                break
+            # noise and the plug-in baseline from the most probable onset so far
+            best = int(np.argmax(weights))
+            self.baseline_ = (float(fits[best][0][0]), float(fits[best][0][1]))
+            self._update_noise(designs[best], fits[best][0])
         self.scale_weights_ = weights / weights.sum()
-        self.means_ = np.asarray(means)
-        self.covs_ = np.asarray(covs)
+        self.means_ = np.asarray([f[0] for f in fits])
+        self.covs_ = np.asarray([f[1] for f in fits])
         return self
 
     # -- what was learned --------------------------------------------------------------------
