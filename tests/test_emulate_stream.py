@@ -138,12 +138,17 @@ def _expected() -> tuple[int, int, int]:
     return len(result.rows) - dup - bad, dup, bad
 
 
-def test_emulate_streams_to_the_twinsight_service(tmp_path: Path) -> None:
+def test_emulate_streams_to_the_twinsight_service(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     uvicorn = pytest.importorskip("uvicorn")
     from twinsight.service import ServiceSettings, create_app
 
     home = tmp_path / "home"
     assert runner.invoke(app, ["init", "ward", "--home", str(home)]).exit_code == 0
+    token = ["token", "create", "--role", "device", "--home", str(home), "--json"]
+    made = runner.invoke(app, token)
+    monkeypatch.setenv("TWINSIGHT_TOKEN", json.loads(made.stdout)["token"])
     config = uvicorn.Config(
         create_app(ServiceSettings(home=home)), host="127.0.0.1", port=0, log_level="warning"
     )

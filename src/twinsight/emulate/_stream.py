@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import os
 import threading
 import time
 import uuid
@@ -269,7 +270,9 @@ def stream_http(
                 totals[i] += int(counts.get(key, 0))
             return
 
-    with httpx.Client(timeout=timeout) as client:
+    token = os.environ.get("TWINSIGHT_TOKEN")  # the service's bearer token (a device token)
+    auth = {"Authorization": f"Bearer {token}"} if token else None
+    with httpx.Client(timeout=timeout, headers=auth) as client:
         start = time.monotonic()
         batch: list[Row] = []
         for due, row in feed_schedule(rows, speed):
