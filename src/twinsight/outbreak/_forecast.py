@@ -2,7 +2,8 @@
 
 An ensemble of ``runs`` futures: each draws a parameter set from the calibration's
 uncertainty, solves the model deterministically from day 0 to the last calibrated day (the
-present state under those parameters), then runs the binomial chain from there over the
+present state under those parameters; the patients in hospital, ICU and on ventilators are set
+to the counts observed that day when they were), then runs the binomial chain from there over the
 coming days (the chance in who is infected, admitted and discharged); admissions also carry
 the count noise of the calibration (what a ward would record). Bands are quantiles over runs.
 """
@@ -69,6 +70,26 @@ class OutbreakForecast:
         return out
 
 
+def _last(cal: OutbreakCalibration, metric: str) -> float | None:
+    values = cal.observed.get(metric) or []
+    value = values[-1] if len(values) == cal.days else None
+    return None if value is None else float(value)
+
+
+def _anchor(present: np.ndarray, cal: OutbreakCalibration) -> np.ndarray:
+    """The present hospital compartments set to the counts observed on the last day when
+    they were (census, ICU, ventilated): the forecast starts from the beds really in use."""
+    out = present.copy()
+    h, c, v = (SEIR_HOSPITAL.index(x) for x in ("H", "C", "V"))
+    census, icu, vent = _last(cal, "census"), _last(cal, "icu"), _last(cal, "ventilated")
+    if vent is not None and icu is not None and census is not None and vent <= icu <= census:
+        out[:, v], out[:, c], out[:, h] = vent, icu - vent, census - icu
+    elif census is not None:
+        model = out[:, [h, c, v]].sum(axis=1, keepdims=True)
+        out[:, [h, c, v]] *= np.divide(census, model, out=np.ones_like(model), where=model > 0)
+    return out
+
+
 def forecast_outbreak(
     cal: OutbreakCalibration, days: int = 28, *, runs: int = 1000, seed: int = 1
 ) -> OutbreakForecast:
@@ -83,6 +104,7 @@ def forecast_outbreak(
     present = simulate(
         SEIR_HOSPITAL, params, cal.days, interventions=ivs, method=cal.config.method
     ).states[:, cal.days]
+    present = _anchor(present, cal)
     ahead = [replace(iv, day=iv.day - cal.days) for iv in ivs]
     sto = simulate_stochastic(
         SEIR_HOSPITAL, params, days, runs, rng, interventions=ahead, x0=present
