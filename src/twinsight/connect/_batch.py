@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..store import IngestRow, QuarantineRow
 from ._adt import AdtEvent, parse_adt
+from ._fast import PlainEvent, plain_csv, plain_event
 
 __all__ = ["Batch", "Context", "Pseudonymise", "Record", "commit_batch"]
 
@@ -127,7 +128,17 @@ class Context:
             text = record.data.decode("utf-8", errors="replace")
             self._reject(record, text, None, f"not UTF-8 text (byte {exc.start})", batch)
             return
+        if self._clean:
+            plain = plain_csv(text, self.header)  # type: ignore[arg-type]
+            if plain is not None:
+                batch.events.append(self._event_row(plain))
+                return
         row, problem = self._fields(text)
+        if row is not None and self.header is None:
+            plain = plain_event(row)
+            if plain is not None:
+                batch.events.append(self._event_row(plain))
+                return
         if row is None:
             self._reject(record, text, None, problem or "unreadable record", batch)
             return
@@ -157,19 +168,19 @@ class Context:
             return {h: c for h, c in zip(self.header, cells, strict=True) if c.strip()}, None
         return dict(zip(self.header, cells, strict=True)), None
 
-    def _event_row(self, event: AdtEvent) -> tuple[Any, ...]:
+    def _event_row(self, event: AdtEvent | PlainEvent) -> tuple[Any, ...]:
         """The row for ``adt_events``, in ``_EVENT_COLUMNS`` order."""
         patient_key = self.pseudonymise(event.patient_id)
+        kind = event.type if isinstance(event, PlainEvent) else event.type.value
         if event.event_id is not None:
             event_key = f"id:{event.event_id}"
         else:
-            _, kind, time, unit = event.natural_key()
-            natural = f"{patient_key}|{kind}|{time.astimezone(UTC).isoformat()}|{unit}"
+            natural = f"{patient_key}|{kind}|{event.time.astimezone(UTC).isoformat()}|{event.unit}"
             event_key = "nk:" + hashlib.sha256(natural.encode("utf-8")).hexdigest()
         return (
             event_key,
             patient_key,
-            event.type.value,
+            kind,
             self._instant(event.time),
             event.unit,
             event.from_unit,

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from ._adt import ADT_FIELDS
 from ._batch import Batch, Context, Pseudonymise, Record, _validate, commit_batch
+from ._fast import plain_event
 from ._files import _BATCH, _FINGERPRINT_BYTES, IngestError, IngestReport, _check_readable, _start
 
 __all__ = ["ParquetReader", "ingest_parquet"]
@@ -38,6 +39,10 @@ class _RowContext(Context):
     def add_row(self, index: int, row: dict[str, Any], batch: Batch) -> None:
         """Validate row ``index`` (0-based; no null values in ``row``) into ``batch``."""
         batch.end = index + 1
+        plain = plain_event(row)
+        if plain is not None:
+            batch.events.append(self._event_row(plain))
+            return
         try:
             event = _validate(row, False)
         except ValueError as exc:
