@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 
 import twinsight
 from twinsight.decide import (
+    compare_spec,
     list_runs,
     load_run,
+    load_scenario,
     model_from_params,
     model_params,
     record_run,
@@ -22,10 +24,11 @@ from twinsight.decide import (
 )
 from twinsight.emulate import emulate_hospital, write_events
 from twinsight.hospital import run_forecast
-from twinsight.spec import parse_spec
+from twinsight.spec import load_spec, parse_spec
 from twinsight.store import AdtEventRow, open_store
 
 KEY = "ab" * 32
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
 
 
 @pytest.fixture(scope="module")
@@ -103,9 +106,25 @@ def test_forecast_is_recorded_and_rerun_gives_identical_numbers(
         later = conn.execute(
             select(func.count())
             .select_from(AdtEventRow)
-            .where(
-                AdtEventRow.received_at > rec.data_received
-            )
+            .where(AdtEventRow.received_at > rec.data_received)
         ).scalar_one()
     assert later == 1
     assert rerun(twin.engine, rec).identical
+
+
+def test_an_interrupted_comparison_stores_nothing(tmp_path: Path) -> None:
+    engine = open_store(tmp_path / "s.db")
+    spec = load_spec(EXAMPLES / "staffing.yaml")
+    scenario = load_scenario(EXAMPLES / "staffing-one-more-agent.yaml")
+    calls = []
+
+    def stop(done: int, total: int) -> None:
+        calls.append(done)
+        raise KeyboardInterrupt  # Ctrl-C after the first chunk of replications
+
+    with pytest.raises(KeyboardInterrupt):
+        compare_spec(spec, [scenario], reps=4, chunk=2, progress=stop, store=engine)
+    assert calls == [2] and list_runs(engine) == []
+    _, run_id = compare_spec(spec, [scenario], reps=4, chunk=2, store=engine)
+    assert [r.run_id for r in list_runs(engine)] == [run_id]
+    engine.dispose()

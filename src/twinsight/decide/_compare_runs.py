@@ -102,11 +102,14 @@ def compare_spec(
     max_reps: int = 5000,
     progress: Progress | None = None,
     store: Engine | None = None,
+    chunk: int = 100,
 ) -> tuple[Comparison, str | None]:
     """Compare the scenarios with a plain flow spec; recorded in ``store`` when given (the twin
-    name is ``spec:<spec name>``)."""
+    name is ``spec:<spec name>``) once every replication has finished (``chunk``: replications
+    per variant between progress calls)."""
     comp = compare(spec_variants(spec, scenarios), reps=reps, seed=seed, kpis=kpis,
-                   targets=targets, max_reps=max_reps, progress=progress)  # fmt: skip
+                   targets=targets, max_reps=max_reps, progress=progress,
+                   chunk=chunk)  # fmt: skip
     if store is None:
         return comp, None
     request = {
