@@ -18,6 +18,7 @@ from twinsight.compartments import (
     Transition,
     negbin_loglik,
     poisson_loglik,
+    run_ensemble,
     sample_counts,
     simulate,
     simulate_stochastic,
@@ -210,3 +211,14 @@ def test_model_rejects_unknown_names() -> None:
         CompartmentModel(("S", "I"), (Transition("S", "X", ("b",)),))
     with pytest.raises(ValueError, match="no transition"):
         SIR.flow_index("I->S")
+
+
+def test_ensemble_bands_are_ordered_and_reproducible() -> None:
+    a = run_ensemble(SIR, P, 60, 300, seed=3)
+    b = run_ensemble(SIR, P, 60, 300, seed=3)
+    np.testing.assert_array_equal(a.flow_bands("S->I"), b.flow_bands("S->I"))
+    q = a.compartment_bands("I")
+    assert q.shape == (5, 60) and np.all(np.diff(q, axis=0) >= 0)
+    assert a.runs == 300
+    # the median band is the median over runs of the raw series
+    np.testing.assert_array_equal(q[2], np.quantile(a.trajectory.compartment("I")[:, 1:], 0.5, 0))

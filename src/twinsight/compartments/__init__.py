@@ -10,15 +10,18 @@ See ``docs/outbreak.md`` and ``docs/decisions/0006-compartment-engine.md``.
 
 from __future__ import annotations
 
+from ._ensemble import BAND_QUANTILES, Ensemble, bands, run_ensemble
 from ._fit import DISPERSION, CompartmentFit, FitError, Free, Observation
 from ._model import CompartmentModel, Intervention, Params, ParamValue, Transition
 from ._noise import Noise, loglik, negbin_loglik, poisson_loglik, sample_counts
 from ._solve import Method, Trajectory, simulate, simulate_stochastic
 
 __all__ = [
+    "BAND_QUANTILES",
     "DISPERSION",
     "CompartmentFit",
     "CompartmentModel",
+    "Ensemble",
     "FitError",
     "Free",
     "Intervention",
@@ -29,9 +32,11 @@ __all__ = [
     "Params",
     "Trajectory",
     "Transition",
+    "bands",
     "loglik",
     "negbin_loglik",
     "poisson_loglik",
+    "run_ensemble",
     "sample_counts",
     "simulate",
     "simulate_stochastic",

@@ -18,14 +18,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..compartments import DISPERSION, sample_counts, simulate, simulate_stochastic
+from ..compartments import (
+    BAND_QUANTILES,
+    DISPERSION,
+    bands,
+    sample_counts,
+    simulate,
+    simulate_stochastic,
+)
 from ._calibrate import OutbreakCalibration
 from ._template import SEIR_HOSPITAL, interventions
 
 __all__ = ["QUANTILES", "OutbreakForecast", "forecast_outbreak"]
 
 #: The band quantiles reported (5-95: the 90% band, 25-75: the 50% band).
-QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+QUANTILES = BAND_QUANTILES
 _COLUMNS = ("p5", "p25", "p50", "p75", "p95")
 #: metric -> the compartments (or the flow) that make it.
 _OUTPUTS = {"census": ("H", "C", "V"), "icu": ("C", "V"), "ventilated": ("V",)}
@@ -118,7 +125,7 @@ def forecast_outbreak(
     series.update({m: sto.compartment(*c)[:, 1:] for m, c in _OUTPUTS.items()})
     rows = []
     for name, values in series.items():
-        q = np.quantile(values, QUANTILES, axis=0)
+        q = bands(values, QUANTILES)
         mean = values.mean(axis=0)
         for d in range(days):
             rows.append((dates[d], name, float(mean[d]), *(float(v) for v in q[:, d])))
