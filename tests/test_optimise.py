@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from twinsight.cli import app
-from twinsight.decide import list_runs
+from twinsight.decide import list_runs, rerun
 from twinsight.optimise import (
     OptimisationProblem,
     ProblemFileError,
@@ -128,8 +128,10 @@ def test_cli_json_and_the_run_record(tmp_path: Path) -> None:
     twin = open_twin("desk", home=tmp_path)
     try:
         (record,) = list_runs(twin.engine, twin="desk", kind="optimise")
+        again = rerun(twin.engine, record)  # from the stored problem and base spec
     finally:
         twin.close()
+    assert again.identical, again.differences
     assert record.run_id == run_id and record.result["best"] == data["best"]
     assert record.seeds == [3]
 

@@ -25,6 +25,7 @@ from ..optimise import (
     base_spec,
     load_problem,
     optimise,
+    record_optimisation,
     spec_builder,
 )
 from ..scale import ScaleError, open_executor
@@ -101,19 +102,7 @@ def _record(
 ) -> str | None:
     if twin is None:
         return None
-    from ..decide import record_run, spec_hash
-
-    return record_run(
-        twin.engine,
-        kind="optimise",
-        twin=twin.name,
-        request={"problem": problem.model_dump(mode="json")},
-        result=result.to_json(),
-        spec_hash=spec_hash(base),
-        parameters={"decisions": {n: d.model_dump() for n, d in problem.decisions.items()}},
-        seeds=[problem.run.seed],
-        reps=sum(e.reps for e in result.evaluations),
-    )
+    return record_optimisation(twin.engine, twin.name, problem, base, result)
 
 
 def _run(

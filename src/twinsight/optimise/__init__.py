@@ -16,6 +16,7 @@ from ._problem import (
     load_problem,
     parse_problem,
 )
+from ._rerun import record_optimisation, rerun_optimisation, run_request
 from ._search import MAX_LATTICE, Check, Evaluation, OptimisationResult, evaluate, optimise
 
 __all__ = [
@@ -35,5 +36,17 @@ __all__ = [
     "load_problem",
     "optimise",
     "parse_problem",
+    "record_optimisation",
+    "rerun_optimisation",
+    "run_request",
     "spec_builder",
 ]
+
+
+def _register() -> None:
+    from ..decide import register_rerunner
+
+    register_rerunner("optimise", rerun_optimisation)
+
+
+_register()

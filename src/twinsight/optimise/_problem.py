@@ -243,5 +243,5 @@ def load_problem(path: str | Path) -> OptimisationProblem:
         raise ProblemFileError(str(p), [unread]) from None
     problem = parse_problem(text, str(p))
     if problem.spec is not None and not Path(problem.spec).is_absolute():
-        problem = problem.model_copy(update={"spec": str(p.parent / problem.spec)})
+        problem = problem.model_copy(update={"spec": str((p.parent / problem.spec).resolve())})
     return problem
