@@ -13,6 +13,8 @@ from sqlalchemy import Engine
 from ._engine import make_engine, normalise_url
 from ._migrate import MIGRATIONS, upgrade
 from ._models import AdtEventRow, AlarmRow, Base, IngestRow, ObservationRow, QuarantineRow
+from ._models_casework import CaseEventRow
+from ._models_contact import InteractionRow
 from ._models_govern import AuditRow, DailyAggregateRow
 from ._models_runs import RunRow
 
@@ -22,8 +24,10 @@ __all__ = [
     "AlarmRow",
     "AuditRow",
     "Base",
+    "CaseEventRow",
     "DailyAggregateRow",
     "IngestRow",
+    "InteractionRow",
     "ObservationRow",
     "QuarantineRow",
     "RunRow",
