@@ -41,6 +41,7 @@ if str(ROOT / "src") not in sys.path:
 import httpx  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
+from twinsight.govern import AccessStore  # noqa: E402
 from twinsight.store import AdtEventRow  # noqa: E402
 from twinsight.twin import init_twin, open_twin  # noqa: E402
 
@@ -77,7 +78,8 @@ class Clients:
 
     def _post(self, worker: int) -> None:
         run = uuid.uuid4().hex[:8]
-        with httpx.Client(timeout=30) as client:
+        auth = {"Authorization": f"Bearer {os.environ['TWINSIGHT_TOKEN']}"}  # set by main
+        with httpx.Client(timeout=30, headers=auth) as client:
             i = 0
             while not self._stop.is_set():
                 event_id = f"{run}-{worker}-{i}"
@@ -109,10 +111,19 @@ class Clients:
         return seconds
 
 
+def _device_token(home: Path) -> str:
+    """A device token of the home (the service requires one; its rate limit is off here)."""
+    access = AccessStore(home)
+    try:
+        return access.create("device", name="benchmark")[0]
+    finally:
+        access.close()
+
+
 def _serve(home: Path, db: str | None) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     args = [sys.executable, "-m", "twinsight.cli", "serve", "--home", str(home)]
-    args += ["--port", str(port)] + (["--db", db] if db else [])
+    args += ["--port", str(port), "--ingest-rate", "0"] + (["--db", db] if db else [])
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/api/v1"
     deadline = time.monotonic() + 60
@@ -143,6 +154,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="twinsight-http-bench-") as tmp:
         home = Path(tmp)
         init_twin(TWIN, home=home, db_url=args.db).close()
+        os.environ["TWINSIGHT_TOKEN"] = _device_token(home)
         proc, url = _serve(home, args.db)
         clients = Clients(url, threads)
         try:

@@ -157,3 +157,12 @@ def test_a_file_ingest_is_audited_with_its_counts_and_no_identifiers(tmp_path: P
     assert entry.actor.startswith("cli:")
     assert (entry.detail["accepted"], entry.detail["quarantined"]) == (1, 1)
     assert "MRN004" not in json.dumps(entry.to_json())
+
+
+def test_appends_without_waiting_for_the_disk_chain_the_same(store: Engine) -> None:
+    for durable in (False, True, False):
+        audit.append(store, actor="token:abc", action="ingest", durable=durable)
+    assert audit.verify(store).intact and audit.verify(store).entries == 3
+    if store.dialect.name == "sqlite":  # the connection goes back to the pool fully synced
+        with store.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2

@@ -85,6 +85,7 @@ def _audit(
     """One audit entry per committed request: who, which endpoint, the counts (no records)."""
     audit.append(
         handle.twin.engine,
+        durable=False,  # the request's own commit was durable; this one rides on the next
         actor=actor,
         action="ingest",
         target=target,
