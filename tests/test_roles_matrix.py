@@ -19,6 +19,7 @@ PUBLIC = "public"
 READ = {"viewer", "analyst", "admin"}
 INGEST = {"device", "admin"}
 ADMIN = {"admin"}
+ANALYSE = {"analyst", "admin"}
 
 TWIN = "/api/v1/twins/{name}"
 #: (method, route path) -> roles allowed (PUBLIC: no token needed).
@@ -34,7 +35,26 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("POST", f"{TWIN}/events/batch"): INGEST,
     ("GET", f"{TWIN}/audit"): ADMIN,
     ("GET", f"{TWIN}/audit/verify"): ADMIN,
+    # the dashboard's API (docs/dashboard.md): reads for viewers, computations for analysts
+    ("GET", f"{TWIN}/forecast"): READ,
+    ("POST", f"{TWIN}/forecast"): ANALYSE,
+    ("GET", f"{TWIN}/backtest"): READ,
+    ("POST", f"{TWIN}/backtest"): ANALYSE,
+    ("GET", f"{TWIN}/jobs"): READ,
+    ("GET", f"{TWIN}/calibration"): READ,
+    ("POST", f"{TWIN}/calibration"): ANALYSE,
+    ("GET", f"{TWIN}/alarms"): READ,
+    ("POST", f"{TWIN}/alarms"): ANALYSE,
+    ("GET", f"{TWIN}/scenarios"): READ,
+    ("POST", f"{TWIN}/scenarios"): ANALYSE,
+    ("POST", f"{TWIN}/compare"): ANALYSE,
+    ("GET", f"{TWIN}/runs"): READ,
+    ("GET", f"{TWIN}/live"): READ,
+    ("GET", "/"): PUBLIC,
+    ("GET", "/dashboard/app.js"): PUBLIC,
+    ("GET", "/dashboard/app.css"): PUBLIC,
 }
+_SCENARIO = {"name": "more-beds", "interventions": [{"beds": {"unit": "MED1", "change": 2}}]}
 
 
 def _event(i: int) -> dict[str, Any]:
@@ -48,6 +68,12 @@ def _request(method: str, path: str, i: int) -> dict[str, Any]:
         return {"json": _event(i)}
     if path.endswith("/events/batch"):
         return {"json": [_event(i + 1000)]}
+    if path.endswith("/scenarios") and method == "POST":
+        return {"json": _SCENARIO, "params": {"replace": "true"}}
+    if path.endswith("/compare"):
+        return {"json": {"scenarios": [_SCENARIO], "reps": 10}}
+    if path.endswith("/live"):  # one message, then the stream ends
+        return {"params": {"max_events": 1}}
     return {}
 
 

@@ -22,7 +22,18 @@ from .. import __version__
 from ..connect import AdtEvent
 from ..govern import AccessStore
 from .problems import install_problem_handlers
-from .routers import audit, health, ingest, twins
+from .routers import (
+    audit,
+    calibration,
+    dashboard,
+    forecast,
+    health,
+    ingest,
+    live,
+    runs,
+    scenarios,
+    twins,
+)
 from .schemas import Problem
 from .security import Security
 from .services.registry import TwinRegistry
@@ -91,7 +102,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings or ServiceSettings()
     install_problem_handlers(app)
-    for module in (health, twins, ingest, audit):
+    for module in (health, twins, ingest, audit, forecast, calibration, scenarios, runs, live):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(dashboard.router)  # the dashboard at /, outside the API's prefix
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

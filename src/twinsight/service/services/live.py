@@ -1,0 +1,161 @@
+"""The live feed: the hospital's state sent to every subscriber each time new events are
+committed to a twin (server-sent events, ``GET /twins/{name}/live``).
+
+One watcher per twin (started by its first subscriber, stopped when the last leaves) polls the
+store's newest event row every ``POLL_SECONDS`` (an indexed ``max(id)``: cheap); when it
+changed, it rebuilds the state once (``current_state``, recent events only) and wakes every
+subscriber. Whoever writes the events (this service's ingest, another process, a file
+ingest) is seen the same way. Latency from commit to message: at most one poll interval plus
+the state's rebuild (measured by ``benchmarks/live_latency.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from fastapi import Request
+from sqlalchemy import Engine, func, select
+from starlette.concurrency import run_in_threadpool
+
+from ...assimilate import ED, HospitalState, StateError, current_state
+from ...calibrate import CalibrationError, load_calibration
+from ...govern import DEFAULT_K, suppress, suppress_counts
+from ...hospital import configured_beds
+from ...hospital._ops import LINE
+from ...store import AdtEventRow
+from ..schemas_dashboard import LiveSnapshot
+from .registry import TwinHandle
+
+__all__ = ["BOARDING_HOURS", "POLL_SECONDS", "LiveHub", "get_hub", "snapshot"]
+
+#: How often a watcher looks for new events, seconds.
+POLL_SECONDS = 0.2
+#: ED patients there this many hours or more are counted as boarding (the feed carries no
+#: admission decision, so the usual 4-hour mark stands in for it).
+BOARDING_HOURS = 4.0
+log = logging.getLogger("twinsight.service")
+
+
+def _newest(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.max(AdtEventRow.id))).scalar() or 0)
+
+
+def _over(state: HospitalState, hours: float) -> int:
+    return sum(1 for p in state.patients if p.unit == ED and p.in_unit_hours >= hours)
+
+
+def _beds(handle: TwinHandle) -> dict[str, int]:
+    beds = configured_beds(handle.twin)
+    if beds:
+        return beds
+    with contextlib.suppress(CalibrationError):
+        return {str(u): int(c) for u, c in load_calibration(handle.twin.path).capacity.items()}
+    return {}
+
+
+def snapshot(handle: TwinHandle, version: int, k: int = DEFAULT_K) -> LiveSnapshot | None:
+    """The hospital at its latest event, counts suppressed below ``k`` (None: no events)."""
+    try:
+        state = current_state(handle.twin.engine, recent_only=True)
+    except StateError:
+        return None
+    beds = _beds(handle)
+    units = sorted(set(state.census) | set(beds))
+    census = {u: state.census.get(u, 0) for u in units}
+    shown = suppress_counts(census, k)
+    occupancy: dict[str, float | None] = {}
+    for u in units:
+        b = beds.get(u)
+        occupancy[u] = round(census[u] / b, 4) if b and isinstance(shown[u], int) else None
+    return LiveSnapshot(
+        twin=handle.twin.name,
+        version=version,
+        at=state.at,
+        events=state.events,
+        census=shown,
+        beds={u: beds.get(u) for u in units},
+        occupancy=occupancy,
+        line=LINE,
+        in_ed=suppress(state.in_ed, k),
+        boarding=suppress(_over(state, BOARDING_HOURS), k),
+        sent_at=datetime.now(UTC),
+    )
+
+
+class _Watch:
+    """One twin's watcher: the newest snapshot and who waits for the next."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self.latest: LiveSnapshot | None = None
+        self.changed = asyncio.Condition()
+        self.subscribers = 0
+        self.task: asyncio.Task[None] | None = None
+
+
+class LiveHub:
+    """The app's watchers, one per twin with subscribers."""
+
+    def __init__(self, k: int = DEFAULT_K, poll: float = POLL_SECONDS) -> None:
+        self.k = k
+        self.poll = poll
+        self._watches: dict[str, _Watch] = {}
+
+    async def _watch(self, handle: TwinHandle, watch: _Watch) -> None:
+        seen = -1
+        while watch.subscribers > 0:
+            try:
+                newest = await run_in_threadpool(_newest, handle.twin.engine)
+                if newest != seen:
+                    snap = await run_in_threadpool(snapshot, handle, watch.version + 1, self.k)
+                    seen = newest
+                    if snap is not None:
+                        async with watch.changed:
+                            watch.version, watch.latest = snap.version, snap
+                            watch.changed.notify_all()
+            except Exception as exc:  # the store hiccuped: keep watching
+                log.warning("live %s: %s", handle.twin.name, type(exc).__name__)
+            await asyncio.sleep(self.poll)
+
+    async def subscribe(
+        self, handle: TwinHandle, request: Request | None = None
+    ) -> AsyncIterator[LiveSnapshot | None]:
+        """The current snapshot, then one per change, until the client goes away; None after
+        15 s without a change (a keep-alive)."""
+        name = handle.twin.name
+        watch = self._watches.setdefault(name, _Watch())
+        watch.subscribers += 1
+        if watch.task is None or watch.task.done():
+            watch.task = asyncio.create_task(self._watch(handle, watch))
+        sent = 0
+        try:
+            while True:
+                async with watch.changed:
+                    if watch.version <= sent:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(watch.changed.wait(), timeout=15.0)
+                    latest = watch.latest
+                if request is not None and await request.is_disconnected():
+                    return
+                if latest is None or latest.version <= sent:
+                    yield None
+                    continue
+                sent = latest.version
+                yield latest
+        finally:
+            watch.subscribers -= 1
+
+
+def get_hub(request: Request) -> LiveHub:
+    """The app's live hub (made on first use, with the service's suppression k)."""
+    hub = getattr(request.app.state, "live", None)
+    if hub is None:
+        k = int(getattr(request.app.state.settings, "suppress_k", DEFAULT_K))
+        hub = request.app.state.live = LiveHub(k)
+    assert isinstance(hub, LiveHub)
+    return hub
