@@ -33,6 +33,7 @@ from ..forecast import Forecast, forecast
 from ..forecast._backtest import BacktestResult, backtest, default_origins
 from ..forecast._build import model_from_calibration, rate_cv_from
 from ..forecast._drift import Alarm, arrival_alarm, band_alarms, los_alarm, record_alarms
+from ..govern import audit
 from ..store import AdtEventRow
 from ..twin import Twin
 
@@ -97,7 +98,7 @@ def calibrate(
     as the twin's current calibration unless ``save`` is False."""
     cal = calibrate_hospital(twin.engine, until=until, window_days=window_days)
     if save:
-        save_calibration(twin.path, cal)
+        audit.calibrated(twin.engine, cal, save_calibration(twin.path, cal).name)
     return cal
 
 
