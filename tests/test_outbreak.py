@@ -190,6 +190,7 @@ def test_link_turns_admissions_into_hospital_arrivals() -> None:
 
 def test_hospital_arrivals_from_the_twin(twin: Twin) -> None:
     ingest(twin, [SAMPLE])
+    run_calibration(twin)  # saved: both forecasts below start from it
     arrivals = hospital_arrivals(twin, 7, runs=200, seed=3)
     fc = run_forecast(twin, 7, runs=200, seed=3)
     assert arrivals.first_day == date(2020, 6, 30)
@@ -229,3 +230,29 @@ def test_calibration_round_trips_through_json(twin: Twin) -> None:
     cal = run_calibration(twin, until=date(2020, 5, 31), save=False)
     back = OutbreakCalibration.from_dict(cal.to_dict())
     assert back.to_dict() == cal.to_dict() and cal.days == 91
+
+
+def test_census_fit_recovers_the_sample_truth() -> None:
+    # The sample's census is the model's own (rounded, no noise): a census fit lands on the
+    # truth up to the rounding (R0 2.7, seed 12, contact factor 0.55), k at its Poisson bound.
+    data = pd.read_csv(SAMPLE, index_col="date", parse_dates=True)
+    config = OutbreakConfig(
+        population=800_000, p_hosp=0.025, series=["census"], measures=[{"date": "2020-04-06"}]
+    )
+    cal = calibrate_outbreak(data, config, intervals="wald")
+    assert cal.series == ["census"] and cal.converged
+    assert cal.estimates["R0"] == pytest.approx(2.7, rel=0.02)
+    assert cal.estimates["contact_1"] == pytest.approx(0.55, rel=0.02)
+    assert cal.estimates["seed"] == pytest.approx(12.0, rel=0.1)
+
+
+def test_a_measure_after_the_data_needs_its_factor() -> None:
+    data = pd.read_csv(SAMPLE, index_col="date", parse_dates=True).iloc[:30]
+    config = OutbreakConfig(population=800_000, measures=[{"date": "2020-04-06"}])
+    with pytest.raises(OutbreakCalibrationError, match="give its contact_factor"):
+        calibrate_outbreak(data, config)
+    scenario = OutbreakConfig(
+        population=800_000, measures=[{"date": "2020-04-06", "contact_factor": 0.5}]
+    )
+    cal = calibrate_outbreak(data, scenario, intervals="wald")
+    assert "contact_1" not in cal.estimates and cal.params()["contact_1"] == 0.5

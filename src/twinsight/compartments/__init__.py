@@ -11,7 +11,7 @@ See ``docs/outbreak.md`` and ``docs/decisions/0006-compartment-engine.md``.
 from __future__ import annotations
 
 from ._ensemble import BAND_QUANTILES, Ensemble, bands, run_ensemble
-from ._fit import DISPERSION, CompartmentFit, FitError, Free, Observation
+from ._fit import DISPERSION, MAX_DISPERSION, CompartmentFit, FitError, Free, Observation
 from ._model import CompartmentModel, Intervention, Params, ParamValue, Transition
 from ._noise import Noise, loglik, negbin_loglik, poisson_loglik, sample_counts
 from ._solve import Method, Trajectory, simulate, simulate_stochastic
@@ -19,6 +19,7 @@ from ._solve import Method, Trajectory, simulate, simulate_stochastic
 __all__ = [
     "BAND_QUANTILES",
     "DISPERSION",
+    "MAX_DISPERSION",
     "CompartmentFit",
     "CompartmentModel",
     "Ensemble",

@@ -30,10 +30,12 @@ from ._model import CompartmentModel, Intervention, ParamValue
 from ._noise import Noise, loglik
 from ._solve import Method, Trajectory, simulate
 
-__all__ = ["DISPERSION", "CompartmentFit", "FitError", "Free", "Observation"]
+__all__ = ["DISPERSION", "MAX_DISPERSION", "CompartmentFit", "FitError", "Free", "Observation"]
 
 #: Name of the negative binomial's dispersion among a fit's parameters.
 DISPERSION = "dispersion"
+#: Upper bound of the dispersion k: beyond it the negative binomial is Poisson in effect.
+MAX_DISPERSION = 1e5
 _STEP = 1e-4
 _CLIP = 30.0
 
@@ -134,7 +136,13 @@ class CompartmentFit:
 
     # -- the objective ------------------------------------------------------------------------
     def _all_free(self) -> list[Free]:
-        extra = [Free(DISPERSION, self.dispersion_init)] if self.noise == "negbin" else []
+        # bounded above (logit scale): counts with no over-dispersion push k towards infinity
+        # (Poisson), where a log scale would leave the optimiser on an endless flat ridge
+        extra = (
+            [Free(DISPERSION, self.dispersion_init, 0.0, MAX_DISPERSION)]
+            if self.noise == "negbin"
+            else []
+        )
         return self.free + extra
 
     def _params(self, thetas: np.ndarray) -> dict[str, ParamValue]:
@@ -234,10 +242,6 @@ class CompartmentFit:
         theta = np.asarray(res.x, dtype=float)
         self.theta_ = theta
         self.loglik_ = -float(res.fun)
-        # BFGS may stop on "precision loss" at the optimum (finite-difference gradients):
-        # converged also when the gradient is flat there (log-likelihood per unit of theta)
-        _, grad = self._value_grad(theta, theta, np.arange(theta.size))
-        self.converged_ = bool(res.success) or float(np.max(np.abs(grad))) < 1e-2
         self.n_obs_ = observed
         self.days_ = self._days
         hess = self._hessian(theta)
@@ -248,7 +252,15 @@ class CompartmentFit:
         except np.linalg.LinAlgError:
             cov = np.linalg.pinv(hess)
             cov = np.where(np.isfinite(cov), cov, 0.0)
-        self.cov_ = cov
+        # symmetric and positive semi-definite (rounding, or a flat direction), for draws
+        w, v = np.linalg.eigh((cov + cov.T) / 2.0)
+        self.cov_ = (v * np.maximum(w, 0.0)) @ v.T
+        # BFGS may stop on "precision loss" at the optimum (finite-difference gradients):
+        # converged also when one standard error along any parameter could gain at most 0.05
+        # in log-likelihood (the gradient in units of the estimate's own uncertainty)
+        _, grad = self._value_grad(theta, theta, np.arange(theta.size))
+        gain = np.abs(grad) * np.sqrt(np.diag(self.cov_))
+        self.converged_ = bool(res.success) or float(np.max(gain)) < 0.05
         names = [f.name for f in free]
         self.names_ = names
         self.estimates_ = {
@@ -310,7 +322,7 @@ class CompartmentFit:
         a, fa = centre, -drop
         b = centre + math.sqrt(2.0 * drop) * step
         fb = excess(b)
-        for _ in range(10):  # step out
+        for _ in range(30):  # step out (far, when the likelihood is flat: no information)
             if fb >= 0 or abs(b) >= _CLIP:
                 break
             ratio = -fa / (fb - fa) if fb > fa else 4.0
@@ -340,7 +352,9 @@ class CompartmentFit:
     def draws(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """``n`` parameter sets from the fit's normal approximation (transformed scale): the
         calibration's uncertainty, for ensembles. Fixed parameters are repeated."""
-        thetas = rng.multivariate_normal(self.theta_, self.cov_, size=n, method="eigh")
+        thetas = rng.multivariate_normal(
+            self.theta_, self.cov_, size=n, method="eigh", check_valid="ignore"
+        )
         out: dict[str, np.ndarray] = {k: np.full(n, v) for k, v in self.fixed.items()}
         for j, f in enumerate(self._all_free()):
             out[f.name] = f.from_theta(thetas[:, j])

@@ -21,7 +21,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..compartments import DISPERSION, CompartmentFit, FitError, Free, Trajectory, simulate
+from ..compartments import (
+    DISPERSION,
+    MAX_DISPERSION,
+    CompartmentFit,
+    FitError,
+    Free,
+    Trajectory,
+    simulate,
+)
 from ._template import (
     METRICS,
     SEIR_HOSPITAL,
@@ -86,7 +94,9 @@ class OutbreakCalibration:
     def draws(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """``n`` parameter sets from the normal approximation of the estimates (transformed
         scale): the calibration's uncertainty for ensembles."""
-        thetas = rng.multivariate_normal(self.theta, np.asarray(self.cov), size=n, method="eigh")
+        thetas = rng.multivariate_normal(
+            self.theta, np.asarray(self.cov), size=n, method="eigh", check_valid="ignore"
+        )
         out = {k: np.full(n, v) for k, v in self.params().items()}
         for j, name in enumerate(self.names):
             lo, hi = self.bounds[name]
@@ -189,6 +199,14 @@ def calibrate_outbreak(
             raise OutbreakCalibrationError(
                 f"outbreak.series asks for '{metric}', which has no observations"
             )
+    last = frame.index[-1].date()
+    for m in config.measures:
+        if m.contact_factor is None and m.date > last:
+            raise OutbreakCalibrationError(
+                f"outbreak.measures: the measure of {m.date} is after the last day fitted "
+                f"({last}), so the data say nothing of its effect: give its contact_factor "
+                "(a scenario) or remove it"
+            )
     free = free_parameters(config)
     fit = CompartmentFit(
         SEIR_HOSPITAL,
@@ -206,7 +224,7 @@ def calibrate_outbreak(
         raise OutbreakCalibrationError(str(exc)) from None
     bounds = {f.name: (f.lower, f.upper) for f in free}
     if config.noise == "negbin":
-        bounds[DISPERSION] = (0.0, math.inf)
+        bounds[DISPERSION] = (0.0, MAX_DISPERSION)
     traj = fit.trajectory()
     fitted = {
         m: [round(float(v), 4) for v in METRICS[m].mean(traj, fit.params_)[0]] for m in METRICS
