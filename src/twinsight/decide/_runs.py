@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
+from ..govern import audit
 from ..spec import FlowSpec
 from ..store import AdtEventRow, RunRow
 
@@ -170,6 +171,8 @@ def record_run(
     )
     with engine.begin() as conn:
         conn.execute(insert(RunRow).values(**values))
+        audit.append_on(conn, actor=audit.cli_actor(), action=kind, target=f"run:{run_id}",
+                        detail={"spec_hash": spec_hash, "reps": int(reps)})  # fmt: skip
     return run_id
 
 
