@@ -189,3 +189,10 @@ def test_the_retention_setting_runs_at_start_and_is_audited(home: Path) -> None:
                 break
             time.sleep(0.1)
     assert [(e["actor"], e["detail"]["events_deleted"]) for e in done] == [("service", 2)]
+
+
+def test_the_openapi_schema_declares_bearer_tokens() -> None:
+    schema = TestClient(create_app()).get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert schema["security"] == [{"bearer": []}]
+    assert schema["paths"]["/api/v1/health"]["get"]["security"] == []

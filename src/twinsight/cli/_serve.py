@@ -52,6 +52,20 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _has_tokens(folder: Path) -> bool:
+    """True when the home's access store holds an unrevoked token."""
+    from ..govern import AccessError, AccessStore
+
+    try:
+        access = AccessStore(folder)
+    except AccessError:
+        return False
+    try:
+        return any(t.revoked_at is None for t in access.list())
+    finally:
+        access.close()
+
+
 def _loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -134,6 +148,13 @@ def serve(
         retention_days=retention_days,
     )
     sock = _bind(host, port)
+    if not no_auth and not _has_tokens(folder):
+        stderr.print(
+            "warning: no active token in this home: every request will be refused (401); "
+            "create one with 'twinsight token create --role admin'",
+            style="yellow",
+            highlight=False,
+        )
     if no_auth:
         stderr.print(
             "warning: --no-auth: every request acts as an admin; for local development only",

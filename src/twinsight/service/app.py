@@ -71,7 +71,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The OpenAPI schema, with the ADT event v1 model the ingest bodies refer to."""
+    """The OpenAPI schema, with the ADT event v1 model the ingest bodies refer to and the
+    bearer security scheme."""
     if app.openapi_schema is None:
         schema = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
@@ -83,6 +84,15 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components["Problem"] = Problem.model_json_schema(
             ref_template="#/components/schemas/{model}"
         )
+        # bearer tokens on every operation but the health check (docs/security.md)
+        schema["components"]["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "twinsight token"}
+        }
+        schema["security"] = [{"bearer": []}]
+        for path, operations in schema.get("paths", {}).items():
+            if path.endswith("/health"):
+                for operation in operations.values():
+                    operation["security"] = []
         app.openapi_schema = schema
     return app.openapi_schema
 
