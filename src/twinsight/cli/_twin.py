@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from ..connect import FhirReport, IngestError, IngestReport, replay_path, stop_on_signals
-from ..govern import KEY_ENV, PseudonymKeyError
+from ..govern import KEY_ENV, PseudonymKeyError, audit
 from ..twin import TEMPLATES, Twin, TwinError, init_twin, open_twin
 from ._app import app
 from ._output import fail, stdout
@@ -123,6 +123,7 @@ def _replay(
     try:
         with _errors(db), stop_on_signals() as stop:
             result = replay_path(files[0], twin.engine, twin.pseudonymise, speed, stop=stop)
+            audit.ingested(twin.engine, result.ingest)
     finally:
         twin.close()
     r = result.ingest
