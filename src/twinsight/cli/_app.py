@@ -203,6 +203,14 @@ def simulate_cmd(
 
 @app.command()
 def demo(
+    what: Annotated[
+        str | None,
+        typer.Argument(
+            help="'hospital': a hospital twin fed live by the emulator, with the dashboard at "
+            "http://127.0.0.1:8000 (docs/dashboard.md).",
+            show_default=False,
+        ),
+    ] = None,
     example: Annotated[
         str, typer.Option("--example", help="Which bundled example to run (hospital, mmc).")
     ] = "hospital",
@@ -220,8 +228,24 @@ def demo(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     long: LongOpt = False,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="demo hospital: port.")
+    ] = 8000,
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", help="demo hospital: folder of twins.", show_default=False),
+    ] = None,
+    speed: Annotated[
+        float, typer.Option("--speed", min=0.1, help="demo hospital: emulated hours per real hour.")
+    ] = 60.0,
 ) -> None:
-    """Simulate the bundled hospital-like example (ED, wards, shifts, boarding) and show KPIs."""
+    """Simulate the bundled hospital-like example (ED, wards, shifts, boarding) and show KPIs;
+    'twinsight demo hospital' runs a live hospital twin with its dashboard instead."""
+    if what is not None:
+        from ._demo import demo_hospital
+
+        demo_hospital(what, home=home, port=port, speed=speed, seed=seed)
+        return
     names = example_names()
     if example not in names:
         fail(f"there is no bundled example '{example}'", f"choose one of {', '.join(names)}")
