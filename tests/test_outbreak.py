@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from twinsight.compartments import simulate
+from twinsight.experiment import run_experiment
 from twinsight.outbreak import (
     SEIR_HOSPITAL,
     OutbreakCalibration,
@@ -32,7 +33,7 @@ from twinsight.outbreak import (
     run_chime,
     run_forecast,
 )
-from twinsight.spec import load_spec
+from twinsight.spec import FlowSpec, load_spec
 from twinsight.store import QuarantineRow, open_store
 from twinsight.twin import Twin, init_twin
 
@@ -256,3 +257,27 @@ def test_a_measure_after_the_data_needs_its_factor() -> None:
     )
     cal = calibrate_outbreak(data, scenario, intervals="wald")
     assert "contact_1" not in cal.estimates and cal.params()["contact_1"] == 0.5
+
+
+def test_linked_arrivals_reach_the_flow_engine_on_the_right_days() -> None:
+    # A ward that starts on Tuesday 00:00 fed with 24 admissions on Tuesday 3 March 2026 and
+    # 48 on Wednesday: over its first 24 hours the reference engine must see 24 arrivals a
+    # run on average (100 runs: sd of the mean 0.49; 4 sd = 2; a table shifted by a day would
+    # give 48 or ~0). The ward's own stream is negligible (1e-6 an hour).
+    ward = FlowSpec.model_validate(
+        {
+            "name": "ward",
+            "time_unit": "hours",
+            "horizon": 24,
+            "start": {"day": "tue", "time": "00:00"},
+            "resources": {"beds": {"capacity": 1000}},
+            "stations": {
+                "ward": {"resources": {"beds": 1}, "service": {"dist": "exponential", "mean": 48}}
+            },
+            "arrivals": [{"name": "own", "to": "ward", "rate": 1e-6}],
+        }
+    )
+    link = admissions_to_arrivals([24.0, 48.0, 0, 0, 0, 0, 0], date(2026, 3, 3))
+    fed = link.add_to(ward, datetime(2026, 3, 3, tzinfo=UTC), to="ward", entity_class="default")
+    result = run_experiment(fed, reps=100, seed=1, engine="reference", horizon=24, warmup=0)
+    assert abs(result.summary()["arrivals"].mean - 24.0) < 2.0
