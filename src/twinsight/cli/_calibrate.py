@@ -54,6 +54,11 @@ def calibrate(
 
         outbreak_calibrate(twin, instant, db, as_json)
         return
+    if twin.template == "contact-centre":  # cli/_contact.py
+        from ._contact import contact_calibrate
+
+        contact_calibrate(twin, db, as_json)
+        return
     result: HospitalCalibration | None = None
     try:
         with _errors(db):

@@ -266,6 +266,10 @@ def _on_twin(
     quiet: bool,
 ) -> tuple[Comparison, str | None, str]:
     name = args[0]
+    from ._contact import contact_compare, is_contact  # a contact-centre twin: cli/_contact.py
+
+    if is_contact(name, home):
+        return contact_compare(args, days, reps, seed, targets, max_reps, home, db, quiet)
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
     try:
         with _errors(db):

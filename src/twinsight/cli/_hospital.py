@@ -57,6 +57,10 @@ def forecast(
     if is_outbreak(name, home):
         instant = parse_instant(at, "--at") if at is not None else None
         return outbreak_forecast(name, days, reps, seed, instant, home, db, as_json)
+    from ._contact import contact_forecast, is_contact  # a contact-centre twin: cli/_contact.py
+
+    if is_contact(name, home):
+        return contact_forecast(name, days, reps, seed, home, db, as_json)
     if not 1 <= days <= 14:
         fail(f"--days: {days:g} is outside 1-14", "forecast between 1 and 14 days ahead")
     if reps < 10:

@@ -254,6 +254,11 @@ def ingest(
 
         outbreak_ingest(twin, files, db, as_json)
         return
+    if twin.template == "contact-centre":  # interaction records: cli/_contact.py
+        from ._contact import contact_ingest
+
+        contact_ingest(twin, files, db, as_json)
+        return
     reports: list[IngestReport] = []
     try:
         for path in files:

@@ -1,0 +1,394 @@
+"""The contact-centre twin on the command line: ``emulate contact-centre``; ``ingest``,
+``calibrate``, ``forecast`` and ``compare`` dispatch here for a twin made with
+``--template contact-centre``; ``twinsight staffing NAME`` prints the per-interval plan.
+The work is in ``twinsight.contact``; these functions parse, call and print."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+import yaml
+from rich.markup import escape
+from rich.table import Table
+
+from ..contact import (
+    METHODS,
+    WEEKDAYS,
+    ContactCalibrationError,
+    ContactConfigError,
+    ContactIngestError,
+    emulate_contact_centre,
+    run_calibration,
+    run_compare,
+    run_forecast,
+    run_staffing,
+    write_interactions,
+)
+from ..contact import ingest as ingest_files
+from ..decide import Comparison, PairedTarget, ScenarioError
+from ..twin import Twin, open_twin, twin_home
+from ._app import app
+from ._emulate import emulate_app
+from ._output import fail, stderr, stdout
+from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
+
+__all__ = [
+    "contact_calibrate",
+    "contact_compare",
+    "contact_forecast",
+    "contact_ingest",
+    "emulate_contact",
+    "is_contact",
+    "staffing_command",
+]
+
+TEMPLATE = "contact-centre"
+_EXPECTED = (
+    ContactConfigError,
+    ContactIngestError,
+    ContactCalibrationError,
+    ScenarioError,
+    ValueError,
+)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def is_contact(name: str, home: Path | None) -> bool:
+    """Whether twin ``name`` was made from the contact-centre template (read from its
+    twin.yaml alone; any problem reads as no, and the usual command reports it)."""
+    try:
+        config = yaml.safe_load((twin_home(home) / name / "twin.yaml").read_text("utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(config, dict) and config.get("template") == TEMPLATE
+
+
+def _fail_on(exc: Exception) -> NoReturn:
+    if isinstance(exc, ContactConfigError):
+        fail(str(exc), exc.hint)
+    if isinstance(exc, ContactIngestError):
+        fail(str(exc), "see examples/contact/interactions.csv for the layout")
+    if isinstance(exc, ContactCalibrationError):
+        fail(str(exc), "ingest more interactions, then 'twinsight calibrate NAME'")
+    fail(str(exc))
+
+
+def _write(obj: dict[str, Any]) -> None:
+    stdout.file.write(json.dumps(obj, allow_nan=False) + "\n")
+    stdout.file.flush()
+
+
+@emulate_app.command("contact-centre")
+def emulate_contact(
+    days: Annotated[int, typer.Option("--days", help="Days of history to write.")] = 28,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 1,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output file: .csv or .parquet.", show_default=False),
+    ] = None,
+    calls: Annotated[
+        float, typer.Option("--calls", help="Calls on an ordinary weekday (all queues).")
+    ] = 2400.0,
+    start: Annotated[
+        str, typer.Option("--start", help="First day, YYYY-MM-DD (UTC).")
+    ] = "2026-01-05",
+    clean: Annotated[bool, typer.Option("--clean", help="No defects at all.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """A contact centre (billing, technical, sales): interaction records with defects, from
+    its own generative model (double intraday peak, Monday surge, agents on shifts,
+    heterogeneous patience; see docs/contact-centre.md)."""
+    if out is None:
+        fail("missing option '--out'", "give the file to write, e.g. --out calls.csv")
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        fail(f"--out: {out} is neither .csv nor .parquet", "e.g. --out calls.csv")
+    if not 1 <= days <= 366:
+        fail(f"--days must be 1-366, got {days}", "e.g. --days 28")
+    if seed < 0:
+        fail(f"--seed must be >= 0, got {seed}", "e.g. --seed 1")
+    if not (math.isfinite(calls) and 10 <= calls <= 100_000):
+        fail(f"--calls must be 10-100000, got {calls:g}", "e.g. --calls 2400")
+    try:
+        first = date.fromisoformat(start)
+    except ValueError:
+        fail(f"--start '{start}' is not a date", "write it as YYYY-MM-DD, e.g. --start 2026-01-05")
+    result = emulate_contact_centre(days, seed, start=first, calls_per_day=calls, defects=not clean)
+    try:
+        count = write_interactions(result.rows, out)
+    except OSError as exc:
+        fail(f"--out: cannot write {out}: {exc.strerror}", "choose a writable file path")
+    if as_json:
+        _write(
+            {
+                "out": str(out),
+                "records": count,
+                "true_records": len(result.truth),
+                "days": days,
+                "start": first.isoformat(),
+                "seed": seed,
+                "defects": result.defects,
+            }
+        )
+        return
+    stderr.print(
+        f"wrote {count} interactions ({days} days from {first}, seed {seed}) to {out}",
+        highlight=False,
+        markup=False,
+    )
+
+
+def contact_ingest(twin: Twin, files: list[Path], db: str | None, as_json: bool) -> None:
+    """``twinsight ingest`` on a contact-centre twin: interaction files (CSV, Parquet)."""
+    try:
+        with _errors(db):
+            try:
+                reports = ingest_files(twin, files)
+            except _EXPECTED as exc:
+                _fail_on(exc)
+    finally:
+        twin.close()
+    totals = {
+        k: sum(getattr(r, k) for r in reports) for k in ("accepted", "duplicate", "quarantined")
+    }
+    if as_json:
+        _write({"twin": twin.name, **totals, "files": [r.to_dict() for r in reports]})
+        return
+    for r in reports:
+        stdout.print(
+            f"{escape(r.source)}: {r.accepted} accepted, {r.duplicate} duplicate, "
+            f"{r.quarantined} quarantined",
+            highlight=False,
+        )
+        for reason in r.reasons[:10]:
+            stdout.print(f"  quarantined {escape(reason)}", highlight=False)
+        if len(r.reasons) > 10:
+            stdout.print(f"  ... and {len(r.reasons) - 10} more (see the quarantine table)")
+
+
+def contact_calibrate(twin: Twin, db: str | None, as_json: bool) -> None:
+    """``twinsight calibrate`` on a contact-centre twin: fit and save."""
+    try:
+        with _errors(db):
+            try:
+                cal = run_calibration(twin)
+            except _EXPECTED as exc:
+                _fail_on(exc)
+            except OSError as exc:
+                fail(f"{twin.path}: cannot save the calibration ({exc})", "check the folder")
+    finally:
+        twin.close()
+    if as_json:
+        from ..contact._ops import _clean
+
+        _write({"twin": twin.name, **_clean(cal.to_dict())})
+        return
+    stdout.file.write(cal.report())
+
+
+def _pct(x: dict[str, Any], scale: float = 100.0, places: int = 1) -> str:
+    if x["mean"] is None:
+        return "n/a"
+    hw = x["half_width"]
+    tail = f" ± {scale * hw:.{places}f}" if hw is not None else ""
+    return f"{scale * x['mean']:.{places}f}{tail}"
+
+
+def contact_forecast(
+    name: str,
+    days: float,
+    reps: int,
+    seed: int,
+    home: Path | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """``twinsight forecast`` on a contact-centre twin: the coming days simulated with the
+    Erlang staffing plan; per queue SL, ASA, abandonment, occupancy, satisfaction."""
+    if not (math.isfinite(days) and 1 <= days <= 14):
+        fail(f"--days: {days:g} is outside 1-14", "forecast between 1 and 14 days ahead")
+    if reps < 2:
+        fail(f"--reps: {reps} is too few", "use at least 2 (e.g. 20)")
+    twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    try:
+        with _errors(db):
+            try:
+                out = run_forecast(twin, days, reps=min(reps, 200), seed=seed)
+            except _EXPECTED as exc:
+                _fail_on(exc)
+    finally:
+        twin.close()
+    if as_json:
+        _write({"twin": name, **out})
+        return
+    table = Table(
+        title=f"contact-centre twin '{name}': {days:g} days from {out['start']} with "
+        f"the Erlang staffing plan, {out['reps']} runs (mean ± 95% half-width)",
+        title_justify="left",
+    )
+    for col in (
+        "queue",
+        "calls",
+        "service level %",
+        "ASA (s)",
+        "abandoned %",
+        "occupancy %",
+        "satisfaction",
+    ):
+        table.add_column(col, justify="left" if col == "queue" else "right")
+    for q, k in out["queues"].items():
+        table.add_row(
+            q,
+            _pct(k["calls"], 1, 0),
+            _pct(k["service_level"]),
+            _pct(k["asa_seconds"], 1),
+            _pct(k["abandon"]),
+            _pct(k["occupancy"]),
+            _pct(k["satisfaction"], 1, 2),
+        )
+    stdout.print(table)
+
+
+def contact_compare(
+    args: list[str],
+    days: float,
+    reps: int,
+    seed: int,
+    targets: list[PairedTarget],
+    max_reps: int,
+    home: Path | None,
+    db: str | None,
+    quiet: bool,
+) -> tuple[Comparison, str | None, str]:
+    """``twinsight compare NAME SCENARIO...`` on a contact-centre twin: scenario files (with
+    the contact keys handle_time, callback, agents) against the staffed week."""
+    name = args[0]
+    twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    try:
+        with _errors(db):
+            try:
+                comp, run_id = run_compare(
+                    twin,
+                    args[1:],
+                    days=days,
+                    reps=reps,
+                    seed=seed,
+                    targets=targets,
+                    max_reps=max_reps,
+                )
+            except _EXPECTED as exc:
+                _fail_on(exc)
+    finally:
+        twin.close()
+    title = (
+        f"contact-centre twin '{name}': baseline (Erlang staffing plan) against "
+        f"{len(args) - 1} scenario(s) over {days:g} days, {comp.reps} replications each, "
+        f"seed {seed}, common random numbers"
+    )
+    return comp, run_id, title
+
+
+@app.command("staffing")
+def staffing_command(
+    name: NameArg,
+    day: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--day", help="Weekday(s) to staff (mon..sun); default all.", show_default=False
+        ),
+    ] = None,
+    method: Annotated[
+        str, typer.Option("--method", help="auto, erlang (C/A) or simulation.")
+    ] = "auto",
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed (simulation).")] = 1,
+    reps: Annotated[int, typer.Option("--reps", help="Replications per candidate.")] = 10,
+    spec_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--spec-out",
+            help="Also write the staffed week as a flow spec (YAML) for "
+            "simulate, compare --spec and optimise.",
+            show_default=False,
+        ),
+    ] = None,
+    home: HomeOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per-interval staffing of a contact-centre twin: the fewest agents meeting the service
+    level (twin.yaml contact.service_level, 80/20 by default) and the abandonment cap, by
+    Erlang C / Erlang A where they apply and by simulation where they do not."""
+    days = [d.strip().lower()[:3] for d in (day or [])]
+    bad = [d for d in days if d not in WEEKDAYS]
+    if bad:
+        fail(f"--day: '{bad[0]}' is not a weekday", "use mon, tue, wed, thu, fri, sat or sun")
+    if method not in METHODS:
+        fail(f"--method: '{method}' is not one of {', '.join(METHODS)}", "e.g. --method erlang")
+    if reps < 2:
+        fail(f"--reps: {reps} is too few", "use at least 2 (default 10)")
+    twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    if twin.template != TEMPLATE:
+        twin.close()
+        fail(f"twin '{name}' is a {twin.template} twin", "staffing needs --template contact-centre")
+    try:
+        with _errors(db):
+            try:
+                plan = run_staffing(twin, days or None, method=method, seed=seed, reps=reps)
+                if spec_out is not None:
+                    from ..contact import contact_model
+
+                    model = contact_model(twin)
+                    spec = model.week_spec(plan.agents, 7.0)
+                    data = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+                    spec_out.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+            except _EXPECTED as exc:
+                _fail_on(exc)
+            except OSError as exc:
+                fail(f"--spec-out: cannot write {spec_out} ({exc.strerror})", "choose a path")
+    finally:
+        twin.close()
+    if as_json:
+        _write({"twin": name, "method": method, **plan.to_json()})
+        return
+    table = Table(
+        title=f"staffing of '{name}' per interval (agents after shrinkage; rostered before it)",
+        title_justify="left",
+    )
+    cols = (
+        "queue",
+        "day",
+        "start",
+        "calls",
+        "AHT (min)",
+        "method",
+        "agents",
+        "rostered",
+        "SL %",
+        "ASA (s)",
+        "aband. %",
+        "occ. %",
+        "CSAT",
+    )
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("queue", "day", "method") else "right")
+    for r in plan.table.to_dict(orient="records"):
+        table.add_row(
+            r["queue"],
+            r["weekday"],
+            r["start"],
+            f"{r['calls']:.1f}",
+            f"{r['aht_minutes']:.2f}",
+            r["method"],
+            str(r["agents"]),
+            str(r["rostered"]),
+            f"{100 * r['service_level']:.1f}",
+            f"{r['asa_seconds']:.1f}",
+            f"{100 * r['abandon']:.1f}",
+            f"{100 * r['occupancy']:.1f}",
+            f"{r['satisfaction']:.2f}",
+        )
+    stdout.print(table)

@@ -1,0 +1,216 @@
+"""The contact-centre twin's settings and its flow specs (time unit: minutes).
+
+Settings live under ``contact:`` in the twin's ``twin.yaml`` (all optional)::
+
+    contact:
+      interval_minutes: 30                        # 15 or 30 (or 60)
+      service_level: {seconds: 20, target: 0.8}   # 80/20: answered within 20 s
+      max_abandon: 0.05                           # share of offered calls
+      shrinkage: 0.30                             # breaks, training, absence
+      callback_share: 0.0                         # callers who take a callback when offered
+      window_days: 56
+
+How the flow engine expresses a contact centre (no engine feature was added):
+
+- **Skills-based routing**: each queue (skill) is a class and a station; its agents are a
+  resource ``agents_<queue>`` held by that station only. A call is routed by its skill to the
+  agents who have it (dedicated skill groups; agents with several skills are not modelled).
+- **Callbacks**: every call enters at a routing point ``<queue>_entry`` (no resources, no
+  time), which sends a share of callers (class ``<queue>_callback``) to the station
+  ``<queue>_callback``. It uses the same agents at a lower priority: the dispatcher serves a
+  callback only when no inbound call of that skill waits (the callback is made in idle time);
+  callback customers do not abandon. The share is the class mix of the arrival stream, so a
+  callback policy is a ``set:`` of that mix.
+- **Shrinkage**: rostered agents x (1 - shrinkage), rounded down, is the resource's schedule.
+- **Arrivals**: the calibrated calls per interval, as an hourly profile of the week (the spec's
+  profiles are hourly: a 30-minute pattern within an hour is averaged).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..spec import FlowSpec, validate_dict
+from ._calibrate import WEEKDAYS, ContactCalibration
+
+__all__ = ["ContactModel", "ContactSettings", "ServiceLevel", "scale_dist"]
+
+
+class ServiceLevel(BaseModel):
+    """The service-level target: ``target`` of answered calls within ``seconds``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    seconds: float = Field(default=20.0, gt=0)
+    target: float = Field(default=0.8, gt=0, lt=1)
+
+
+class ContactSettings(BaseModel):
+    """The ``contact:`` block of twin.yaml (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    interval_minutes: int = Field(default=30)
+    service_level: ServiceLevel = ServiceLevel()
+    max_abandon: float = Field(default=0.05, gt=0, le=1)
+    shrinkage: float = Field(default=0.30, ge=0, lt=1)
+    callback_share: float = Field(default=0.0, ge=0, lt=1)
+    window_days: float = Field(default=56.0, gt=0)
+
+
+def scale_dist(dist: dict[str, Any], factor: float) -> dict[str, Any]:
+    """A duration distribution (flow-spec dict) with every duration multiplied by ``factor``
+    (same shape: lognormal/gamma mean and sd, Weibull scale, exponential mean)."""
+    out = dict(dist)
+    for key in ("mean", "sd", "scale", "value", "min", "max", "mode"):
+        if key in out and not (key == "min" and out.get("dist") == "normal"):
+            out[key] = float(out[key]) * factor
+    if "values" in out:
+        out["values"] = [float(v) * factor for v in out["values"]]
+    return out
+
+
+@dataclass
+class ContactModel:
+    """The calibrated contact centre with its settings; ``handle_factor`` per queue (1: as
+    calibrated) and ``callback_share`` are what scenarios change."""
+
+    calibration: ContactCalibration
+    settings: ContactSettings
+    handle_factor: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def queues(self) -> list[str]:
+        """The queues (skills)."""
+        return self.calibration.queues
+
+    @property
+    def slots(self) -> int:
+        """Intervals per day."""
+        return 1440 // self.calibration.interval_minutes
+
+    def handle(self, queue: str) -> dict[str, Any]:
+        """Handle-time distribution of ``queue`` (minutes), with its factor."""
+        return scale_dist(self.calibration.handle[queue].spec_, self.handle_factor.get(queue, 1.0))
+
+    def handle_mean(self, queue: str) -> float:
+        """Mean handle time of ``queue``, minutes."""
+        return self.calibration.handle[queue].mean_ * self.handle_factor.get(queue, 1.0)
+
+    def patience(self, queue: str) -> dict[str, Any] | None:
+        """Patience distribution of ``queue`` (minutes), or None when nobody abandoned."""
+        p = self.calibration.patience[queue]
+        return None if p is None else dict(p.spec_)
+
+    def patience_mean(self, queue: str) -> float | None:
+        """Mean patience, minutes (None: nobody abandoned)."""
+        p = self.calibration.patience[queue]
+        return None if p is None else p.mean_
+
+    def rates(self, queue: str, weekday: str) -> list[float]:
+        """Expected calls per interval of ``queue`` on ``weekday``."""
+        return [float(x) for x in self.calibration.arrivals.rates(queue, weekday)]
+
+    def _station(self, queue: str, resource: str) -> dict[str, Any]:
+        st: dict[str, Any] = {
+            "resources": {resource: 1},
+            "service": self.handle(queue),
+            "wait_target": self.settings.service_level.seconds / 60.0,
+        }
+        p = self.patience(queue)
+        if p is not None:
+            st["patience_by_class"] = {queue: p}
+        return st
+
+    def _queue_parts(
+        self, queue: str, resource: str, arrival: dict[str, Any], data: dict[str, Any]
+    ) -> None:
+        cb = f"{queue}_callback"
+        share = self.settings.callback_share
+        data["classes"][queue] = {"priority": 0}
+        data["classes"][cb] = {"priority": 1}
+        data["stations"][f"{queue}_entry"] = {
+            "service": {"dist": "fixed", "value": 0.0},
+            "routing_by_class": {queue: [{"to": queue, "p": 1.0}], cb: [{"to": cb, "p": 1.0}]},
+        }
+        data["stations"][queue] = self._station(queue, resource)
+        data["stations"][cb] = {"resources": {resource: 1}, "service": self.handle(queue)}
+        mix = {queue: 1.0 - share, cb: share}
+        data["arrivals"].append({"name": queue, "to": f"{queue}_entry", "class": mix, **arrival})
+
+    def interval_spec(
+        self,
+        queue: str,
+        calls: float,
+        agents: int,
+        *,
+        horizon: float = 600.0,
+        warmup: float = 60.0,
+    ) -> FlowSpec:
+        """One interval in steady state: ``calls`` per interval (a constant rate) to ``queue``
+        served by ``agents`` (resource ``agents``); minutes."""
+        data: dict[str, Any] = {
+            "name": f"{queue}: {calls:.1f} calls per {self.calibration.interval_minutes} min",
+            "time_unit": "minutes",
+            "horizon": horizon,
+            "warmup": warmup,
+            "classes": {},
+            "resources": {"agents": {"capacity": int(agents)}},
+            "stations": {},
+            "arrivals": [],
+        }
+        rate = max(calls, 1e-9) / self.calibration.interval_minutes
+        self._queue_parts(queue, "agents", {"rate": rate}, data)
+        return validate_dict(data, "contact interval")
+
+    def week_spec(
+        self, agents: dict[str, list[int]], days: float, *, start_day: str = "mon"
+    ) -> FlowSpec:
+        """The time-varying centre for ``days`` from ``start_day`` 00:00: hourly arrival
+        profiles of the week and, per queue, ``agents[queue]`` productive agents in each
+        interval of the week (7 x slots values, Monday first) as a weekly schedule."""
+        data: dict[str, Any] = {
+            "name": "contact centre",
+            "time_unit": "minutes",
+            "horizon": days * 1440.0,
+            "start": {"day": start_day},
+            "classes": {},
+            "resources": {},
+            "stations": {},
+            "arrivals": [],
+        }
+        step = self.calibration.interval_minutes
+        for q in self.queues:
+            plan = agents[q]
+            if len(plan) != 7 * self.slots:
+                raise ValueError(f"agents['{q}'] has {len(plan)} values, not {7 * self.slots}")
+            steps, last = [], None
+            for i, n in enumerate(plan):
+                if n != last:
+                    m = (i % self.slots) * step
+                    at = f"{WEEKDAYS[i // self.slots]} {m // 60:02d}:{m % 60:02d}"
+                    steps.append({"at": at, "capacity": int(n)})
+                    last = n
+            if max(plan) < 1:
+                steps = [{"at": "mon 00:00", "capacity": 1}]
+            resource = f"agents_{q}"
+            data["resources"][resource] = {"schedule": {"repeat": "week", "steps": steps}}
+            profile = {"per": "hours", "hour_of_week": self.calibration.arrivals.hour_of_week(q)}
+            self._queue_parts(q, resource, {"profile": profile}, data)
+        return validate_dict(data, "contact centre")
+
+    def rostered(self, productive: int) -> int:
+        """Agents to roster so that ``productive`` remain after shrinkage."""
+        return math.ceil(productive / (1.0 - self.settings.shrinkage) - 1e-9)
+
+    def productive(self, rostered: int) -> int:
+        """Agents available from ``rostered`` after shrinkage (rounded down)."""
+        return math.floor(rostered * (1.0 - self.settings.shrinkage) + 1e-9)
+
+    def satisfaction(self, wait_minutes: float, queue: str) -> float:
+        """Predicted mean score at a mean wait of the answered (minutes) in ``queue``; NaN
+        without a satisfaction model."""
+        s = self.calibration.satisfaction
+        return math.nan if s is None else s.predict(wait_minutes, self.handle_mean(queue))

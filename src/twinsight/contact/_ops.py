@@ -1,0 +1,262 @@
+"""The contact-centre twin's operations, shared by the CLI and Python: ingest, calibrate,
+staffing, forecast and compare, reading the ``contact:`` settings of the twin's twin.yaml."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import ValidationError
+
+from ..decide import Comparison, PairedTarget, ScenarioError, compare_spec
+from ..experiment import run_experiment
+from ..twin import Twin
+from ._calibrate import WEEKDAYS, ContactCalibration, ContactCalibrationError, calibrate_contact
+from ._ingest import ContactIngestReport, ingest_interactions, load_interactions
+from ._model import ContactModel, ContactSettings
+from ._scenario import load_contact_scenario
+from ._staffing import StaffingPlan, staff_intervals
+
+__all__ = [
+    "CALIBRATION_FILE",
+    "ContactConfigError",
+    "contact_model",
+    "contact_settings",
+    "ingest",
+    "load_contact_calibration",
+    "run_calibration",
+    "run_compare",
+    "run_forecast",
+    "run_staffing",
+    "save_contact_calibration",
+]
+
+CALIBRATION_FILE = "contact_calibration.json"
+Progress = Callable[[int, int], None]
+
+
+class ContactConfigError(ValueError):
+    """twin.yaml's ``contact:`` block is wrong; ``hint`` says how to fix it."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def contact_settings(twin: Twin) -> ContactSettings:
+    """The ``contact:`` block of the twin's twin.yaml (defaults when absent)."""
+    path = twin.path / "twin.yaml"
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContactConfigError(f"{path}: cannot read ({exc})", "fix the YAML") from None
+    block = config.get("contact") or {}
+    try:
+        settings = ContactSettings.model_validate(block)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        at = "contact." + ".".join(map(str, err["loc"]))
+        raise ContactConfigError(
+            f"{path}: {at}: {err['msg']}",
+            "see docs/contact-centre.md for the fields of 'contact:'",
+        ) from None
+    if settings.interval_minutes not in (15, 30, 60):
+        raise ContactConfigError(
+            f"{path}: contact.interval_minutes: {settings.interval_minutes} is not 15, 30 or 60",
+            "use 15 or 30",
+        )
+    return settings
+
+
+def ingest(twin: Twin, files: Sequence[Path]) -> list[ContactIngestReport]:
+    """Ingest interaction files (CSV or Parquet) into the twin's store, in order."""
+    from ..govern import audit
+
+    return [
+        audit.ingested(twin.engine, ingest_interactions(f, twin.engine, twin.pseudonymise))
+        for f in files
+    ]
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def save_contact_calibration(folder: Path, cal: ContactCalibration) -> Path:
+    """Write the calibration to ``<folder>/contact_calibration.json`` (atomically)."""
+    path = folder / CALIBRATION_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(_clean(cal.to_dict()), allow_nan=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load_contact_calibration(folder: Path) -> ContactCalibration:
+    """The saved calibration; ``ContactCalibrationError`` when there is none."""
+    path = folder / CALIBRATION_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ContactCalibrationError(
+            f"{path}: no calibration yet: run 'twinsight calibrate NAME' first"
+        ) from None
+    return ContactCalibration.from_dict(data)
+
+
+def run_calibration(twin: Twin, until: datetime | None = None) -> ContactCalibration:
+    """Calibrate from the stored interactions of the last ``window_days`` before ``until``
+    (default: the latest call) and save the result."""
+    settings = contact_settings(twin)
+    frame = load_interactions(twin.engine, until=until)
+    if frame.empty:
+        raise ContactCalibrationError(
+            "no interactions stored: ingest a file first (twinsight ingest NAME FILE)"
+        )
+    end = frame["arrived_at"].max()
+    since = end - timedelta(days=settings.window_days)
+    frame = frame[frame["arrived_at"] > since]
+    cal = calibrate_contact(
+        frame,
+        interval_minutes=settings.interval_minutes,
+        target_seconds=settings.service_level.seconds,
+    )
+    path = save_contact_calibration(twin.path, cal)
+    from ..govern import audit
+
+    audit.calibrated(twin.engine, cal, path.name)
+    return cal
+
+
+def contact_model(twin: Twin, handle_factor: float = 1.0) -> ContactModel:
+    """The calibrated model with the twin's settings."""
+    cal = load_contact_calibration(twin.path)
+    settings = contact_settings(twin)
+    if settings.interval_minutes != cal.interval_minutes:
+        raise ContactConfigError(
+            f"the calibration has {cal.interval_minutes}-minute intervals, twin.yaml asks for "
+            f"{settings.interval_minutes}",
+            "run 'twinsight calibrate NAME' again",
+        )
+    return ContactModel(cal, settings, {q: handle_factor for q in cal.queues})
+
+
+def run_staffing(
+    twin: Twin,
+    weekdays: list[str] | None = None,
+    *,
+    method: str = "auto",
+    seed: int = 1,
+    reps: int = 10,
+    progress: Progress | None = None,
+) -> StaffingPlan:
+    """The per-interval staffing plan of the twin (see ``staff_intervals``)."""
+    return staff_intervals(
+        contact_model(twin), weekdays, method=method, seed=seed, reps=reps, progress=progress
+    )
+
+
+def _plan_spec(twin: Twin, days: float, method: str, seed: int) -> tuple[ContactModel, Any]:
+    model = contact_model(twin)
+    plan = staff_intervals(model, None, method=method, seed=seed)
+    start = WEEKDAYS[(model.calibration.last.weekday()) % 7]
+    return model, model.week_spec(plan.agents, days, start_day=start)
+
+
+def run_forecast(
+    twin: Twin, days: float, *, reps: int = 20, seed: int = 1, method: str = "erlang"
+) -> dict[str, Any]:
+    """The coming ``days`` (from the day after the calibration window) simulated with the
+    staffing plan (``method``): per queue, the service level, ASA (seconds), abandonment,
+    occupancy and predicted satisfaction, each as a mean with its 95% half-width."""
+    model, spec = _plan_spec(twin, days, method, seed)
+    result = run_experiment(spec, reps=reps, seed=seed, engine="fast")
+    values = {k: np.asarray(v, dtype=float) for k, v in result.per_rep.items()}
+    out: dict[str, Any] = {
+        "days": days,
+        "reps": reps,
+        "seed": seed,
+        "method": method,
+        "start": model.calibration.last.date().isoformat(),
+        "queues": {},
+    }
+    for q in model.queues:
+        served, gone = values[f"served[{q}]"], values[f"abandoned[{q}]"]
+        asa = values[f"wait_mean[{q}]"]
+        per = {
+            "service_level": values[f"wait_within_target[{q}]"],
+            "asa_seconds": 60.0 * asa,
+            "abandon": gone / np.maximum(served + gone, 1.0),
+            "occupancy": values[f"utilisation[agents_{q}]"],
+            "satisfaction": np.array([model.satisfaction(a, q) for a in asa]),
+            "calls": served + gone,
+        }
+        out["queues"][q] = {k: _ci(v) for k, v in per.items()}
+    return out
+
+
+def _ci(x: np.ndarray) -> dict[str, float | None]:
+    from scipy import stats
+
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return {"mean": None, "half_width": None}
+    hw = (
+        float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+        if x.size > 1
+        else math.nan
+    )
+    return {"mean": float(x.mean()), "half_width": hw if math.isfinite(hw) else None}
+
+
+def run_compare(
+    twin: Twin,
+    scenario_files: Sequence[str],
+    *,
+    days: float = 7.0,
+    reps: int = 20,
+    seed: int = 1,
+    targets: Sequence[PairedTarget] = (),
+    max_reps: int = 5000,
+    progress: Progress | None = None,
+    method: str = "erlang",
+) -> tuple[Comparison, str | None]:
+    """The twin's week (staffed by ``method``) against each scenario file, with common random
+    numbers; recorded in the twin's store as a flow-spec comparison (rerun exactly)."""
+    model, spec = _plan_spec(twin, days, method, seed)
+    scenarios = []
+    for f in scenario_files:
+        if not Path(f).is_file():
+            raise ScenarioError(f"no scenario file '{f}': give the path of a scenario YAML file")
+        scenarios.append(load_contact_scenario(f, spec))
+    kpis = []
+    for q in model.queues:
+        kpis += [
+            f"wait_within_target[{q}]",
+            f"wait_mean[{q}]",
+            f"abandoned[{q}]",
+            f"utilisation[agents_{q}]",
+        ]
+    return compare_spec(
+        spec,
+        scenarios,
+        reps=reps,
+        seed=seed,
+        kpis=kpis,
+        targets=targets,
+        max_reps=max_reps,
+        progress=progress,
+        store=twin.engine,
+    )
