@@ -179,7 +179,8 @@ HISTORY = [
 
 
 def test_bayesian_updating_recovers_responses_with_nominal_coverage() -> None:
-    """200 synthetic patients drawn from the prior (baseline, responses, onset on the grid):
+    """200 synthetic patients drawn from the prior (baseline, responses, onset on the grid),
+    systolic and diastolic errors correlated (0.6 within a reading and from day to day):
     the 90% posterior intervals of the thiazide and CCB responses and of the baseline cover the
     truth at the nominal rate, within the binomial 99% band of 200 trials (0.845-0.955)."""
     rng = np.random.default_rng(7)
@@ -191,7 +192,8 @@ def test_bayesian_updating_recovers_responses_with_nominal_coverage() -> None:
         base = (rng.normal(150, 20), rng.normal(90, 12))
         truth: dict[DrugClass, float] = {"thiazide": rng.normal(1, 0.5), "ccb": rng.normal(1, 0.5)}
         scale = float(rng.choice(model.onset_scales))
-        frame = synthetic_readings(SyntheticPatient(base, truth, scale), HISTORY, START, 70, rng)
+        patient = SyntheticPatient(base, truth, scale, rho_within=0.6, rho_day=0.6)
+        frame = synthetic_readings(patient, HISTORY, START, 70, rng)
         model.fit(frame, HISTORY)
         theta, _ = model.sample(1000, np.random.default_rng(i))
         lo, hi = np.quantile(theta, [0.05, 0.95], axis=0)

@@ -31,6 +31,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from ._noise import DayBlocks, Layout, Noise, estimate_noise
 from ._prior import CLASSES, REFERENCE_BP, Dose, DrugClass, drug_effect
 
 __all__ = ["ONSET_DAYS", "BloodPressureModel", "RegimenChange", "regimen_matrix"]
@@ -109,15 +110,17 @@ class BloodPressureModel:
 
     Config: ``baseline_prior`` (mean, sd) of the untreated systolic and diastolic usual
     pressure (mm Hg); ``response_sd``: prior sd of the response multipliers (mean 1);
-    ``noise_prior`` (within-day sd, day-to-day sd) for systolic and diastolic (mm Hg) and
-    ``prior_weight`` (pseudo-readings behind it); ``onset_scales``: the grid of onset-time
-    multipliers (uniform prior); ``iterations`` of the variance / mean alternation.
+    ``noise_prior`` (within-day sd, day-to-day sd) for systolic and diastolic (mm Hg),
+    ``correlation_prior`` (systolic-diastolic correlation of a reading's errors, of a day's
+    deviations) and ``prior_weight`` (pseudo-readings behind them); ``onset_scales``: the grid
+    of onset-time multipliers (uniform prior); ``iterations`` of the variance / mean alternation.
 
     ``fit(readings, history)``: ``readings`` a frame with ``time`` (UTC), ``metric``
     (``systolic`` / ``diastolic``) and ``value`` (mm Hg); ``history`` the regimen changes.
 
     Learned: ``origin_`` (the first reading), ``baseline_`` (the plug-in baseline for the Law
-    effects), ``sigma_within_`` / ``sigma_day_`` (sys, dia; mm Hg), ``scale_weights_``
+    effects), ``noise_`` (``Noise``: ``sigma_within_`` / ``sigma_day_`` (sys, dia; mm Hg) and
+    the correlations ``rho_within_`` / ``rho_day_``), ``scale_weights_``
     (posterior over ``onset_scales``), ``means_`` / ``covs_`` (the normal posterior of
     ``(mu_sys, mu_dia, r_1..r_5)`` for each scale), ``n_readings_``, ``n_days_``.
     """
@@ -131,13 +134,15 @@ class BloodPressureModel:
         ),
         response_sd: float = 0.5,
         noise_prior: tuple[tuple[float, float], tuple[float, float]] = ((6.0, 5.0), (4.0, 3.5)),
+        correlation_prior: tuple[float, float] = (0.5, 0.5),
         prior_weight: float = 6.0,
         onset_scales: Sequence[float] = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0),
-        iterations: int = 4,
+        iterations: int = 3,
     ) -> None:
         self.baseline_prior = baseline_prior
         self.response_sd = response_sd
         self.noise_prior = noise_prior
+        self.correlation_prior = correlation_prior
         self.prior_weight = prior_weight
         self.onset_scales = tuple(onset_scales)
         self.iterations = iterations
@@ -161,36 +166,17 @@ class BloodPressureModel:
         x[~sys, 2:] = -a_dia[~sys]
         return x
 
-    def _block_variances(self) -> tuple[Array, Array]:
-        """Per day-and-metric block: sigma_within^2 and sigma_day^2 (mm Hg^2)."""
-        se2 = np.asarray(self.sigma_within_)[self._block_metric] ** 2
-        sd2 = np.asarray(self.sigma_day_)[self._block_metric] ** 2
-        return se2, sd2
-
     def _posterior(self, x: Array) -> tuple[Array, Array, float]:
-        """The normal posterior (mean, covariance) and the log marginal likelihood.
-
-        Within a block of ``n`` readings ``V = se2 I + sd2 J``, so
-        ``V^-1 = (I - c J) / se2`` with ``c = sd2 / (se2 + n sd2)``.
-        """
+        """The normal posterior (mean, covariance) and the log marginal likelihood, with the
+        day effects and the systolic-diastolic correlations integrated out (``_noise``)."""
         m0, p0 = self._prior()
-        se2b, sd2b = self._block_variances()
-        n = self._block_n
-        wb = 1.0 / se2b
-        cb = sd2b / (se2b + n * sd2b)
-        w = wb[self._block]
         r = self._y - x @ m0
-        sx = self._onehot @ x  # block sums
-        sr = self._onehot @ r
-        xtvx = (x * w[:, None]).T @ x - (sx * (wb * cb)[:, None]).T @ sx
-        xtvr = (x * w[:, None]).T @ r - (sx * (wb * cb * sr)[:, None]).sum(axis=0)
-        rtvr = float(np.sum(w * r * r) - np.sum(wb * cb * sr * sr))
+        xtvx, xtvr, rtvr, logdet_v = self._blocks.sums(x, r, self.noise_)
         precision = p0 + xtvx
         chol = np.linalg.cholesky(precision)
         b = np.linalg.solve(chol, xtvr)
         shift = np.linalg.solve(chol.T, b)
         cov = np.linalg.inv(precision)
-        logdet_v = float(np.sum((n - 1) * np.log(se2b) + np.log(se2b + n * sd2b)))
         loglik = -0.5 * (
             rtvr
             - float(b @ b)
@@ -206,26 +192,20 @@ class BloodPressureModel:
         # parameters fitted to each metric's day means: its baseline and half the responses
         # (shared by the two metrics): the degrees of freedom the residuals lost
         lost = 1.0 + 0.5 * float(np.sum(np.any(x[:, 2:] != 0.0, axis=0)))
-        nb = len(self._block_n)
-        block_mean = np.bincount(self._block, weights=resid, minlength=nb) / self._block_n
-        within = resid - block_mean[self._block]
-        metric_of_block = self._block_metric
-        sw, sd = [0.0, 0.0], [0.0, 0.0]
-        for m in range(2):
-            rows = self._metric == m
-            blocks = metric_of_block == m
-            k = self.prior_weight
-            prior_w, prior_d = self.noise_prior[m]
-            df_w = float(np.sum(self._block_n[blocks] - 1))
-            var_w = (k * prior_w**2 + float(np.sum(within[rows] ** 2))) / (k + df_w)
-            means = block_mean[blocks]
-            spread = float(np.sum(means**2 - var_w / self._block_n[blocks]))
-            var_d = (k * prior_d**2 + max(spread, 0.0)) / (
-                k + max(float(np.sum(blocks)) - lost, 1.0)
-            )
-            sw[m], sd[m] = math.sqrt(var_w), math.sqrt(max(var_d, 0.25))
-        self.sigma_within_ = (sw[0], sw[1])
-        self.sigma_day_ = (sd[0], sd[1])
+        self._set_noise(
+            estimate_noise(resid, self._layout, lost, self._noise_prior(), self.prior_weight)
+        )
+
+    def _noise_prior(self) -> Noise:
+        (sw, sd), (dw, dd) = self.noise_prior
+        return Noise((sw, dw), (sd, dd), *self.correlation_prior)
+
+    def _set_noise(self, noise: Noise) -> None:
+        self.noise_ = noise
+        self.sigma_within_ = noise.within
+        self.sigma_day_ = noise.day
+        self.rho_within_ = noise.rho_within
+        self.rho_day_ = noise.rho_day
 
     def fit(self, readings: pd.DataFrame, history: Sequence[RegimenChange]) -> BloodPressureModel:
         """Learn this patient's baseline, responses, noise and onset from ``readings``."""
@@ -240,18 +220,13 @@ class BloodPressureModel:
         self._y = frame["value"].to_numpy(dtype=float)
         self._metric = (frame["metric"] == "diastolic").to_numpy().astype(int)
         midnight = self.origin_.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        day = np.floor(_days(times, midnight)).astype(int)  # UTC calendar days
-        keys = day * 2 + self._metric
-        _, self._block, counts = np.unique(keys, return_inverse=True, return_counts=True)
-        self._block_n = counts.astype(float)
-        self._onehot = np.zeros((len(counts), len(self._y)))
-        self._onehot[self._block, np.arange(len(self._y))] = 1.0
-        self._block_metric = np.zeros(len(counts), dtype=int)
-        self._block_metric[self._block] = self._metric
+        self._day = np.floor(_days(times, midnight)).astype(int)  # UTC calendar days
+        self._instant = np.unique(self._t, return_inverse=True)[1]
+        self._blocks = DayBlocks(self._day, self._metric, self._instant)
+        self._layout = Layout.of(self._day, self._metric, self._instant)
         self.n_readings_ = len(self._y)
-        self.n_days_ = len(np.unique(day))
-        self.sigma_within_ = (self.noise_prior[0][0], self.noise_prior[1][0])
-        self.sigma_day_ = (self.noise_prior[0][1], self.noise_prior[1][1])
+        self.n_days_ = len(np.unique(self._day))
+        self._set_noise(self._noise_prior())
         self.baseline_ = (float(REFERENCE_BP[0]), float(REFERENCE_BP[1]))
         for step in range(self.iterations + 1):
             designs = [self._design(scale) for scale in self.onset_scales]

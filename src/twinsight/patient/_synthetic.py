@@ -29,6 +29,9 @@ class SyntheticPatient:
     onset_scale: float = 1.0
     sigma_within: tuple[float, float] = (6.0, 4.0)
     sigma_day: tuple[float, float] = (5.0, 3.5)
+    #: Correlation of systolic with diastolic: a reading's two errors, a day's two deviations.
+    rho_within: float = 0.0
+    rho_day: float = 0.0
 
 
 def synthetic_readings(
@@ -49,9 +52,19 @@ def synthetic_readings(
     r = np.array([patient.responses.get(c, 1.0) for c in CLASSES])
     day = np.floor(t).astype(int)
     rows = []
+    z_day = rng.standard_normal((2, days))
+    z_within = rng.standard_normal((2, len(t)))
+    # correlated pairs: the diastolic draw mixes the systolic one (Cholesky of [[1, r], [r, 1]])
+    mix = (
+        (z_day[0], patient.rho_day * z_day[0] + np.sqrt(1 - patient.rho_day**2) * z_day[1]),
+        (
+            z_within[0],
+            patient.rho_within * z_within[0] + np.sqrt(1 - patient.rho_within**2) * z_within[1],
+        ),
+    )
     for m, (a, name) in enumerate(((a_sys, "systolic"), (a_dia, "diastolic"))):
-        day_effect = rng.normal(0.0, patient.sigma_day[m], size=days)[day]
-        noise = rng.normal(0.0, patient.sigma_within[m], size=len(t))
+        day_effect = patient.sigma_day[m] * mix[0][m][day]
+        noise = patient.sigma_within[m] * mix[1][m]
         values = patient.baseline[m] - a @ r + day_effect + noise
         rows.append(pd.DataFrame({"time": times, "metric": name, "value": values}))
     frame = pd.concat(rows, ignore_index=True)
