@@ -105,7 +105,9 @@ class CaseworkModel:
       ``info_wait``: information requested to received; ``closure``: decision to closure;
     - ``rework``: priority -> probability that an assessment pass ends in a request for more
       information (then another pass follows);
-    - ``deadline_days``: the statutory time from referral to decision.
+    - ``deadline_days``: the statutory time from referral to decision;
+    - ``assessment_by_class``, ``rework_by_class``: overrides for particular classes
+      (``<district>_<priority>``), where districts differ in complexity.
     """
 
     teams: Mapping[str, Team]
@@ -118,6 +120,10 @@ class CaseworkModel:
     closure: Dist = field(default_factory=lambda: _exp(3.0))
     rework: Mapping[str, float] = field(default_factory=dict)
     deadline_days: float = 28.0
+    #: Per class (``<district>_<priority>``) overrides of ``assessment`` and ``rework``:
+    #: districts differ in complexity.
+    assessment_by_class: Mapping[str, Dist] = field(default_factory=dict)
+    rework_by_class: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         served = [d for t in self.teams.values() for d in t.districts]
@@ -135,7 +141,11 @@ class CaseworkModel:
         missing = set(self.priorities) - set(self.assessment)
         if missing:
             raise ValueError(f"no assessment time for priorities {sorted(missing)}")
-        if any(not 0 <= self.rework.get(p, 0.0) < 1 for p in self.priorities):
+        shares = [
+            *(self.rework.get(p, 0.0) for p in self.priorities),
+            *self.rework_by_class.values(),
+        ]
+        if any(not 0 <= r < 1 for r in shares):
             raise ValueError("rework probabilities must be in [0, 1)")
         if not self.deadline_days > 0:
             raise ValueError("deadline_days must be positive")
@@ -192,7 +202,9 @@ class CaseworkModel:
             for d, p in self.classes():
                 if self.team_of(d) != t:
                     continue
-                r = float(self.rework.get(p, 0.0))
+                cc = case_class(d, p)
+                r = float(self.rework_by_class.get(cc, self.rework.get(p, 0.0)))
+                assess = dict(self.assessment_by_class.get(cc, self.assessment[p]))
                 for cls, becomes in (
                     (case_class(d, p), open_class(d, p)),
                     (open_class(d, p), None),
@@ -202,7 +214,7 @@ class CaseworkModel:
                     if becomes:
                         rows = [{**row, "becomes": becomes} for row in rows]
                     by_class[cls] = rows
-                    service[cls] = dict(self.assessment[p])
+                    service[cls] = assess
             first = next(iter(service.values()))
             stations[station("assess", t)] = {
                 "resources": slot,
