@@ -160,3 +160,24 @@ def test_compare_on_a_spec_to_a_precision(home: Home) -> None:
         "wait=1",
     )
     assert code == 2 and "no compared KPI 'wait'" in out, out
+
+
+def test_a_scenario_that_changes_nothing_differs_by_exactly_zero(
+    home: Home, tmp_path: Path
+) -> None:
+    # common random numbers, exactly: replication i has the same streams (and, with parameter
+    # uncertainty, the same draw of the arrival level and stays) in every variant
+    same = tmp_path / "same.yaml"
+    same.write_text("name: same\ninterventions:\n  - set: {stations.ED.discipline: priority}\n")
+    for extra in ([], ["--parameter-uncertainty"]):
+        code, out = home.run(
+            "compare", "ward", str(same), "--days", "1", "--reps", "8", "--json", *extra
+        )
+        assert code == 0, out
+        data = json.loads(out)
+        for row in data["kpis"]:
+            d = row["scenarios"]["same"]["difference"]
+            assert d["mean"] in (0.0, None) and d["half_width"] in (0.0, None), row
+            assert "makes no clear change" in row["scenarios"]["same"]["sentence"]
+        code, out = home.run("rerun", data["run_id"])
+        assert code == 0 and "identical" in out, out

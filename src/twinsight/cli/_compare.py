@@ -166,6 +166,14 @@ def compare_cmd(
             show_default=False,
         ),
     ] = None,
+    uncertainty: Annotated[
+        bool,
+        typer.Option(
+            "--parameter-uncertainty",
+            help="Also draw the calibration's uncertainty (arrival level, mean stays) per "
+            "replication, the same draw in every variant (about 4x slower).",
+        ),
+    ] = False,
     home: HomeOpt = None,
     db: DbOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -195,7 +203,17 @@ def compare_cmd(
             )
         else:
             comp, run_id, title = _on_twin(
-                args, days, reps or 200, seed, instant, targets, max_reps, home, db, as_json
+                args,
+                days,
+                reps or 200,
+                seed,
+                instant,
+                targets,
+                max_reps,
+                home,
+                db,
+                as_json,
+                uncertainty,
             )
     except KeyboardInterrupt:
         fail("interrupted: nothing was stored", code=130)
@@ -264,6 +282,7 @@ def _on_twin(
     home: Path | None,
     db: str | None,
     quiet: bool,
+    uncertainty: bool = False,
 ) -> tuple[Comparison, str | None, str]:
     name = args[0]
     from ._contact import contact_compare, is_contact  # a contact-centre twin: cli/_contact.py
@@ -294,6 +313,7 @@ def _on_twin(
                         targets=targets,
                         max_reps=max_reps,
                         progress=progress,
+                        parameter_uncertainty=uncertainty,
                     )
             except (CalibrationError, ScenarioError, ValueError) as exc:
                 fail(str(exc))

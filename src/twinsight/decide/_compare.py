@@ -1,12 +1,14 @@
 """Compare scenarios with a baseline from the same present, with common random numbers.
 
 Every variant (the baseline and each scenario) runs the same replication numbers with the same
-seed: replication ``i`` draws from the streams of ``i`` in every variant (ADR 0002), and on a
-hospital twin it belongs to parameter group ``i mod groups`` in every variant, with the same
-draws of the arrival level and of the lengths of stay (the calibration's uncertainty, as in the
-forecast). Differences are taken replication by replication (paired), so the noise the variants
-share cancels; each difference gets a Student-t interval. With precision targets, replications
-are added until every targeted difference is as narrow as asked.
+seed: replication ``i`` draws from the streams of ``i`` in every variant (ADR 0002). On a
+hospital twin the calibration's uncertainty (the level of the arrival rates, each unit's mean
+stay; as in the forecast) is drawn once per replication from ``(seed, i)``, the same draw in
+every variant, so replications stay independent and identically distributed and the pairing is
+exact however many replications are added. Differences are taken replication by replication
+(paired), so the noise the variants share cancels; each difference gets a Student-t interval.
+With precision targets, replications are added until every targeted difference is as narrow as
+asked.
 """
 
 from __future__ import annotations
@@ -58,8 +60,8 @@ class KpiDef:
 
 @dataclass
 class Variant:
-    """The baseline or a scenario: the flow spec it runs (before each group's parameter draws)
-    and, on a hospital twin, its model."""
+    """The baseline or a scenario: the flow spec it runs (before each replication's draw of the
+    parameters) and, on a hospital twin, its model."""
 
     name: str
     description: str
@@ -143,67 +145,66 @@ class _Runs:
                     self.series.setdefault(k, []).append(np.asarray(v, dtype=float))
 
 
-def _draws(model: HospitalModel | None, seed: int, groups: int, rate_cv: float) -> list[Any]:
-    """(rate factor, LOS factors) per group: the forecast's draws of the calibration's
-    uncertainty, the same for every variant."""
-    if model is None:
-        return [(1.0, {})]
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x7261]))
-    factors = [1.0] * groups
+def _draw(
+    model: HospitalModel, seed: int, rep: int, rate_cv: float
+) -> tuple[float, dict[str, float]]:
+    """Replication ``rep``'s draw of the calibration's uncertainty: an arrival-level factor
+    (gamma, mean 1, CV ``rate_cv``) and a factor per unit's stays (lognormal with the
+    calibration's standard error); the same in every variant."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x7261, rep]))
+    factor = 1.0
     if rate_cv > 0:
         shape = 1.0 / rate_cv**2
-        factors = [float(f) for f in rng.gamma(shape, 1.0 / shape, size=groups)]
-    los: list[dict[str, float]] = [{} for _ in range(groups)]
-    for key, se in sorted(model.los_se.items()):
-        if se > 0:
-            for g, z in enumerate(rng.standard_normal(groups)):
-                los[g][key] = float(np.exp(se * z))
-    return list(zip(factors, los, strict=True))
+        factor = float(rng.gamma(shape, 1.0 / shape))
+    los = {k: float(np.exp(se * rng.standard_normal())) for k, se in sorted(model.los_se.items())
+           if se > 0}  # fmt: skip
+    return factor, los
 
 
 class _Runner:
-    """Runs replication numbers of every variant; group ``i mod groups`` for replication ``i``."""
+    """Runs replication numbers of every variant (each with its own draw of the parameters on a
+    hospital twin), on a pool of threads for the fast engine (its kernel releases the GIL)."""
 
-    def __init__(self, variants: list[Variant], seed: int, engine: str, draws: list[Any]) -> None:
-        self.variants, self.seed, self.engine, self.draws = variants, seed, engine, draws
-        self.specs = [
-            [v.model.vary(v.spec, f, los) if v.model is not None else v.spec for f, los in draws]
-            for v in variants
-        ]
+    def __init__(self, variants: list[Variant], seed: int, engine: str, rate_cv: float) -> None:
+        self.variants, self.seed, self.engine, self.rate_cv = variants, seed, engine, rate_cv
+        model = variants[0].model
+        self.uncertain = model is not None and (
+            rate_cv > 0 or any(v > 0 for v in model.los_se.values())
+        )
         self.names = [kpi_names(v.spec) for v in variants]
         self.runs = [_Runs() for _ in variants]
         self.reps = 0
 
+    def _one(self, eng: Any, vi: int, ids: list[int]) -> list[RepResult]:
+        v = self.variants[vi]
+        h, w = run_window(v.spec)
+        if not self.uncertain or v.model is None:
+            return list(eng.run(v.spec, self.seed, ids, horizon=h, warmup=w))
+        out: list[RepResult] = []
+        for i in ids:
+            factor, los = _draw(v.model, self.seed, i, self.rate_cv)
+            spec = v.model.vary(v.spec, factor, los)
+            out += eng.run(spec, self.seed, [i], horizon=h, warmup=w)
+        return out
+
     def run(self, count: int) -> None:
         ids = list(range(self.reps, self.reps + count))
-        g = len(self.draws)
-        tasks = [(vi, gi, [i for i in ids if i % g == gi]) for vi in range(len(self.variants))
-                 for gi in range(g)]  # fmt: skip
-        tasks = [t for t in tasks if t[2]]
-        if self.engine == "fast" and len(tasks) > 1:
+        cores = os.cpu_count() or 1
+        size = max(1, -(-len(ids) // cores))
+        tasks = [(vi, ids[k : k + size]) for vi in range(len(self.variants))
+                 for k in range(0, len(ids), size)]  # fmt: skip
+        if self.engine == "fast":
             from ..engines.fast import FastEngine
 
             single = FastEngine(workers=1)
-
-            def one(t: tuple[int, int, list[int]]) -> list[RepResult]:
-                vi, gi, rep_ids = t
-                h, w = run_window(self.specs[vi][gi])
-                return single.run(self.specs[vi][gi], self.seed, rep_ids, horizon=h, warmup=w)
-
-            with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-                outs = list(pool.map(one, tasks))
+            with ThreadPoolExecutor(max_workers=cores) as pool:
+                outs = list(pool.map(lambda t: self._one(single, *t), tasks))
         else:
             eng = get_engine(self.engine)
-            outs = []
-            for vi, gi, rep_ids in tasks:
-                h, w = run_window(self.specs[vi][gi])
-                outs.append(eng.run(self.specs[vi][gi], self.seed, rep_ids, horizon=h, warmup=w))
+            outs = [self._one(eng, vi, part) for vi, part in tasks]
         for vi in range(len(self.variants)):
-            by_id: dict[int, RepResult] = {}
-            for (tvi, _, rep_ids), results in zip(tasks, outs, strict=True):
-                if tvi == vi:
-                    by_id.update(zip(rep_ids, results, strict=True))
-            self.runs[vi].add([by_id[i] for i in ids], self.names[vi])
+            results = [r for (tvi, _), rs in zip(tasks, outs, strict=True) if tvi == vi for r in rs]
+            self.runs[vi].add(results, self.names[vi])
         self.reps += count
 
 
@@ -386,7 +387,6 @@ def compare(
     seed: int = 1,
     engine: str = "fast",
     rate_cv: float = 0.0,
-    groups: int = 20,
     days: float | None = None,
     start: datetime | None = None,
     interval: float = 1.0,
@@ -400,15 +400,14 @@ def compare(
     """Run every variant with the same seed and replication numbers; with ``targets``, add
     replications (``reps`` is the pilot) until every targeted paired difference is as narrow as
     asked or ``max_reps`` is reached. Hospital variants need ``days`` and ``start`` (the
-    state's instant); ``rate_cv``/``groups``: the calibration's uncertainty, as in
-    ``forecast``. Same arguments -> the same numbers."""
+    state's instant); ``rate_cv`` and the model's ``los_se``: the calibration's uncertainty,
+    drawn per replication. Same arguments -> the same numbers."""
     if reps < 2:
         raise ValueError("reps must be at least 2 (a paired interval needs two)")
     hospital = variants[0].model is not None
     if hospital and (days is None or start is None):
         raise ValueError("hospital variants need days and start")
-    draws = _draws(variants[0].model, seed, groups if hospital else 1, rate_cv)
-    runner = _Runner(variants, seed, engine, draws)
+    runner = _Runner(variants, seed, engine, rate_cv)
 
     def grow(total: int, goal: int) -> None:
         while runner.reps < total:

@@ -3,6 +3,7 @@ run it again (``twinsight rerun``) from the record."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -19,9 +20,6 @@ from ._runs import RunRecord, received_watermark, record_run, spec_hash
 from ._scenario import Scenario
 
 __all__ = ["compare_hospital", "compare_spec", "rerun_compare"]
-
-#: Parameter groups of a hospital comparison (as the forecast's).
-GROUPS = 20
 
 
 def _result(comp: Comparison) -> dict[str, Any]:
@@ -46,10 +44,16 @@ def compare_hospital(
     max_reps: int = 5000,
     progress: Progress | None = None,
     record: bool = True,
+    parameter_uncertainty: bool = False,
 ) -> tuple[Comparison, str | None]:
     """Compare the scenarios with the baseline from the hospital twin's present (the state at
     ``at``, default the latest event) for ``days`` days; recorded as a run unless ``record`` is
-    False. Returns the comparison and the run id."""
+    False. Returns the comparison and the run id.
+
+    By default the comparison is conditional on the calibrated parameters; with
+    ``parameter_uncertainty`` each replication also draws the arrival level and the units' mean
+    stays from the calibration's uncertainty (the same draw in every variant; about 4x slower,
+    as each replication then runs a spec of its own)."""
     from ..hospital._ops import _calibration, configured_beds
 
     received = received_watermark(twin.engine)
@@ -57,8 +61,10 @@ def compare_hospital(
     cal = _calibration(twin, state.at)
     model = model_from_calibration(cal, configured_beds(twin))
     cv = rate_cv_from(cal)
+    if not parameter_uncertainty:
+        model, cv = dataclasses.replace(model, los_se={}), 0.0
     variants = hospital_variants(model, state, scenarios, days)
-    comp = compare(variants, reps=reps, seed=seed, rate_cv=cv, groups=GROUPS, days=days,
+    comp = compare(variants, reps=reps, seed=seed, rate_cv=cv, days=days,
                    start=state.at, targets=targets, max_reps=max_reps,
                    progress=progress)  # fmt: skip
     if not record:
@@ -70,7 +76,7 @@ def compare_hospital(
         "seed": seed,
         "at": state.at.isoformat(),
         "rate_cv": cv,
-        "groups": GROUPS,
+        "parameter_uncertainty": parameter_uncertainty,
         "scenarios": [sc.to_json() for sc in scenarios],
         "targets": [t.__dict__ for t in targets],
         "max_reps": max_reps,
@@ -155,6 +161,6 @@ def rerun_compare(engine: Engine, record: RunRecord) -> tuple[dict[str, Any], st
     state = state_as_of(engine, at, record.data_received)
     days = float(req["days"])
     variants = hospital_variants(model, state, scenarios, days)
-    comp = compare(variants, rate_cv=float(req["rate_cv"]), groups=int(req["groups"]),
+    comp = compare(variants, rate_cv=float(req["rate_cv"]),
                    days=days, start=state.at, **common)  # fmt: skip
     return _result(comp), spec_hash(variants[0].spec)
