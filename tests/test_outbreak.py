@@ -3,6 +3,7 @@ calibration and forecast on the example data, the link to the hospital twin, set
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from twinsight.compartments import simulate
 from twinsight.experiment import run_experiment
 from twinsight.outbreak import (
     SEIR_HOSPITAL,
+    Capacity,
     OutbreakCalibration,
     OutbreakCalibrationError,
     OutbreakConfig,
@@ -150,6 +152,16 @@ def test_twin_calibrates_and_forecasts_the_sample(twin: Twin) -> None:
     assert vent["p50"].iloc[0] == pytest.approx(181, rel=0.08)
     out = fc.to_json()
     assert set(out["metrics"]) == {"admissions", "census", "icu", "ventilated"}
+    # the ready file's capacity gives P(over) for census, ICU and ventilators, not admissions
+    assert "p_over" in out["metrics"]["census"][0]
+    assert "p_over" not in out["metrics"]["admissions"][0]
+    # with the beds at day 10's median, about half the runs (the same runs: same seed) need
+    # more: at most 50% (ties at the median count as not over), at least 35% with 300 runs
+    median = int(census["p50"].iloc[9])
+    config = cal.config.model_copy(update={"capacity": Capacity(beds=median)})
+    again = forecast_outbreak(replace(cal, config=config), 21, runs=300, seed=4)
+    assert 0.35 <= again.metric("census")["p_over"].iloc[9] <= 0.5
+    np.testing.assert_array_equal(again.metric("census")["p50"], census["p50"])
 
 
 def test_forecast_bands_cover_the_truth_ahead() -> None:

@@ -116,7 +116,10 @@ def outbreak_calibrate(twin: Twin, until: datetime | None, db: str | None, as_js
 
 
 def _band(row: Any) -> str:
-    return f"{row['p50']:.0f} [{row['p5']:.0f}-{row['p95']:.0f}]"
+    text = f"{row['p50']:.0f} [{row['p5']:.0f}-{row['p95']:.0f}]"
+    if not math.isnan(row["p_over"]):  # a capacity is configured: the chance of exceeding it
+        text += f" {100 * row['p_over']:.0f}%"
+    return text
 
 
 def outbreak_forecast(
@@ -150,7 +153,8 @@ def outbreak_forecast(
         stdout.file.write(json.dumps({"twin": name, **fc.to_json()}, allow_nan=False) + "\n")
         return
     table = Table(
-        title=f"outbreak twin '{name}': {fc.runs} runs from {fc.first_day}, median [90% band]",
+        title=f"outbreak twin '{name}': {fc.runs} runs from {fc.first_day}, median [90% band]"
+        + (", chance over capacity" if fc.frame["p_over"].notna().any() else ""),
         title_justify="left",
     )
     for col in ("day", "admissions", "beds in use", "ICU beds", "ventilators"):

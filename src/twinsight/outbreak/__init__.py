@@ -27,7 +27,7 @@ from ._ops import (
     run_forecast,
     save_outbreak_calibration,
 )
-from ._template import METRICS, SEIR_HOSPITAL, Measure, OutbreakConfig
+from ._template import METRICS, SEIR_HOSPITAL, Capacity, Measure, OutbreakConfig
 
 __all__ = [
     "CALIBRATION_FILE",
@@ -36,6 +36,7 @@ __all__ = [
     "QUANTILES",
     "SEIR_HOSPITAL",
     "AdmissionArrivals",
+    "Capacity",
     "Chime",
     "ChimeParams",
     "Disposition",

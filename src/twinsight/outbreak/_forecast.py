@@ -40,7 +40,8 @@ _OUTPUTS = {"census": ("H", "C", "V"), "icu": ("C", "V"), "ventilated": ("V",)}
 
 @dataclass
 class OutbreakForecast:
-    """Daily bands per metric: ``frame`` has date, metric, mean, p5, p25, p50, p75, p95;
+    """Daily bands per metric: ``frame`` has date, metric, mean, p5, p25, p50, p75, p95 and
+    ``p_over`` (the share of runs above the configured capacity; NaN without one);
     ``paths`` holds every run's admissions (runs x days), for the hospital link."""
 
     first_day: date
@@ -71,6 +72,7 @@ class OutbreakForecast:
                     "date": pd.Timestamp(str(d)).date().isoformat(),
                     "mean": round(float(r["mean"]), 3),
                     **{c: float(r[c]) for c in _COLUMNS},
+                    **({} if math.isnan(r["p_over"]) else {"p_over": float(r["p_over"])}),
                 }
                 for d, r in rows.iterrows()
             ]
@@ -124,12 +126,17 @@ def forecast_outbreak(
     series = {"admissions": admissions}
     series.update({m: sto.compartment(*c)[:, 1:] for m, c in _OUTPUTS.items()})
     rows = []
+    capacity = cal.config.capacity
     for name, values in series.items():
         q = bands(values, QUANTILES)
         mean = values.mean(axis=0)
+        limit = capacity.of(name) if capacity is not None else None
+        over = (values > limit).mean(axis=0) if limit is not None else np.full(days, np.nan)
         for d in range(days):
-            rows.append((dates[d], name, float(mean[d]), *(float(v) for v in q[:, d])))
-    frame = pd.DataFrame(rows, columns=["date", "metric", "mean", *_COLUMNS])
+            rows.append(
+                (dates[d], name, float(mean[d]), *(float(v) for v in q[:, d]), float(over[d]))
+            )
+    frame = pd.DataFrame(rows, columns=["date", "metric", "mean", *_COLUMNS, "p_over"])
     if not math.isfinite(float(frame["mean"].sum())):
         raise ValueError("the forecast is not finite: check the calibration")
     return OutbreakForecast(first, days, runs, seed, frame, admissions)

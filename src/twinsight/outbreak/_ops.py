@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -139,16 +140,22 @@ def run_forecast(
 ) -> OutbreakForecast:
     """Forecast ``days`` days from the saved calibration (or a fresh one to ``at`` when
     there is none, or it is older or newer than ``at``)."""
+    config = outbreak_config(twin)
     cal: OutbreakCalibration | None = None
     try:
         cal = load_outbreak_calibration(twin.path)
-        if cal.config != outbreak_config(twin) or (at is not None and cal.watermark != at):
-            cal = None
     except OutbreakCalibrationError:
+        cal = None
+    # the capacity does not change the fit: a saved calibration stays valid when only it moved
+    if cal is not None and (
+        cal.config.model_copy(update={"capacity": None})
+        != config.model_copy(update={"capacity": None})
+        or (at is not None and cal.watermark != at)
+    ):
         cal = None
     if cal is None:
         cal = run_calibration(twin, until=at, save=False)
-    return forecast_outbreak(cal, days, runs=runs, seed=seed)
+    return forecast_outbreak(replace(cal, config=config), days, runs=runs, seed=seed)
 
 
 def hospital_arrivals(

@@ -30,6 +30,7 @@ from ..compartments import CompartmentModel, Free, Intervention, Observation, Tr
 __all__ = [
     "METRICS",
     "SEIR_HOSPITAL",
+    "Capacity",
     "Measure",
     "OutbreakConfig",
     "free_parameters",
@@ -77,6 +78,19 @@ class Measure(BaseModel):
     name: str | None = None
 
 
+class Capacity(BaseModel):
+    """What the hospital has for the outbreak's patients (each optional)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    beds: int | None = Field(default=None, gt=0)
+    icu: int | None = Field(default=None, gt=0)
+    ventilators: int | None = Field(default=None, gt=0)
+
+    def of(self, metric: str) -> int | None:
+        """The capacity that bounds ``metric`` (census, icu, ventilated), if given."""
+        return {"census": self.beds, "icu": self.icu, "ventilated": self.ventilators}.get(metric)
+
+
 class OutbreakConfig(BaseModel):
     """The ``outbreak:`` section of an outbreak twin's ``twin.yaml``. Durations in days,
     shares between 0 and 1; ``R0`` and ``seed`` are starting values for the calibration
@@ -103,6 +117,9 @@ class OutbreakConfig(BaseModel):
     method: Literal["difference", "ode"] = "difference"
     #: Day 0 of the model (default: the first observed day).
     start: date | None = None
+    #: Beds, ICU beds and ventilators available (optional): forecasts give the chance of
+    #: needing more than these.
+    capacity: Capacity | None = None
 
     @model_validator(mode="after")
     def _check(self) -> OutbreakConfig:
