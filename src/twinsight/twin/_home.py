@@ -24,7 +24,7 @@ from ..store import open_store
 __all__ = ["TEMPLATES", "Twin", "TwinError", "init_twin", "open_twin", "twin_home"]
 
 #: Templates a twin can be made from.
-TEMPLATES = ("hospital", "patient", "outbreak", "contact-centre")
+TEMPLATES = ("hospital", "patient", "outbreak", "contact-centre", "social-services")
 CONFIG = "twin.yaml"
 DATABASE = "twin.db"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
