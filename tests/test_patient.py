@@ -307,3 +307,11 @@ def test_calibrate_and_forecast_from_the_store(store: Engine) -> None:
     assert sys == sorted(sys, reverse=True)  # the new drug takes effect over the days
     assert fc == forecast_patient(cal, 14, regimen={"thiazide": "standard", "ccb": "standard"},
                                   seed=2)  # fmt: skip
+
+
+def test_a_json_file_that_is_not_fhir_is_refused_whole(tmp_path: Path, store: Engine) -> None:
+    from twinsight.connect import IngestError
+
+    path = _write(tmp_path, "profile.json", json.dumps({"age": 58, "sex": "male"}))
+    with pytest.raises(IngestError, match=r"profile\.json: not a FHIR resource"):
+        ingest_readings(path, store, _pseudonym, now=NOW)

@@ -235,8 +235,16 @@ def _fhir_readings(text: str) -> Iterator[Reading]:
                     number, f"<line {number} not kept>", problem=f"malformed JSON: {exc.msg}"
                 )
     for number, value in documents:
-        resources = [value]
-        if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+        if not (isinstance(value, dict) and "resourceType" in value):
+            if number == 0:
+                raise IngestError(
+                    "not a FHIR resource (no resourceType): give a Bundle or NDJSON of "
+                    "Observations (a profile is a .yaml file)"
+                )
+            yield Reading(number, f"<line {number} not kept>", problem="not a FHIR resource")
+            continue
+        resources: list[Any] = [value]
+        if value.get("resourceType") == "Bundle":
             resources = [e.get("resource") for e in value.get("entry") or [] if isinstance(e, dict)]
         for index, resource in enumerate(resources):
             if isinstance(resource, dict):
@@ -255,7 +263,13 @@ def parse_readings(path: Path, *, now: datetime | None = None) -> tuple[str, lis
     except UnicodeDecodeError as exc:
         raise IngestError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     fmt = "fhir" if text.lstrip().startswith("{") else "csv"
-    readings = list(_fhir_readings(text) if fmt == "fhir" else _csv_readings(path, text))
+    try:
+        readings = list(_fhir_readings(text) if fmt == "fhir" else _csv_readings(path, text))
+    except IngestError as exc:
+        message = str(exc)
+        raise IngestError(
+            message if message.startswith(str(path)) else f"{path}: {message}"
+        ) from None
     moment = now or datetime.now(UTC)
     for reading in readings:
         _check(reading, moment)
