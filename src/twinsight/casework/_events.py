@@ -41,6 +41,7 @@ __all__ = [
     "CaseIngestReport",
     "ingest_case_events",
     "load_case_events",
+    "write_case_events",
 ]
 
 #: The event types of a case, in the order they usually happen.
@@ -74,6 +75,7 @@ class CaseIngestReport:
     duplicate: int = 0
     quarantined: int = 0
     reasons: list[str] = field(default_factory=list)
+    ingest_id: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready counts (at most 20 reasons)."""
@@ -277,6 +279,7 @@ def ingest_case_events(
         for i in range(0, len(rejects), 5000):
             stmt = _on_conflict(conn.dialect.name, _QUARANTINE, "record_key")
             conn.execute(stmt, rejects[i : i + 5000]).all()
+        report.ingest_id = int(ingest_id)
         report.accepted = inserted
         report.duplicate += len(accepted) - inserted
         report.quarantined = len(rejects)

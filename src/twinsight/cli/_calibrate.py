@@ -54,6 +54,11 @@ def calibrate(
 
         outbreak_calibrate(twin, instant, db, as_json)
         return
+    if twin.template == "social-services":  # cli/_casework.py (window: twin.yaml casework:)
+        from ._casework import casework_calibrate
+
+        casework_calibrate(twin, instant, None, db, as_json)
+        return
     if twin.template == "contact-centre":  # cli/_contact.py
         from ._contact import contact_calibrate
 

@@ -52,7 +52,12 @@ def forecast(
 ) -> None:
     """Occupancy per unit (and the ED) for the coming days from the present: median, 50% and
     90% bands, and the chance of being over the 85% line; saved for drift checks."""
+    from ._casework import casework_forecast, is_casework  # social services: up to 180 days
     from ._outbreak import is_outbreak, outbreak_forecast  # an outbreak twin: up to 180 days
+
+    if is_casework(name, home):
+        instant = parse_instant(at, "--at") if at is not None else None
+        return casework_forecast(name, days, reps, seed, instant, home, db, as_json)
 
     if is_outbreak(name, home):
         instant = parse_instant(at, "--at") if at is not None else None

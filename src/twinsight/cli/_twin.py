@@ -254,6 +254,11 @@ def ingest(
 
         outbreak_ingest(twin, files, db, as_json)
         return
+    if twin.template == "social-services":  # case events: cli/_casework.py
+        from ._casework import casework_ingest
+
+        casework_ingest(twin, files, db, as_json)
+        return
     if twin.template == "contact-centre":  # interaction records: cli/_contact.py
         from ._contact import contact_ingest
 

@@ -1,0 +1,187 @@
+"""The present and the coming weeks: open cases as a warm start, and a forecast of the backlog
+and of deadline performance with bands.
+
+Each open case is placed where its last event leaves it (``referral``: at triage;
+``triage``: waiting for a caseload slot; ``assessment_start`` or ``info_received``: being
+assessed; ``info_requested``: waiting for information; ``decision``: being closed), with the
+time already spent there (``elapsed``; the rest is drawn from the fitted distribution
+conditioned on lasting that long) and its time since referral (``in_system``). A case not yet
+triaged gets its district's most common priority. A case with no event for ``stale_days`` is
+left out (reported): it was most likely closed without a record.
+
+The forecast runs the calibrated model from that state for ``days`` days, ``reps`` times, and
+reports per day the backlog (open cases) and the cases waiting for a slot as quantiles over
+replications; and over the whole horizon the decisions of cases referred in it, the share of
+them decided within the deadline, and caseload per worker by team, as quantiles. Open cases
+already past the deadline are counted from the data. Parameter uncertainty is not propagated
+(the bands are the process noise of the calibrated model).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..experiment import run_experiment
+from ._cases import CaseHistory, elapsed_days
+from ._model import CaseworkModel, case_class, open_class, station
+
+__all__ = ["QUANTILES", "CaseState", "CaseworkForecast", "case_state", "forecast_casework"]
+
+QUANTILES = (5, 25, 50, 75, 95)
+_PLACE = {
+    "referral": ("triage", "in_service", False),
+    "triage": ("assess", "waiting", False),
+    "assessment_start": ("assess", "in_service", True),
+    "info_received": ("assess", "in_service", True),
+    "info_requested": ("info", "in_service", True),
+    "decision": ("close", "in_service", True),
+}
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """Open cases at ``at``: ``cases`` (one row each: case_key, district, priority, team, state,
+    station, status, elapsed and in_system in days, past_deadline), ``stale`` (left out) and
+    ``unplaced`` (no district known)."""
+
+    at: datetime
+    cases: pd.DataFrame
+    stale: int
+    unplaced: int
+
+    def initial_state(self) -> list[dict[str, Any]]:
+        """The ``initial_state`` groups of a flow spec (one per case)."""
+        out = []
+        for r in self.cases.to_dict("records"):
+            elapsed, in_system = float(r["elapsed"]), float(r["in_system"])
+            out.append(
+                {
+                    "station": str(r["station"]),
+                    "class": str(r["cls"]),
+                    "status": str(r["status"]),
+                    "count": 1,
+                    "elapsed": round(elapsed, 6),
+                    "in_system": round(max(in_system, elapsed), 6),
+                }
+            )
+        return out
+
+
+def case_state(
+    history: CaseHistory, model: CaseworkModel, at: datetime, stale_days: float = 365.0
+) -> CaseState:
+    """The open cases of ``history`` at ``at`` placed in ``model`` (see the module docstring)."""
+    c = history.cases
+    open_ = c[c["state"].isin(list(_PLACE))].copy()
+    cut = pd.Timestamp(at)
+    stale = open_["last"] < cut - pd.Timedelta(days=stale_days)
+    n_stale = int(stale.sum())
+    open_ = open_[~stale]
+    known = open_["district"].isin(model.districts)
+    unplaced = int((~known).sum())
+    open_ = open_[known]
+    rows = []
+    for r in open_.itertuples(index=False):
+        step, status, allocated = _PLACE[str(r.state)]
+        team = r.team if r.team in model.teams else model.team_of(str(r.district))
+        mix = model.priority_mix[str(r.district)]
+        prio = r.priority if r.priority in model.priorities else max(mix, key=lambda p: mix[p])
+        cls = (open_class if allocated else case_class)(str(r.district), str(prio))
+        rows.append(
+            {
+                "case_key": r.case_key,
+                "district": r.district,
+                "priority": prio,
+                "team": team,
+                "state": r.state,
+                "station": "triage" if step == "triage" else station(step, str(team)),
+                "cls": cls,
+                "status": status,
+                "since": r.last,
+                "referral": r.referral,
+            }
+        )
+    cols = ["case_key", "district", "priority", "team", "state", "station", "cls", "status",
+            "since", "referral"]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=cols)
+    frame["elapsed"] = elapsed_days(pd.to_datetime(frame["since"], utc=True), at)
+    ref = pd.to_datetime(frame["referral"], utc=True)
+    frame["in_system"] = np.where(ref.notna(), elapsed_days(ref, at), frame["elapsed"])
+    frame["past_deadline"] = ref.notna() & (frame["in_system"] > model.deadline_days)
+    return CaseState(at, frame.drop(columns=["since", "referral"]), n_stale, unplaced)
+
+
+@dataclass(frozen=True)
+class CaseworkForecast:
+    """``daily``: one row per day ahead and measure (``backlog``, ``waiting``) with the
+    quantiles ``p5`` .. ``p95``; ``summary``: one row per KPI (``decisions``,
+    ``within_deadline``, ``caseload_per_worker[<team>]``, by district ...) with quantiles over
+    replications; ``state``: the open cases it started from."""
+
+    at: datetime
+    days: float
+    reps: int
+    seed: int
+    daily: pd.DataFrame
+    summary: pd.DataFrame
+    state: CaseState
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (NaN as None)."""
+
+        def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+            out = frame.astype(object).where(frame.notna(), None).to_dict("records")
+            return [{str(k): v for k, v in r.items()} for r in out]
+
+        return {
+            "at": self.at.isoformat(),
+            "days": self.days,
+            "reps": self.reps,
+            "seed": self.seed,
+            "open_cases": len(self.state.cases),
+            "open_past_deadline": int(self.state.cases["past_deadline"].sum()),
+            "daily": records(self.daily),
+            "summary": records(self.summary),
+        }
+
+
+def _quantiles(values: np.ndarray) -> dict[str, float]:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return {f"p{q}": math.nan for q in QUANTILES}
+    return {f"p{q}": float(np.percentile(finite, q)) for q in QUANTILES}
+
+
+def forecast_casework(
+    model: CaseworkModel, state: CaseState, days: float, *, reps: int = 200, seed: int = 1
+) -> CaseworkForecast:
+    """Run ``model`` from ``state`` for ``days`` days (see the module docstring)."""
+    at = state.at
+    minutes = at.hour * 60 + at.minute
+    spec = model.spec(
+        days,
+        start_day=("mon", "tue", "wed", "thu", "fri", "sat", "sun")[at.weekday()],
+        start_time=f"{minutes // 60:02d}:{minutes % 60:02d}",
+        initial_state=state.initial_state(),
+        interval=1.0,
+        name="casework forecast",
+    )
+    result = run_experiment(spec, reps=reps, seed=seed)
+    stations = [s for s in spec.stations]
+    backlog = np.sum([result.series[f"occupancy[{s}]"] for s in stations], axis=0)
+    waiting = np.sum([result.series[f"queue[{station('assess', t)}]"] for t in model.teams], axis=0)
+    rows = []
+    for measure, series in (("backlog", backlog), ("waiting", waiting)):
+        for day in range(series.shape[1]):
+            day_at = at + timedelta(days=day)
+            rows.append({"day": day + 1, "date": day_at.date().isoformat(), "measure": measure,
+                         **_quantiles(series[:, day])})  # fmt: skip
+    kpis = model.kpis(result.per_rep)
+    summary = [{"kpi": k, **_quantiles(np.asarray(v, dtype=float))} for k, v in kpis.items()]
+    return CaseworkForecast(at, days, reps, seed, pd.DataFrame(rows), pd.DataFrame(summary), state)

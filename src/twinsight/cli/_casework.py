@@ -1,0 +1,378 @@
+"""The social-services twin on the command line: ``ingest``, ``calibrate`` and ``forecast``
+dispatch here for a twin made with ``--template social-services``; ``twinsight emulate
+social-services`` writes an emulated department's case events; ``twinsight casework spec``
+writes the calibrated model as a flow spec (for ``compare --spec`` and ``optimise``) and
+``twinsight casework equity`` prints KPIs by district, priority and team with small cells
+suppressed. The work is in ``twinsight.casework``; these functions parse, call and print."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+import yaml
+from rich.markup import escape
+from rich.table import Table
+
+from ..casework import (
+    TEMPLATE,
+    CaseDefects,
+    CaseIngestError,
+    CaseworkCalibrationError,
+    CaseworkConfigError,
+    emulate_casework,
+    equity_table,
+    export_spec,
+    ingest,
+    load_casework_calibration,
+    run_calibration,
+    run_forecast,
+    write_case_events,
+)
+from ..experiment import run_experiment
+from ..govern import DEFAULT_K, suppress
+from ..twin import Twin, open_twin, twin_home
+from ._app import app
+from ._emulate import emulate_app
+from ._output import fail, parse_instant, stderr, stdout
+from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
+
+__all__ = [
+    "casework_calibrate",
+    "casework_forecast",
+    "casework_ingest",
+    "is_casework",
+]
+
+#: The longest casework forecast, days.
+MAX_DAYS = 180
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+casework_app = typer.Typer(
+    help="The social-services twin: its model as a flow spec, and equity.", no_args_is_help=True
+)
+app.add_typer(casework_app, name="casework")
+_EXPECTED = (CaseworkConfigError, CaseIngestError, CaseworkCalibrationError, ValueError)
+
+
+def is_casework(name: str, home: Path | None) -> bool:
+    """Whether twin ``name`` was made from the social-services template (its twin.yaml alone;
+    any problem reads as no, and the usual command reports it)."""
+    try:
+        config = yaml.safe_load((twin_home(home) / name / "twin.yaml").read_text("utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(config, dict) and config.get("template") == TEMPLATE
+
+
+def _fail_on(exc: Exception) -> NoReturn:
+    if isinstance(exc, CaseworkConfigError):
+        fail(str(exc), exc.hint)
+    if isinstance(exc, CaseIngestError):
+        fail(str(exc), "see examples/casework/case_events.csv for the columns")
+    fail(str(exc))
+
+
+def casework_ingest(twin: Twin, files: list[Path], db: str | None, as_json: bool) -> None:
+    """``twinsight ingest`` on a social-services twin: case event files (CSV, Parquet)."""
+    try:
+        with _errors(db):
+            try:
+                reports = ingest(twin, files)
+            except _EXPECTED as exc:
+                _fail_on(exc)
+    finally:
+        twin.close()
+    totals = {
+        k: sum(getattr(r, k) for r in reports) for k in ("accepted", "duplicate", "quarantined")
+    }
+    if as_json:
+        out = {"twin": twin.name, **totals, "files": [r.to_dict() for r in reports]}
+        stdout.file.write(json.dumps(out) + "\n")
+        return
+    for r in reports:
+        stdout.print(
+            f"{escape(r.source)}: {r.accepted} accepted, {r.duplicate} duplicate, "
+            f"{r.quarantined} quarantined",
+            highlight=False,
+        )
+        for reason in r.reasons[:10]:
+            stdout.print(f"  quarantined {escape(reason)}", highlight=False)
+        if len(r.reasons) > 10:
+            stdout.print(f"  ... and {len(r.reasons) - 10} more (see the quarantine table)")
+
+
+def _observed(observed: dict[str, Any], k: int = DEFAULT_K) -> dict[str, Any]:
+    """The calibration's observed KPIs with person counts suppressed below ``k`` (and the
+    rates of a suppressed group left out)."""
+    out: dict[str, Any] = {}
+    for key, row in observed.items():
+        if "decisions" in row:
+            shown = suppress(int(row["decisions"]), k)
+            small = isinstance(shown, str)
+            out[key] = {
+                "decisions": shown,
+                "time_to_decision": None if small else _num(row["time_to_decision"]),
+                "within_deadline": None if small else _num(row["within_deadline"]),
+            }
+        else:
+            out[key] = {"cases": suppress(int(row["cases"]), k)}
+    return out
+
+
+def _num(x: Any) -> float | None:
+    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else float(x)
+
+
+def casework_calibrate(
+    twin: Twin, until: datetime | None, window_days: float | None, db: str | None, as_json: bool
+) -> None:
+    """``twinsight calibrate`` on a social-services twin: fit to the stored events and save."""
+    try:
+        with _errors(db):
+            try:
+                cal = run_calibration(twin, until=until, window_days=window_days)
+            except _EXPECTED as exc:
+                _fail_on(exc)
+            except OSError as exc:
+                fail(f"{twin.path}: cannot save the calibration ({exc})", "check the folder")
+    finally:
+        twin.close()
+    if as_json:
+        out = cal.to_dict()
+        out["observed"] = _observed(cal.observed_)
+        out.pop("n_cases")
+        stdout.file.write(json.dumps({"twin": twin.name, **out}, default=_num) + "\n")
+        return
+    stdout.file.write(cal.report())
+    table = Table(title="observed in the window (decisions < 5 suppressed)", title_justify="left")
+    for col in ("group", "decisions", "days to decision", "within deadline"):
+        table.add_column(col, justify="left" if col == "group" else "right")
+    for key, row in _observed(cal.observed_).items():
+        if "decisions" in row:
+            table.add_row(key, str(row["decisions"]), _fmt(row["time_to_decision"], False),
+                          _fmt(row["within_deadline"], True))  # fmt: skip
+    stdout.print(table)
+    stdout.print(f"saved {escape(str(twin.path / 'casework_calibration.json'))}", highlight=False)
+
+
+def _fmt(x: float | None, share: bool) -> str:
+    if x is None or not math.isfinite(x):
+        return "-"
+    return f"{100 * x:.1f}%" if share else f"{x:.1f}"
+
+
+def _band(row: Any, share: bool = False) -> str:
+    f = 100.0 if share else 1.0
+    if not math.isfinite(row["p50"]):
+        return "-"
+    unit = "%" if share else ""
+    return f"{f * row['p50']:.0f}{unit} [{f * row['p5']:.0f}-{f * row['p95']:.0f}]"
+
+
+def _workers(values: list[str] | None) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for text in values or []:
+        team, sep, n = text.partition("=")
+        if not sep or not n.strip().isdigit() or int(n) < 1:
+            fail(f"--workers '{text}': write TEAM=N with N >= 1", "e.g. --workers alpha=8")
+        out[team.strip()] = int(n)
+    return out
+
+
+def casework_forecast(
+    name: str,
+    days: float,
+    reps: int,
+    seed: int,
+    at: datetime | None,
+    home: Path | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """``twinsight forecast`` on a social-services twin: backlog and cases waiting for a slot
+    per day (median and 90% band), decisions and the share within the deadline."""
+    if not (math.isfinite(days) and 1 <= days <= MAX_DAYS):
+        fail(f"--days: {days:g} is outside 1-{MAX_DAYS}", "a casework forecast runs 1-180 days")
+    if reps < 10:
+        fail(f"--reps: {reps} is too few for 90% bands", "use at least 10")
+    twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    try:
+        with _errors(db):
+            try:
+                if not as_json:
+                    stderr.print("simulating (the first run in a process compiles the engine, "
+                                 "~1 min)...", style="dim")  # fmt: skip
+                fc = run_forecast(twin, days, reps=min(reps, 2000), seed=seed, at=at)
+            except _EXPECTED as exc:
+                _fail_on(exc)
+    finally:
+        twin.close()
+    out = fc.to_dict()
+    out["open_cases"] = suppress(out["open_cases"])
+    out["open_past_deadline"] = suppress(out["open_past_deadline"])
+    if as_json:
+        stdout.file.write(json.dumps({"twin": name, **out}, default=_num) + "\n")
+        return
+    table = Table(
+        title=f"social-services twin '{name}': {fc.reps} runs from {fc.at:%Y-%m-%d %H:%M} UTC; "
+        f"{out['open_cases']} open cases, {out['open_past_deadline']} past the deadline now; "
+        "median [90% band]",
+        title_justify="left",
+    )
+    for col in ("day", "date", "open cases", "waiting for a slot"):
+        table.add_column(col, justify="right")
+    daily = fc.daily
+    back, wait = daily[daily["measure"] == "backlog"], daily[daily["measure"] == "waiting"]
+    for (_, b), (_, w) in zip(back.iterrows(), wait.iterrows(), strict=True):
+        table.add_row(str(b["day"]), str(b["date"]), _band(b), _band(w))
+    stdout.print(table)
+    summary = fc.summary.set_index("kpi")
+    for key, label in (("decisions", "decisions of cases referred in the period"),
+                       ("within_deadline", "of them decided within the deadline")):  # fmt: skip
+        row = summary.loc[key]
+        stdout.print(f"{label}: {_band(row, key == 'within_deadline')}", highlight=False)
+
+
+@casework_app.command("spec")
+def spec_command(
+    name: NameArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The flow-spec YAML file to write.")],
+    days: Annotated[float, typer.Option("--days", help="Days simulated after the warm-up.")] = 365,
+    warmup: Annotated[float, typer.Option("--warmup", help="Warm-up days from empty.")] = 90,
+    workers: Annotated[
+        list[str] | None,
+        typer.Option("--workers", help="TEAM=N: another number of workers.", show_default=False),
+    ] = None,
+    home: HomeOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Write the calibrated casework model as a flow spec (steady state from empty), for
+    'twinsight compare --spec' and 'twinsight optimise' (examples/casework/)."""
+    if not (days > 0 and warmup >= 0):
+        fail(f"--days {days:g} / --warmup {warmup:g}: days > 0 and warmup >= 0", "e.g. --days 365")
+    chosen = _workers(workers)
+    twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    try:
+        model = export_spec(twin, out, days=days, warmup=warmup, workers=chosen)
+    except _EXPECTED as exc:
+        _fail_on(exc)
+    except OSError as exc:
+        fail(f"--out: cannot write {out} ({exc.strerror})", "choose a writable path")
+    finally:
+        twin.close()
+    slots = ", ".join(f"team_{t} {x.workers}x{x.caseload}" for t, x in model.teams.items())
+    stderr.print(f"wrote {out} ({slots} slots)", highlight=False, markup=False)
+
+
+@casework_app.command("equity")
+def equity_command(
+    name: NameArg,
+    reps: Annotated[int, typer.Option("--reps", help="Replications.")] = 20,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 1,
+    days: Annotated[float, typer.Option("--days", help="Days simulated after the warm-up.")] = 365,
+    k: Annotated[int, typer.Option("--k", help="Suppress person counts below k.")] = DEFAULT_K,
+    workers: Annotated[
+        list[str] | None,
+        typer.Option("--workers", help="TEAM=N: another number of workers.", show_default=False),
+    ] = None,
+    home: HomeOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Decisions, time to decision and the share within the deadline by district, priority
+    and team: the calibrated model in steady state beside what was observed (counts of people
+    below k suppressed, with their rates)."""
+    if reps < 2 or k < 1 or not days > 0:
+        fail("--reps must be >= 2, --k >= 1 and --days > 0", "e.g. --reps 20 --k 5")
+    chosen = _workers(workers)
+    twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    try:
+        with _errors(db):
+            try:
+                cal = load_casework_calibration(twin)
+                model = cal.model(chosen)
+                spec = model.spec(days + 90.0, warmup=90.0)
+            except _EXPECTED as exc:
+                _fail_on(exc)
+    finally:
+        twin.close()
+    result = run_experiment(spec, reps=reps, seed=seed)
+    table = equity_table(model, model.kpis(result.per_rep), k)
+    observed = _observed(cal.observed_, k)
+    if as_json:
+        rows = table.astype(object).where(table.notna(), None).to_dict("records")
+        payload = {"twin": name, "reps": reps, "seed": seed, "k": k, "model": rows,
+                   "observed": observed}  # fmt: skip
+        stdout.file.write(json.dumps(payload, default=_num) + "\n")
+        return
+    out = Table(
+        title=f"twin '{name}': model ({reps} runs of {days:g} days, per run) against observed "
+        f"(decisions < {k} suppressed)",
+        title_justify="left",
+    )
+    for col in ("group", "decisions", "days", "within", "observed days", "observed within"):
+        out.add_column(col, justify="left" if col == "group" else "right")
+    for r in table.to_dict("records"):
+        obs = observed.get(str(r["group"]), {})
+        out.add_row(str(r["group"]), str(r["decisions"]), _fmt(r["time_to_decision"], False),
+                    _fmt(r["within_deadline"], True), _fmt(obs.get("time_to_decision"), False),
+                    _fmt(obs.get("within_deadline"), True))  # fmt: skip
+    stdout.print(out)
+
+
+@emulate_app.command("social-services")
+def emulate_social_services(
+    days: Annotated[int, typer.Option("--days", help="Days of history to write.")] = 365,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed.")] = 1,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output file: .csv or .parquet.", show_default=False),
+    ] = None,
+    start: Annotated[
+        str, typer.Option("--start", help="First day of the history, YYYY-MM-DD (UTC).")
+    ] = "2026-01-05",
+    clean: Annotated[bool, typer.Option("--clean", help="No defects at all.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (counts) on stdout.")
+    ] = False,
+) -> None:
+    """A social-services department (4 districts, 2 teams, decision panels, absences,
+    seasonal surges): case events with defects (docs/social-services.md)."""
+    if out is None:
+        fail("missing option '--out'", "give the file to write, e.g. --out cases.csv")
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        fail(f"--out: {out} is neither .csv nor .parquet", "e.g. --out cases.csv")
+    if days < 1:
+        fail(f"--days must be a whole number of days >= 1, got {days}", "e.g. --days 365")
+    if seed < 0:
+        fail(f"--seed must be >= 0, got {seed}", "e.g. --seed 1")
+    try:
+        first = date.fromisoformat(start)
+    except ValueError:
+        fail(f"--start '{start}' is not a date", "write it as YYYY-MM-DD, e.g. --start 2026-01-05")
+    result = emulate_casework(days, seed, start=first,
+                              defects=CaseDefects.none() if clean else None)  # fmt: skip
+    try:
+        count = write_case_events(result.rows, out)
+    except OSError as exc:
+        fail(f"--out: cannot write {out}: {exc.strerror}", "choose a writable file path")
+    if as_json:
+        summary = {"out": str(out), "events": count, "true_events": len(result.events),
+                   "days": days, "start": first.isoformat(), "seed": seed,
+                   "defects": result.defects}  # fmt: skip
+        stdout.file.write(json.dumps(summary) + "\n")
+        return
+    stderr.print(
+        f"wrote {count} case events ({days} days from {first}, seed {seed}) to {out}",
+        highlight=False,
+        markup=False,
+    )
+
+
+def parse_until(text: str | None) -> datetime | None:
+    """``--until`` as an instant (None when not given)."""
+    return parse_instant(text, "--until") if text is not None else None
