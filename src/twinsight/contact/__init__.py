@@ -13,6 +13,7 @@ from ._calibrate import (
     IntervalArrivals,
     SatisfactionModel,
     calibrate_contact,
+    stated_calibration,
 )
 from ._emulate import SKILLS, ContactEmulation, emulate_contact_centre
 from ._erlang import ErlangLevel, erlang_level, fewest_agents
@@ -82,5 +83,6 @@ __all__ = [
     "save_contact_calibration",
     "scale_dist",
     "staff_intervals",
+    "stated_calibration",
     "write_interactions",
 ]

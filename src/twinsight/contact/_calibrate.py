@@ -36,6 +36,7 @@ __all__ = [
     "IntervalArrivals",
     "SatisfactionModel",
     "calibrate_contact",
+    "stated_calibration",
 ]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -323,4 +324,60 @@ def calibrate_contact(
         )
     return ContactCalibration(
         start, end, interval_minutes, arrivals, handle, patience, sat, observed
+    )
+
+
+def _exponential(mean: float, n: int) -> LengthOfStay:
+    """A fitted-looking exponential duration of ``mean`` minutes (no data: covariance 0)."""
+    return LengthOfStay.from_dict(
+        {
+            "families": ["exponential"],
+            "criterion": "aic",
+            "level": 0.95,
+            "resolution_hours": 1 / 60,
+            "family": "exponential",
+            "params": {"scale": mean},
+            "fits": {"exponential": {"scale": mean}},
+            "cov": [[0.0]],
+            "n": n,
+            "n_events": n,
+            "table": [],
+        }
+    )
+
+
+def stated_calibration(
+    queues: dict[str, tuple[float, float, float | None]],
+    *,
+    interval_minutes: int = 30,
+    first: datetime = datetime(2026, 1, 5),
+) -> ContactCalibration:
+    """A calibration stated rather than learned (planning a new queue, validating against
+    queueing theory): per queue ``(calls per interval, every interval of every day; mean
+    handle time, minutes; mean patience, minutes, or None)``, both exponential. No
+    satisfaction model; the window is one week from ``first``."""
+    slots = 1440 // interval_minutes
+    rows = []
+    for q, (calls, _, _) in queues.items():
+        for w in range(7):
+            for s in range(slots):
+                m = s * interval_minutes
+                rows.append({"queue": q, "weekday": WEEKDAYS[w], "slot": s,
+                             "start": f"{m // 60:02d}:{m % 60:02d}", "calls": calls, "days": 1,
+                             "rate": calls, "lo": calls, "hi": calls})  # fmt: skip
+    arrivals = IntervalArrivals(interval_minutes)
+    arrivals.table_ = pd.DataFrame(rows)
+    arrivals.queues_ = sorted(queues)
+    arrivals.days_ = [1] * 7
+    observed = {q: {"calls": 0.0, "answered": math.nan, "service_level": math.nan,
+                    "asa_minutes": math.nan, "handle_cv": 1.0} for q in queues}  # fmt: skip
+    return ContactCalibration(
+        first,
+        first + timedelta(days=7),
+        interval_minutes,
+        arrivals,
+        {q: _exponential(h, 0) for q, (_, h, _) in queues.items()},
+        {q: (None if p is None else _exponential(p, 0)) for q, (_, _, p) in queues.items()},
+        None,
+        observed,
     )

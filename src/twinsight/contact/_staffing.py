@@ -129,6 +129,11 @@ def _with_abandon(
     return None
 
 
+def _start(slot: int, step: int) -> str:
+    m = slot * step
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
 def staff_intervals(
     model: ContactModel,
     weekdays: list[str] | None = None,
@@ -136,9 +141,11 @@ def staff_intervals(
     method: str = "auto",
     seed: int = 1,
     reps: int = 10,
+    starts: list[str] | None = None,
     progress: Progress | None = None,
 ) -> StaffingPlan:
-    """The staffing plan for ``weekdays`` (default: all seven) by ``method``."""
+    """The staffing plan for ``weekdays`` (default: all seven) by ``method``; ``starts``:
+    only the intervals starting at these times ("HH:MM"; default all)."""
     if method not in METHODS:
         raise ValueError(f"method '{method}': use one of {', '.join(METHODS)}")
     days = list(WEEKDAYS) if weekdays is None else weekdays
@@ -151,6 +158,8 @@ def staff_intervals(
         for i, c in enumerate(model.rates(q, w))
         if c > 0
     ]
+    if starts is not None:
+        todo = [t for t in todo if _start(t[2], step) in starts]
     agents = {q: [0] * (7 * model.slots) for q in model.queues}
     rows = []
     for n, (q, w, i, calls) in enumerate(todo):
@@ -174,12 +183,11 @@ def staff_intervals(
         else:
             need, kpis = _simulate(model, q, calls, level.agents, seed, reps)
         agents[q][WEEKDAYS.index(w) * model.slots + i] = need
-        m = i * step
         rows.append(
             {
                 "queue": q,
                 "weekday": w,
-                "start": f"{m // 60:02d}:{m % 60:02d}",
+                "start": _start(i, step),
                 "calls": round(calls, 2),
                 "aht_minutes": round(aht, 3),
                 "method": use,
