@@ -105,7 +105,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fixture]:
         other, _ = access.create("viewer", ["icu"])
     finally:
         access.close()
-    settings = ServiceSettings(home=home, ingest_rate=None)
+    settings = ServiceSettings(home=home, ingest_rate=None, denied_rate=None)
     with TestClient(create_app(settings)) as client:
         client.post("/api/v1/twins/ward/events", json=_event(0),
                     headers={"Authorization": f"Bearer {tokens['admin']}"})  # fmt: skip

@@ -196,3 +196,14 @@ def test_the_openapi_schema_declares_bearer_tokens() -> None:
     assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert schema["security"] == [{"bearer": []}]
     assert schema["paths"]["/api/v1/health"]["get"]["security"] == []
+
+
+def test_a_flood_of_denied_requests_gets_429_and_no_more_audit_entries(home: Path) -> None:
+    settings = ServiceSettings(home=home, denied_rate=0.1, denied_burst=3)
+    with TestClient(create_app(settings)) as client:
+        codes = [client.get("/api/v1/twins").status_code for _ in range(5)]
+        last = client.get("/api/v1/twins")
+    assert codes == [401, 401, 401, 429, 429]
+    assert last.json()["type"] == "urn:twinsight:problem:too-many-denied"
+    assert int(last.headers["retry-after"]) >= 1
+    assert len([e for e in _home_log(home) if e.action == "denied"]) == 3

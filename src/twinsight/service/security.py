@@ -72,6 +72,12 @@ class Security:
             if settings.ingest_rate is not None
             else None
         )
+        #: Denied requests per client address; beyond the bucket, 429 (not audited).
+        self.denials = (
+            RateLimiter(settings.denied_rate, settings.denied_burst)
+            if settings.denied_rate is not None
+            else None
+        )
         self._seen: set[str] = set()
         self._lock = threading.Lock()
 
@@ -86,7 +92,25 @@ class Security:
             log.warning("home audit log: %s not recorded (%s)", action, type(exc).__name__)
 
     def deny(self, request: Request, status: int, reason: str, actor: str) -> ProblemError:
-        """Record a denied request and return its problem (401 or 403) to raise."""
+        """Record a denied request and return its problem (401 or 403) to raise.
+
+        A client address denied more often than the denial bucket allows gets ``429`` instead,
+        unaudited, so a flood of bad requests cannot turn into a flood of audit writes.
+        """
+        client = request.client.host if request.client else "unknown"
+        wait = 0.0 if self.denials is None else self.denials.take(("denied", client))
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            log.warning("%s %s -> 429 too many denied requests", request.method, request.url.path)
+            return ProblemError(
+                429,
+                "too-many-denied",
+                "Too many denied requests",
+                f"too many refused requests from this address: retry after {seconds} s with a "
+                "valid token",
+                headers={"Retry-After": str(seconds)},
+                retry_after=seconds,
+            )
         target = f"{request.method} {request.url.path}"
         self._audit(actor, "denied", target, {"status": status, "reason": reason})
         if status == 401:

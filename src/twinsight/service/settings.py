@@ -31,6 +31,8 @@ class ServiceSettings(BaseModel):
     batch body and ``max_event_bytes`` the largest single-event body, bytes;
     ``max_batch_events`` the most events in one batch. ``ingest_rate`` (requests per second,
     ``None``: no limit) and ``ingest_burst`` (requests) size each token's bucket per twin.
+    ``denied_rate`` (per second, ``None``: no limit) and ``denied_burst`` bound the refused
+    (401/403) requests of one client address; beyond, ``429`` without an audit entry.
     ``suppress_k``: person counts from 1 to k - 1 are answered as ``"<k"`` (1: off).
     ``retention_days``: when set, every twin keeps raw events of that many days only
     (``twinsight.govern.retention``), checked at start and every ``retention_interval_hours``.
@@ -47,5 +49,7 @@ class ServiceSettings(BaseModel):
     ingest_rate: float | None = Field(default=INGEST_RATE, gt=0)
     ingest_burst: int = Field(default=INGEST_BURST, ge=1)
     suppress_k: int = Field(default=5, ge=1)
+    denied_rate: float | None = Field(default=2.0, gt=0)
+    denied_burst: int = Field(default=20, ge=1)
     retention_days: int | None = Field(default=None, ge=1)
     retention_interval_hours: float = Field(default=24.0, gt=0)
