@@ -315,3 +315,14 @@ def test_a_json_file_that_is_not_fhir_is_refused_whole(tmp_path: Path, store: En
     path = _write(tmp_path, "profile.json", json.dumps({"age": 58, "sex": "male"}))
     with pytest.raises(IngestError, match=r"profile\.json: not a FHIR resource"):
         ingest_readings(path, store, _pseudonym, now=NOW)
+
+
+def test_a_contraindicated_current_regimen_is_flagged() -> None:
+    rng = np.random.default_rng(12)
+    profile = _profile(contraindications=["thiazide"])
+    history = profile.history()  # type: ignore[attr-defined]
+    frame = synthetic_readings(SyntheticPatient((150.0, 92.0), {}), history, START, 28, rng)
+    model = BloodPressureModel().fit(frame, history)
+    out = recommend(model, profile, seed=1).to_dict()  # type: ignore[arg-type]
+    assert out["warnings"] == ["the current regimen includes thiazide, listed as contraindicated"]
+    assert all("thiazide" not in o["drugs"] for o in out["options"])

@@ -84,3 +84,20 @@ def test_bad_input_exits_2_with_the_fix(home: Path, tmp_path: Path) -> None:
     _run(home, "init", "general")
     code, out = _run(home, "recommend", "general")
     assert code == 2 and "patient twins" in out
+
+
+def test_patient_twin_for_notebooks(home: Path) -> None:
+    from twinsight.patient import PatientTwin
+
+    with PatientTwin("carol", home=home, create=True) as twin:
+        counts = twin.ingest(EXAMPLES / "readings.csv", EXAMPLES / "profile.yaml")
+        assert list(counts["format"]) == ["bp-csv", "profile"]
+        assert twin.calibrate().readings == 79
+        days = twin.forecast(5, regimen={"thiazide": "standard", "ccb": "half"}, seed=1)
+        assert len(days) == 5 and {"time", "systolic_median", "p_target"} <= set(days.columns)
+        options = twin.options(seed=1, top=3)
+        assert len(options) == 3 and "p_target" in options.columns
+        assert twin.recommend(seed=1).to_dict()["warnings"] == []
+    _run(home, "init", "dave")
+    with pytest.raises(ValueError, match="not a patient twin"):
+        PatientTwin("dave", home=home)

@@ -295,6 +295,8 @@ def _render(name: str, out: dict[str, Any]) -> None:
         )
     else:
         stdout.print(f"10-year ASCVD risk: not computed ({risk['note']})", highlight=False)
+    for warning in out["warnings"]:
+        stdout.print(f"[bold red]warning:[/] {escape(warning)}", highlight=False)
     plan = out["n_of_1"]
     if plan is not None:
         stdout.print(

@@ -7,6 +7,7 @@ Decision support for clinicians, not medical advice. See ``docs/patient.md``.
 
 from __future__ import annotations
 
+from ._facade import PatientTwin
 from ._model import ONSET_DAYS, BloodPressureModel, RegimenChange, regimen_matrix
 from ._ops import (
     PROFILE_FILE,
@@ -55,6 +56,7 @@ __all__ = [
     "Option",
     "PatientCalibration",
     "PatientProfile",
+    "PatientTwin",
     "ProfileError",
     "Recommendation",
     "RegimenChange",

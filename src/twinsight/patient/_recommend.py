@@ -113,6 +113,7 @@ class Recommendation:
     n_of_1: dict[str, Any] | None
     evidence: dict[DrugClass, float]
     seed: int
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,6 +125,7 @@ class Recommendation:
             "n_of_1": self.n_of_1,
             "response_sd": {k: round(v, 3) for k, v in self.evidence.items()},
             "seed": self.seed,
+            "warnings": list(self.warnings),
             "sources": {"prior": SOURCE, "risk": PCE_SOURCE},
         }
 
@@ -232,4 +234,9 @@ def recommend(
     if before is None:
         risk["note"] = "needs total and HDL cholesterol and an age of 40-79 in the profile"
     plan = _n_of_1(ranked, evidence, thin_sd, float(scales.mean()), rng)
-    return Recommendation(target, now, ranked, risk, plan, evidence, seed)
+    warnings = tuple(
+        f"the current regimen includes {c}, listed as contraindicated"
+        for c in CLASSES
+        if c in current and c in profile.contraindications
+    )
+    return Recommendation(target, now, ranked, risk, plan, evidence, seed, warnings)
