@@ -293,3 +293,19 @@ def test_linked_arrivals_reach_the_flow_engine_on_the_right_days() -> None:
     fed = link.add_to(ward, datetime(2026, 3, 3, tzinfo=UTC), to="ward", entity_class="default")
     result = run_experiment(fed, reps=100, seed=1, engine="reference", horizon=24, warmup=0)
     assert abs(result.summary()["arrivals"].mean - 24.0) < 2.0
+
+
+def test_auto_noise_picks_the_model_that_fits() -> None:
+    # Poisson counts: the negative binomial's extra parameter buys < 1 of log-likelihood, so
+    # AIC keeps Poisson; the sample (negative binomial, k = 30) keeps the negative binomial.
+    config = OutbreakConfig(population=500_000, seed=5, p_hosp=0.03)
+    tr = simulate(SEIR_HOSPITAL, {**config.fixed(), "R0": 2.4, "seed": 8.0}, 90)
+    adm = np.random.default_rng(8).poisson(tr.flow("I->H")[0])
+    frame = pd.DataFrame({"admissions": adm}, index=pd.date_range("2021-01-01", periods=90))
+    cal = calibrate_outbreak(frame, config, intervals="wald")
+    assert cal.noise == "poisson" and set(cal.aic) == {"poisson", "negbin"}
+    assert "dispersion" not in cal.estimates
+    sample = pd.read_csv(SAMPLE, index_col="date", parse_dates=True)
+    config = OutbreakConfig(population=800_000, p_hosp=0.025, measures=[{"date": "2020-04-06"}])
+    cal = calibrate_outbreak(sample, config, intervals="wald")
+    assert cal.noise == "negbin" and cal.aic["negbin"] < cal.aic["poisson"] - 10

@@ -271,6 +271,14 @@ class CompartmentFit:
             for n, f, t in zip(names, free, theta, strict=True)
         }
         self.params_ = {**self.fixed, **self.estimates_}
+        self.aic_ = 2.0 * len(names) - 2.0 * self.loglik_
+        self.compute_intervals()
+        return self
+
+    def compute_intervals(self) -> dict[str, tuple[float, float]]:
+        """Fill ``intervals_`` by ``self.intervals`` (after ``fit``; call again after changing
+        it: a fit made with ``intervals="none"`` can get them later)."""
+        names = self.names_
         if self.intervals == "profile":
             # the dispersion is a nuisance parameter: its Wald interval is enough (and cheap)
             self.intervals_ = {
@@ -280,7 +288,7 @@ class CompartmentFit:
             self.intervals_ = {n: self.wald(n) for n in names}
         else:
             self.intervals_ = {}
-        return self
+        return self.intervals_
 
     def wald(self, name: str, level: float | None = None) -> tuple[float, float]:
         """The Wald interval of ``name`` (normal on the transformed scale, mapped back)."""

@@ -4,7 +4,8 @@ The data are a DataFrame indexed by day with one column per metric (``admissions
 ``census``, ``icu``, ``ventilated``; NaN or absent days are gaps, never filled in). Day 0 of
 the model is ``config.start`` or the first observed day; the fit uses the days up to ``until``
 (default: the last observed day). What is fitted: ``config.series`` (default admissions when
-observed, else census) under ``config.noise``; estimated: ``config.fit`` and the contact
+observed, else census) under ``config.noise`` (``auto``: Poisson or negative binomial,
+whichever has the lower AIC); estimated: ``config.fit`` and the contact
 factor of every measure given without one; uncertainty: profile-likelihood intervals
 (``compartments.CompartmentFit``), and for forecasts the normal approximation of the
 estimates on their transformed scale (``OutbreakCalibration.draws``).
@@ -81,6 +82,10 @@ class OutbreakCalibration:
     bounds: dict[str, tuple[float, float]]
     fitted: dict[str, list[float]] = field(default_factory=dict)
     observed: dict[str, list[float | None]] = field(default_factory=dict)
+    #: The count-noise model fitted (``config.noise``, or the one ``auto`` chose) and the AIC
+    #: of each model tried.
+    noise: str = "negbin"
+    aic: dict[str, float] = field(default_factory=dict)
 
     @property
     def watermark(self) -> date:
@@ -135,6 +140,8 @@ class OutbreakCalibration:
             },
             "fitted": self.fitted,
             "observed": self.observed,
+            "noise": self.noise,
+            "aic": self.aic,
         }
 
     @classmethod
@@ -159,6 +166,8 @@ class OutbreakCalibration:
             },
             fitted=dict(data.get("fitted", {})),
             observed=dict(data.get("observed", {})),
+            noise=str(data.get("noise", "negbin")),
+            aic={k: float(v) for k, v in data.get("aic", {}).items()},
         )
 
     def report(self) -> str:
@@ -166,7 +175,12 @@ class OutbreakCalibration:
         lines = [
             f"outbreak calibration: day 0 = {self.start}, {self.days} days to {self.watermark}, "
             f"fitted to {' + '.join(self.series)} ({self.n_obs} observed days, "
-            f"{self.config.noise} noise)",
+            f"{self.noise} noise"
+            + (
+                f", AIC {', '.join(f'{k} {v:.1f}' for k, v in self.aic.items())})"
+                if len(self.aic) > 1
+                else ")"
+            ),
             f"  log-likelihood {self.loglik:.2f}{'' if self.converged else ' (NOT converged)'}",
             "  parameter        estimate    95% interval (profile likelihood)",
         ]
@@ -208,22 +222,30 @@ def calibrate_outbreak(
                 "(a scenario) or remove it"
             )
     free = free_parameters(config)
-    fit = CompartmentFit(
-        SEIR_HOSPITAL,
-        config.fixed(),
-        free,
-        [observation(m) for m in series],
-        noise=config.noise,
-        interventions=interventions(config, start),
-        method=config.method,
-        intervals="profile" if intervals == "profile" else "wald",
-    )
-    try:
-        fit.fit({m: frame[m].to_numpy() for m in series})
-    except FitError as exc:
-        raise OutbreakCalibrationError(str(exc)) from None
+    fits: dict[str, CompartmentFit] = {}
+    for noise in ("poisson", "negbin") if config.noise == "auto" else (config.noise,):
+        fit = CompartmentFit(
+            SEIR_HOSPITAL,
+            config.fixed(),
+            free,
+            [observation(m) for m in series],
+            noise=noise,
+            interventions=interventions(config, start),
+            method=config.method,
+            intervals="none",
+        )
+        try:
+            fits[noise] = fit.fit({m: frame[m].to_numpy() for m in series})
+        except FitError as exc:
+            raise OutbreakCalibrationError(str(exc)) from None
+    # the count-noise model that fits: lowest AIC (the negative binomial's extra parameter
+    # must buy more than one unit of log-likelihood)
+    chosen = min(fits, key=lambda k: fits[k].aic_)
+    fit = fits[chosen]
+    fit.intervals = "profile" if intervals == "profile" else "wald"
+    fit.compute_intervals()
     bounds = {f.name: (f.lower, f.upper) for f in free}
-    if config.noise == "negbin":
+    if chosen == "negbin":
         bounds[DISPERSION] = (0.0, MAX_DISPERSION)
     traj = fit.trajectory()
     fitted = {
@@ -250,4 +272,6 @@ def calibrate_outbreak(
         bounds=bounds,
         fitted=fitted,
         observed=observed,
+        noise=chosen,
+        aic={k: round(f.aic_, 4) for k, f in fits.items()},
     )

@@ -120,7 +120,7 @@ def forecast_outbreak(
     )
     flows = sto.flow("I->H")
     k = params.get(DISPERSION)
-    admissions = sample_counts(cal.config.noise, flows, rng, k)
+    admissions = sample_counts("negbin" if cal.noise == "negbin" else "poisson", flows, rng, k)
     first = cal.watermark + timedelta(days=1)
     dates = [first + timedelta(days=d) for d in range(days)]
     series = {"admissions": admissions}

@@ -113,7 +113,8 @@ class OutbreakConfig(BaseModel):
     fit: list[Fitted] = Field(default_factory=lambda: list(_DEFAULT_FIT))
     #: The series to fit (default: admissions when observed, else census).
     series: list[Literal["admissions", "census", "icu", "ventilated"]] | None = None
-    noise: Literal["negbin", "poisson"] = "negbin"
+    #: Count noise: ``auto`` (Poisson or negative binomial by AIC), ``negbin``, ``poisson``.
+    noise: Literal["auto", "negbin", "poisson"] = "auto"
     method: Literal["difference", "ode"] = "difference"
     #: Day 0 of the model (default: the first observed day).
     start: date | None = None
