@@ -166,3 +166,27 @@ def test_appends_without_waiting_for_the_disk_chain_the_same(store: Engine) -> N
     if store.dialect.name == "sqlite":  # the connection goes back to the pool fully synced
         with store.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+
+
+def test_a_calibration_through_the_cli_is_audited(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from twinsight.cli import app as cli
+    from twinsight.emulate import emulate_hospital, write_events
+    from twinsight.twin import init_twin
+
+    path = tmp_path / "events.csv"
+    write_events(emulate_hospital(30, 11, beds=60).rows, path)
+    init_twin("ward", home=tmp_path).close()
+    home = ["--home", str(tmp_path)]
+    assert CliRunner().invoke(cli, ["ingest", "ward", str(path), *home]).exit_code == 0
+    done = CliRunner().invoke(cli, ["calibrate", "ward", "--window-days", "21", *home])
+    assert done.exit_code == 0, done.output
+    listed = CliRunner().invoke(cli, ["audit", "ward", *home, "--json"])
+    entries = json.loads(listed.stdout)["entries"]
+    assert [(e["action"], e["target"]) for e in entries] == [
+        ("ingest", "csv:events.csv"), ("calibrate", "calibration.json")
+    ]  # fmt: skip
+    assert entries[1]["detail"]["window_days"] == 21
+    verified = CliRunner().invoke(cli, ["audit", "verify", "ward", *home])
+    assert verified.exit_code == 0 and "intact: 2 entries" in verified.stdout
