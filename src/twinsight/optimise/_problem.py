@@ -55,12 +55,14 @@ class _Model(BaseModel):
 class Decision(_Model):
     """One integer decision: the spec value at ``path`` (a ``--set`` path such as
     ``resources.agents.capacity``) takes every integer in ``[lower, upper]``; each unit costs
-    ``cost`` (any currency per period; only the order of total costs matters)."""
+    ``cost`` (any currency per period; only the order of total costs matters). ``scale``: the
+    spec value is the decision times ``scale`` (caseworkers x caseload slots per worker)."""
 
     path: str = Field(min_length=1)
     lower: int = Field(ge=0)
     upper: int = Field(ge=0)
     cost: float = Field(ge=0.0)
+    scale: int = Field(default=1, ge=1)
 
     @model_validator(mode="after")
     def _bounds(self) -> Decision:
@@ -165,7 +167,7 @@ class OptimisationProblem(_Model):
 
     def overrides(self, decision: dict[str, int]) -> list[str]:
         """The ``path=value`` overrides that put ``decision`` into the spec."""
-        return [f"{d.path}={decision[name]}" for name, d in self.decisions.items()]
+        return [f"{d.path}={decision[name] * d.scale}" for name, d in self.decisions.items()]
 
 
 _MODELS: dict[str, type[BaseModel]] = {
