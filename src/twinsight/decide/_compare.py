@@ -372,8 +372,8 @@ def sentence(v: Variant, k: KpiDef, base: float, scen: float, diff: Any) -> str:
         return f"{who}: {k.label} from {pair} (too few replications for an interval)."
     if diff.low <= 0 <= diff.high:
         lo, hi = _n(diff.low, k, p), _n(diff.high, k, p)
-        return (f"{who} makes no clear change to {k.label}: {pair} (change {lo} to {hi}"
-                f"{by_unit}, {ci}).")  # fmt: skip
+        return (f"{who} makes no clear change to {k.label}: {pair} ({ci} of the change {lo} "
+                f"to {hi}{by_unit}).")  # fmt: skip
     verb = "cuts" if diff.mean < 0 else "raises"
     lo, hi = sorted((abs(diff.low), abs(diff.high)))
     return (f"{who} {verb} {k.label} from {pair} (by {_n(abs(diff.mean), k, p)}{by_unit}, "
