@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 import yaml
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -301,6 +302,12 @@ def staffing_command(
             "--day", help="Weekday(s) to staff (mon..sun); default all.", show_default=False
         ),
     ] = None,
+    at: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--at", help="Only the interval(s) starting at HH:MM; default all.", show_default=False
+        ),
+    ] = None,
     method: Annotated[
         str, typer.Option("--method", help="auto, erlang (C/A) or simulation.")
     ] = "auto",
@@ -323,9 +330,14 @@ def staffing_command(
     level (twin.yaml contact.service_level, 80/20 by default) and the abandonment cap, by
     Erlang C / Erlang A where they apply and by simulation where they do not."""
     days = [d.strip().lower()[:3] for d in (day or [])]
-    bad = [d for d in days if d not in WEEKDAYS]
+    bad = [d for d in (day or []) if d.strip().lower()[:3] not in WEEKDAYS or len(d.strip()) < 3]
     if bad:
         fail(f"--day: '{bad[0]}' is not a weekday", "use mon, tue, wed, thu, fri, sat or sun")
+    starts = [a.strip().zfill(5) for a in (at or [])]
+    for a in starts:
+        hh, _, mm = a.partition(":")
+        if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
+            fail(f"--at: '{a}' is not a time of day", "write HH:MM, e.g. --at 10:00")
     if method not in METHODS:
         fail(f"--method: '{method}' is not one of {', '.join(METHODS)}", "e.g. --method erlang")
     if reps < 2:
@@ -337,13 +349,15 @@ def staffing_command(
     try:
         with _errors(db):
             try:
-                plan = run_staffing(twin, days or None, method=method, seed=seed, reps=reps)
+                plan = run_staffing(
+                    twin, days or None, method=method, seed=seed, reps=reps, starts=starts or None
+                )
                 if spec_out is not None:
                     from ..contact import contact_model
 
                     model = contact_model(twin)
                     spec = model.week_spec(plan.agents, 7.0)
-                    data = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+                    data = spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
                     spec_out.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
             except _EXPECTED as exc:
                 _fail_on(exc)
@@ -354,41 +368,43 @@ def staffing_command(
     if as_json:
         _write({"twin": name, "method": method, **plan.to_json()})
         return
+    methods = ", ".join(sorted(set(plan.table["method"]))) if len(plan.table) else method
     table = Table(
-        title=f"staffing of '{name}' per interval (agents after shrinkage; rostered before it)",
+        title=f"staffing of '{name}' per interval by {methods}: agents after shrinkage, "
+        "rostered before it",
         title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
     )
     cols = (
         "queue",
         "day",
         "start",
         "calls",
-        "AHT (min)",
-        "method",
+        "AHT m",
         "agents",
-        "rostered",
-        "SL %",
-        "ASA (s)",
-        "aband. %",
-        "occ. %",
+        "roster",
+        "SL%",
+        "ASA s",
+        "aband%",
+        "occ%",
         "CSAT",
     )
     for col in cols:
-        table.add_column(col, justify="left" if col in ("queue", "day", "method") else "right")
+        table.add_column(col, justify="left" if col in ("queue", "day") else "right")
     for r in plan.table.to_dict(orient="records"):
         table.add_row(
             r["queue"],
             r["weekday"],
             r["start"],
-            f"{r['calls']:.1f}",
-            f"{r['aht_minutes']:.2f}",
-            r["method"],
+            f"{r['calls']:.0f}",
+            f"{r['aht_minutes']:.1f}",
             str(r["agents"]),
             str(r["rostered"]),
-            f"{100 * r['service_level']:.1f}",
-            f"{r['asa_seconds']:.1f}",
+            f"{100 * r['service_level']:.0f}",
+            f"{r['asa_seconds']:.0f}",
             f"{100 * r['abandon']:.1f}",
-            f"{100 * r['occupancy']:.1f}",
+            f"{100 * r['occupancy']:.0f}",
             f"{r['satisfaction']:.2f}",
         )
     stdout.print(table)

@@ -183,7 +183,7 @@ def emulate_contact_centre(
                 truth.append(
                     {
                         "interaction_id": f"I{len(truth) + 1:08d}",
-                        "arrived_at": midnight + timedelta(seconds=rec["arrival"]),
+                        "arrived_at": midnight + timedelta(seconds=round(rec["arrival"])),
                         "queue": skill,
                         "wait": round(rec["wait"], 1),
                         "answered": answered,

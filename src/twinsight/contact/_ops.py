@@ -160,11 +160,18 @@ def run_staffing(
     method: str = "auto",
     seed: int = 1,
     reps: int = 10,
+    starts: list[str] | None = None,
     progress: Progress | None = None,
 ) -> StaffingPlan:
     """The per-interval staffing plan of the twin (see ``staff_intervals``)."""
     return staff_intervals(
-        contact_model(twin), weekdays, method=method, seed=seed, reps=reps, progress=progress
+        contact_model(twin),
+        weekdays,
+        method=method,
+        seed=seed,
+        reps=reps,
+        starts=starts,
+        progress=progress,
     )
 
 
