@@ -23,7 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from twinsight.govern import AccessStore
+from twinsight.govern import AccessStore, audit
 from twinsight.store import AdtEventRow, IngestRow
 from twinsight.twin import init_twin, open_twin
 
@@ -161,6 +161,15 @@ def test_serve_ingests_and_every_acknowledged_event_survives_kill_9(
         twin.close()
     lost = [e for e in acked if f"id:{e}" not in stored]
     assert lost == [], f"{len(lost)} acknowledged events are not in the store"
+    # each answered request was audited before its answer; the kill broke no link of the chain
+    twin = open_twin("ward", home=home, db_url=db)
+    try:
+        report = audit.verify(twin.engine)
+        singles = audit.entries(twin.engine, action="ingest")
+    finally:
+        twin.close()
+    assert report.intact, report.problem
+    assert len([e for e in singles if e.target == "http:events"]) >= 1 + len(acked)
 
     again = Server(home, db, log)
     try:
