@@ -98,6 +98,8 @@ _CACHE: dict[int, tuple[CompartmentModel, _Structure]] = {}
 def _structure(model: CompartmentModel) -> _Structure:
     hit = _CACHE.get(id(model))
     if hit is None or hit[0] is not model:
+        if len(_CACHE) >= 64:  # models made on the fly: keep the cache small
+            _CACHE.clear()
         hit = (model, _Structure(model))
         _CACHE[id(model)] = hit
     return hit[1]
