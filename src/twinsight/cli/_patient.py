@@ -260,27 +260,41 @@ def recommend_command(
     _render(name, out)
 
 
+_SHORT = {"thiazide": "thiazide", "ace_inhibitor": "ACEi", "arb": "ARB", "ccb": "CCB",
+          "beta_blocker": "BB"}  # fmt: skip
+_TIMES = {"half": "0.5x", "standard": "1x", "double": "2x"}
+
+
+def _short(drugs: dict[str, str]) -> str:
+    """``thiazide 2x + ARB 1x`` (multiples of the standard dose); ``none`` without drugs."""
+    return " + ".join(f"{_SHORT[c]} {_TIMES[drugs[c]]}" for c in CLASSES if c in drugs) or "none"
+
+
 def _render(name: str, out: dict[str, Any]) -> None:
     _banner()
     t = out["target"]
     cur = out["current"]
     stdout.print(
         f"twin '{escape(name)}', target below {t['systolic']:g}/{t['diastolic']:g} mm Hg; now "
-        f"{cur['regimen']}: usual {cur['systolic']['median']:.0f}/{cur['diastolic']['median']:.0f} "
+        f"{_short(cur['drugs'])}: usual {cur['systolic']['median']:.0f}/"
+        f"{cur['diastolic']['median']:.0f} "
         f"[90%: {cur['systolic']['lo90']:.0f}-{cur['systolic']['hi90']:.0f} / "
         f"{cur['diastolic']['lo90']:.0f}-{cur['diastolic']['hi90']:.0f}], "
         f"P(target) {100 * cur['p_target']:.0f}%",
         highlight=False,
     )
-    table = Table(title="regimens at full effect, fewest drugs and lowest doses first among "
-                  "those likely to reach the target", title_justify="left")  # fmt: skip
+    table = Table(
+        title="regimens at full effect (doses as multiples of the standard), fewest drugs and "
+        "lowest doses first among those likely to reach the target",
+        title_justify="left",
+    )
     for col in ("#", "regimen", "systolic [90%]", "diastolic [90%]", "P(target)"):
         table.add_column(col, justify="left" if col == "regimen" else "right", overflow="fold")
     for i, o in enumerate(out["options"], start=1):
         s, d = o["systolic"], o["diastolic"]
         table.add_row(
             str(i),
-            o["regimen"],
+            _short(o["drugs"]),
             f"{s['median']:.0f} [{s['lo90']:.0f}-{s['hi90']:.0f}]",
             f"{d['median']:.0f} [{d['lo90']:.0f}-{d['hi90']:.0f}]",
             f"{100 * o['p_target']:.0f}%",
@@ -290,7 +304,7 @@ def _render(name: str, out: dict[str, Any]) -> None:
     if risk["before"] is not None:
         stdout.print(
             f"10-year ASCVD risk (Pooled Cohort Equations): {100 * risk['before']:.1f}% now, "
-            f"{100 * risk['after']:.1f}% on {risk['regimen_after']}",
+            f"{100 * risk['after']:.1f}% on the first regimen",
             highlight=False,
         )
     else:
@@ -300,7 +314,7 @@ def _render(name: str, out: dict[str, Any]) -> None:
     plan = out["n_of_1"]
     if plan is not None:
         stdout.print(
-            f"N-of-1 trial suggested ({plan['why']}): A = {plan['A']}, B = {plan['B']}, "
+            f"N-of-1 trial suggested, {plan['why']}: A = {plan['A']}, B = {plan['B']}, "
             f"periods of {plan['period_days']} days in the order {' '.join(plan['sequence'])}; "
             f"{plan['measure']}",
             highlight=False,

@@ -160,7 +160,8 @@ def _n_of_1(
     onset_scale: float,
     rng: np.random.Generator,
 ) -> dict[str, Any] | None:
-    """ABAB-style crossover of the two best regimens differing in classes, when thin."""
+    """ABAB-style crossover of the best regimen and the best one with other classes (from all
+    the ranked options, not only those listed), when the evidence on a class is thin."""
     if len(options) < 2:
         return None
     first = options[0]
@@ -219,7 +220,8 @@ def recommend(
         (o for o in options if o.probability < min_probability),
         key=lambda o: (-o.probability, o.drugs, o.dose_units, regimen_label(o.regimen)),
     )
-    ranked = (good + rest)[:top]
+    ordered = good + rest
+    ranked = ordered[:top]
     sd = model.response_sd_()
     evidence = {c: float(sd[k]) for k, c in enumerate(CLASSES)}
     best = ranked[0] if ranked else now
@@ -233,7 +235,7 @@ def recommend(
     }
     if before is None:
         risk["note"] = "needs total and HDL cholesterol and an age of 40-79 in the profile"
-    plan = _n_of_1(ranked, evidence, thin_sd, float(scales.mean()), rng)
+    plan = _n_of_1(ordered, evidence, thin_sd, float(scales.mean()), rng)
     warnings = tuple(
         f"the current regimen includes {c}, listed as contraindicated"
         for c in CLASSES
