@@ -48,6 +48,8 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", f"{TWIN}/scenarios"): READ,
     ("POST", f"{TWIN}/scenarios"): ANALYSE,
     ("POST", f"{TWIN}/compare"): ANALYSE,
+    ("GET", f"{TWIN}/optimise"): READ,
+    ("POST", f"{TWIN}/optimise"): ANALYSE,
     ("GET", f"{TWIN}/runs"): READ,
     ("GET", f"{TWIN}/live"): READ,
     ("GET", "/"): PUBLIC,
@@ -55,6 +57,10 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/dashboard/app.css"): PUBLIC,
 }
 _SCENARIO = {"name": "more-beds", "interventions": [{"beds": {"unit": "MED1", "change": 2}}]}
+_PROBLEM = {"name": "beds", "twin": {"days": 7},
+            "decisions": {"med1": {"path": "resources.MED1_beds.capacity", "lower": 10,
+                                   "upper": 12, "cost": 1}},
+            "constraints": [{"kpi": "utilisation[MED1_beds]", "at_most": 0.85}]}  # fmt: skip
 
 
 def _event(i: int) -> dict[str, Any]:
@@ -72,6 +78,8 @@ def _request(method: str, path: str, i: int) -> dict[str, Any]:
         return {"json": _SCENARIO, "params": {"replace": "true"}}
     if path.endswith("/compare"):
         return {"json": {"scenarios": [_SCENARIO], "reps": 10}}
+    if path.endswith("/optimise") and method == "POST":
+        return {"json": _PROBLEM}
     if path.endswith("/live"):  # one message, then the stream ends
         return {"params": {"max_events": 1}}
     return {}

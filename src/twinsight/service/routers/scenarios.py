@@ -1,7 +1,9 @@
 """Scenarios and comparisons of a twin (``docs/dashboard.md``, ``docs/scenarios.md``):
 ``GET .../scenarios`` (role: viewer, analyst, admin) lists them with the intervention library;
 ``POST .../scenarios`` saves one and ``POST .../compare`` compares scenarios with the baseline
-in the background (role: analyst, admin; ``202``, a job whose result has the sentences)."""
+in the background (role: analyst, admin; ``202``, a job whose result has the sentences);
+``GET .../optimise`` lists what may be decided and targeted, ``POST .../optimise`` searches for
+the cheapest decision meeting the targets (``202``, a job)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from ..deps import RegistryDep, open_twin_handle
 from ..schemas_dashboard import CompareRequest, JobOut, ScenarioList
 from ..security import AnalystDep, ReadDep
 from ..services.jobs import JobBoard, get_jobs, start_job
+from ..services.optimise import optimise_job, optimise_options, parse_problem_body
 from ..services.scenarios import compare_job, resolve_scenarios, save_scenario_body, scenario_list
 from ._common import problems
 
@@ -66,4 +69,32 @@ async def post_compare(
     detail = {"scenarios": [s.name for s in scenarios], "days": body.days, "reps": body.reps}
     return await start_job(
         board, handle, "compare", principal, lambda: compare_job(handle, scenarios, body), detail
+    )
+
+
+@router.get("/optimise", responses=problems(401, 403, 404))
+async def get_optimise(name: str, registry: RegistryDep, _: ReadDep) -> dict[str, Any]:
+    """What an optimisation on this twin may decide (resources: path, capacity) and target
+    (KPI names)."""
+    handle = await open_twin_handle(registry, name)
+    return await run_in_threadpool(optimise_options, handle)
+
+
+@router.post(
+    "/optimise", status_code=202, response_model=JobOut, responses=problems(401, 403, 404, 422)
+)
+async def post_optimise(
+    name: str,
+    registry: RegistryDep,
+    board: JobsDep,
+    principal: AnalystDep,
+    body: Annotated[dict[str, Any], Body(description="an optimisation problem, 'twin:' base")],
+) -> JobOut:
+    """The cheapest decision on the twin's model meeting every target (recorded as a run); a
+    job to poll."""
+    handle = await open_twin_handle(registry, name)
+    problem = parse_problem_body(body)
+    detail = {"problem": problem.name, "decisions": sorted(problem.decisions)}
+    return await start_job(
+        board, handle, "optimise", principal, lambda: optimise_job(handle, problem), detail
     )
