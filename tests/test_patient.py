@@ -300,6 +300,10 @@ def test_calibrate_and_forecast_from_the_store(store: Engine) -> None:
     profile = load_profile(EXAMPLES / "profile.yaml")
     cal = calibrate_patient(store, profile)
     assert cal.longest_gap_days == pytest.approx(3.5)
+    gaps = cal.to_dict()["gaps"]
+    assert [(g["from"][:10], g["to"][:10], g["days"]) for g in gaps] == [
+        ("2026-09-19", "2026-09-23", 3.5)
+    ]
     post = cal.to_dict()["posterior"]
     assert post["response_thiazide"]["lo"] < 1.2 < post["response_thiazide"]["hi"]  # the truth
     fc = forecast_patient(cal, 14, regimen={"thiazide": "standard", "ccb": "standard"}, seed=2)

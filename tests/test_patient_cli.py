@@ -37,11 +37,15 @@ def test_patient_twin_end_to_end(home: Path) -> None:
     assert (counts["accepted"], counts["duplicate"], counts["quarantined"]) == (79, 1, 5)
     assert counts["files"][1]["format"] == "profile"
 
+    code, out = _run(home, "ingest", "alice", str(EXAMPLES / "readings_fhir.json"), "--json")
+    assert code == 0, out
+    assert (json.loads(out)["accepted"], json.loads(out)["quarantined"]) == (4, 1)
+
     code, out = _run(home, "calibrate", "alice")
     assert code == 0, out
-    assert BANNER in out and "response_thiazide" in out
+    assert BANNER in out and "response_thiazide" in out and "gap: no readings for 3.5 days" in out
     code, out = _run(home, "calibrate", "alice", "--json")
-    assert code == 0 and json.loads(out)["readings"] == 79
+    assert code == 0 and json.loads(out)["readings"] == 83
 
     code, out = _run(home, "forecast", "alice", "--days", "7", "--json")
     assert code == 0, out

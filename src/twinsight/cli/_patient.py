@@ -110,6 +110,12 @@ def patient_calibrate(twin: Twin, db: str | None, as_json: bool) -> None:
         f"{out['longest_gap_days']:g} days); current regimen {out['current_regimen']}",
         highlight=False,
     )
+    for gap in out["gaps"]:
+        stdout.print(
+            f"gap: no readings for {gap['days']:g} days, {gap['from'][:16]} to {gap['to'][:16]} "
+            "(the model needs no regular spacing; the days are simply unobserved)",
+            highlight=False,
+        )
     noise = out["noise"]
     stdout.print(
         "noise (sd, mm Hg): within a day "

@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 PROFILE_FILE = "profile.yaml"
+#: A pause between readings longer than this (days) is reported as a gap.
+GAP_DAYS = 2.0
 CALIBRATION_FILE = "patient_calibration.json"
 
 
@@ -67,6 +69,8 @@ class PatientCalibration:
     first: datetime
     last: datetime
     longest_gap_days: float
+    #: Gaps longer than ``GAP_DAYS`` between consecutive readings: (last before, next after).
+    gaps: tuple[tuple[datetime, datetime], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         m = self.model
@@ -77,6 +81,14 @@ class PatientCalibration:
             "first": self.first.isoformat(),
             "last": self.last.isoformat(),
             "longest_gap_days": round(self.longest_gap_days, 2),
+            "gaps": [
+                {
+                    "from": a.isoformat(),
+                    "to": b.isoformat(),
+                    "days": round((b - a).total_seconds() / 86_400.0, 2),
+                }
+                for a, b in self.gaps
+            ],
             "current_regimen": regimen_label(self.profile.current()),
             "noise": {
                 "within_day_sd": {
@@ -121,6 +133,11 @@ def calibrate_patient(
         times.iloc[0].to_pydatetime(),
         times.iloc[-1].to_pydatetime(),
         float(gaps.max()) if len(gaps) else 0.0,
+        tuple(
+            (times.iloc[i - 1].to_pydatetime(), times.iloc[i].to_pydatetime())
+            for i in range(1, len(times))
+            if gaps.iloc[i - 1] > GAP_DAYS
+        ),
     )
     if twin_path is not None:
         text = json.dumps(result.to_dict(), indent=2, allow_nan=False)
