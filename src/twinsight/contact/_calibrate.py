@@ -72,7 +72,7 @@ class IntervalArrivals:
         t = frame["arrived_at"]
         minute = t.dt.hour * 60 + t.dt.minute
         slot = (minute // self.interval_minutes).to_numpy()
-        weekday = t.dt.dayofweek.to_numpy()
+        weekday = t.dt.day_of_week.to_numpy()
         self.queues_ = sorted(str(q) for q in frame["queue"].unique())
         counts = np.zeros((len(self.queues_), 7, slots))
         qi = frame["queue"].map({q: i for i, q in enumerate(self.queues_)}).to_numpy()
