@@ -181,3 +181,17 @@ def test_a_scenario_that_changes_nothing_differs_by_exactly_zero(
             assert "makes no clear change" in row["scenarios"]["same"]["sentence"]
         code, out = home.run("rerun", data["run_id"])
         assert code == 0 and "identical" in out, out
+
+
+def test_a_cli_forecast_is_recorded_and_reruns_identically(home: Home) -> None:
+    code, out = home.run("forecast", "ward", "--days", "1", "--reps", "20", "--seed", "4")
+    assert code == 0, out
+    code, out = home.run("runs", "ward", "--json")
+    assert code == 0, out
+    latest = json.loads(out)["runs"][0]
+    assert latest["kind"] == "forecast" and latest["seeds"] == [4] and latest["reps"] == 20
+    assert len(latest["spec_hash"]) == 64 and latest["data_received"] is not None
+    code, out = home.run("rerun", latest["run_id"][:8], "--json")
+    assert code == 0 and json.loads(out)["identical"] is True, out
+    code, out = home.run("runs", "ward")
+    assert code == 0 and latest["run_id"] in out and "forecast" in out

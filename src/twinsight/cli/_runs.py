@@ -83,7 +83,9 @@ def runs(
         stdout.print(f"no runs recorded for '{escape(name)}'", highlight=False)
         return
     table = Table(title=f"runs of '{name}', latest first", title_justify="left")
-    for col in ("run", "kind", "created (UTC)", "data at", "reps", "seed", "spec", "scenarios"):
+    table.add_column("run", no_wrap=True, min_width=12)
+    table.add_column("kind", no_wrap=True)
+    for col in ("created (UTC)", "data at", "reps", "seed", "spec", "scenarios"):
         table.add_column(col)
     for r in out:
         table.add_row(

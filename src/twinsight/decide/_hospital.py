@@ -19,17 +19,23 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select
 
 from ..assimilate import HospitalState, current_state
-from ..forecast import HospitalModel, UnitModel
+from ..forecast import HospitalModel
+from ..forecast import _model as model_module
 from ..store import AdtEventRow, IngestRow, open_store
 
 __all__ = ["model_from_params", "model_params", "state_as_of"]
 
 _FIELDS = {f.name for f in dataclasses.fields(HospitalModel)}
+#: Marks a nested dataclass of the model (``UnitModel``, ...) by its class name.
+_TYPE = "__type__"
 
 
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        fields = {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return (
+            fields if isinstance(value, HospitalModel) else {_TYPE: type(value).__name__, **fields}
+        )
     if isinstance(value, dict) or hasattr(value, "items"):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -39,8 +45,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _revive(value: Any) -> Any:
+    """Nested dataclasses back from their ``__type__`` (classes of the model's module)."""
+    if isinstance(value, dict):
+        items = {k: _revive(v) for k, v in value.items() if k != _TYPE}
+        if _TYPE not in value:
+            return items
+        cls = getattr(model_module, str(value[_TYPE]), None)
+        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+            raise ValueError(f"the recorded model names an unknown part '{value[_TYPE]}'")
+        return cls(**items)
+    if isinstance(value, list):
+        return [_revive(v) for v in value]
+    return value
+
+
 def model_params(model: HospitalModel) -> dict[str, Any]:
-    """Every field of ``model`` as plain JSON values (units as dicts)."""
+    """Every field of ``model`` as plain JSON values (nested parts such as units as dicts with
+    their class name under ``__type__``)."""
     out = _plain(model)
     assert isinstance(out, dict)
     return out
@@ -55,10 +77,10 @@ def model_from_params(params: dict[str, Any]) -> HospitalModel:
             f"the recorded model has fields this Twinsight does not know: {sorted(unknown)}; "
             "rerun with the version that recorded it"
         )
-    values = dict(params)
-    values["units"] = {k: UnitModel(**v) for k, v in params["units"].items()}
-    if "elective_hours" in values:
-        values["elective_hours"] = tuple(values["elective_hours"])
+    values = {k: _revive(v) for k, v in params.items()}
+    for f in dataclasses.fields(HospitalModel):  # tuples were written as lists
+        if f.name in values and isinstance(f.default, tuple):
+            values[f.name] = tuple(values[f.name])
     return HospitalModel(**values)
 
 
