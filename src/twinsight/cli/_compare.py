@@ -91,7 +91,7 @@ def _print(out: dict[str, Any], title: str, run_id: str | None) -> None:
             def num(x: float | None, f: float = f) -> str:
                 return "n/a" if x is None else f"{f * x:.3g}"
 
-            label = row["label"] + ("" if share else f" ({row['unit']})")
+            label = row["label"] + (" (%)" if share else f" ({row['unit']})")
             d = e["difference"]
             table.add_row(
                 label,
