@@ -8,6 +8,7 @@ its own.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ __all__ = ["RerunReport", "register_rerunner", "rerun"]
 
 Rerunner = Callable[[Engine, RunRecord], tuple[dict[str, Any], str]]
 _RERUNNERS: dict[str, Rerunner] = {}
+#: Packages that register the rerunner of a kind when imported.
+_PROVIDERS = {"optimise": "twinsight.optimise"}
 
 
 def register_rerunner(kind: str, fn: Rerunner) -> None:
@@ -73,6 +76,8 @@ def _diff(a: Any, b: Any, path: str, out: list[str], limit: int = 20) -> None:
 
 def rerun(engine: Engine, record: RunRecord) -> RerunReport:
     """Run ``record`` again and compare the numbers with the recorded ones (exactly)."""
+    if record.kind not in _RERUNNERS and record.kind in _PROVIDERS:
+        importlib.import_module(_PROVIDERS[record.kind])  # registers its rerunner on import
     fn = _RERUNNERS.get(record.kind)
     if fn is None:
         raise ValueError(f"runs of kind '{record.kind}' cannot be run again by this Twinsight")
