@@ -330,3 +330,14 @@ def test_a_contraindicated_current_regimen_is_flagged() -> None:
     out = recommend(model, profile, seed=1).to_dict()  # type: ignore[arg-type]
     assert out["warnings"] == ["the current regimen includes thiazide, listed as contraindicated"]
     assert all("thiazide" not in o["drugs"] for o in out["options"])
+
+
+def test_one_reading_is_enough_to_fit_and_keeps_the_prior_noise() -> None:
+    frame = pd.DataFrame(
+        {"time": [START + timedelta(hours=8)], "metric": ["systolic"], "value": [150.0]}
+    )
+    model = BloodPressureModel().fit(frame, [RegimenChange(START, {"thiazide": "half"})])
+    assert model.sigma_within_ == (6.0, 4.0) and model.sigma_day_ == (5.0, 3.5)
+    assert (model.rho_within_, model.rho_day_) == (0.5, 0.5)
+    summary = model.posterior_summary()
+    assert summary["baseline_systolic"]["lo"] < 156 < summary["baseline_systolic"]["hi"]

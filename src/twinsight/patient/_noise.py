@@ -154,7 +154,7 @@ def estimate_noise(resid: Array, layout: Layout, lost: float, prior: Noise, weig
         var_w = (weight * prior.within[m] ** 2 + float(np.sum(dev[rows] ** 2))) / (weight + df)
         spread = float(np.sum(block_mean[blocks] ** 2 - var_w / n[blocks]))
         var_d = (weight * prior.day[m] ** 2 + max(spread, 0.0)) / (
-            weight + max(float(np.sum(blocks)) - lost, 1.0)
+            weight + max(float(np.sum(blocks)) - lost, 0.0)
         )
         within[m], days[m] = math.sqrt(var_w), math.sqrt(max(var_d, 0.25))
     ds, dd = dev[layout.paired[0]], dev[layout.paired[1]]
