@@ -15,6 +15,7 @@ import yaml
 from rich.markup import escape
 from rich.table import Table
 
+from ..govern import audit
 from ..outbreak import (
     OutbreakCalibrationError,
     OutbreakConfigError,
@@ -68,7 +69,7 @@ def outbreak_ingest(twin: Twin, files: list[Path], db: str | None, as_json: bool
     try:
         with _errors(db):
             try:
-                reports = ingest_counts(twin, files)
+                reports = [audit.ingested(twin.engine, r) for r in ingest_counts(twin, files)]
             except _EXPECTED as exc:
                 _fail_on(exc)
     finally:

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..connect import IngestError
+from ..govern import audit
 from ..patient import (
     CLASSES,
     DISCLAIMER,
@@ -62,7 +63,9 @@ def patient_ingest(twin: Twin, files: list[Path], db: str | None, as_json: bool)
                         fail(str(exc), "see examples/patient/profile.yaml")
                     out.append({"source": str(path.resolve()), "format": "profile"})
                     continue
-                r = ingest_readings(path, twin.engine, twin.pseudonymise)
+                r = audit.ingested(
+                    twin.engine, ingest_readings(path, twin.engine, twin.pseudonymise)
+                )
                 out.append(
                     {
                         "source": r.source,

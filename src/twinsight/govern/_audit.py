@@ -199,8 +199,6 @@ class _IngestLike(Protocol):
     def duplicate(self) -> int: ...
     @property
     def quarantined(self) -> int: ...
-    @property
-    def ingest_id(self) -> int: ...
 
 
 class _CalibrationLike(Protocol):
@@ -229,7 +227,7 @@ def ingested(engine: Engine, report: _R, actor: str | None = None) -> _R:
             "accepted": report.accepted,
             "duplicate": report.duplicate,
             "quarantined": report.quarantined,
-            "ingest_id": report.ingest_id,
+            "ingest_id": getattr(report, "ingest_id", None),
         },
     )
     return report
