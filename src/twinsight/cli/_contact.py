@@ -370,26 +370,16 @@ def staffing_command(
         return
     methods = ", ".join(sorted(set(plan.table["method"]))) if len(plan.table) else method
     table = Table(
-        title=f"staffing of '{name}' per interval by {methods}: agents after shrinkage, "
-        "rostered before it",
+        title=f"staffing of '{name}' by {methods}: agt = agents after shrinkage, rost = rostered; "
+        "AHT in minutes, ASA in seconds",
         title_justify="left",
         box=box.SIMPLE_HEAD,
+        show_edge=False,
+        collapse_padding=True,
         pad_edge=False,
     )
-    cols = (
-        "queue",
-        "day",
-        "start",
-        "calls",
-        "AHT m",
-        "agents",
-        "roster",
-        "SL%",
-        "ASA s",
-        "aband%",
-        "occ%",
-        "CSAT",
-    )
+    cols = ("queue", "day", "start", "calls", "AHT", "agt", "rost", "SL%", "ASA", "ab%",
+            "occ%", "CSAT")  # fmt: skip
     for col in cols:
         table.add_column(col, justify="left" if col in ("queue", "day") else "right")
     for r in plan.table.to_dict(orient="records"):
