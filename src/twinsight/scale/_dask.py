@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..engines import RepResult
-from ._executors import RunTask, ScaleError, pool_chunk_size, run_chunk
+from ._executors import RunTask, ScaleError, pool_chunk_size, run_chunk, shielded_from_interrupt
 
 __all__ = ["DaskExecutor"]
 
@@ -41,12 +42,14 @@ class DaskExecutor:
         self._owns_client = True
         dist: Any = distributed  # untyped library
         if cluster == "local":
-            self._cluster = dist.LocalCluster(
-                n_workers=max(1, workers or 2),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-            )
+            with shielded_from_interrupt():  # the workers leave Ctrl-C to this process
+                self._cluster = dist.LocalCluster(
+                    n_workers=max(1, workers or 2),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,  # not Dask's warnings on a cancelled run
+                )
             self.client: Any = dist.Client(self._cluster)
             self.address = str(self._cluster.scheduler_address)
         elif cluster.startswith(("tcp://", "tls://", "ws://", "wss://", "inproc://")):

@@ -8,14 +8,16 @@ the same numbers as any other, whatever the chunking or the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..engines import RepResult, get_engine
 from ..spec import FlowSpec
@@ -28,6 +30,7 @@ __all__ = [
     "ScaleError",
     "pool_chunk_size",
     "run_chunk",
+    "shielded_from_interrupt",
 ]
 
 
@@ -122,6 +125,28 @@ class InProcess:
         self.close()
 
 
+def _ignore_interrupt() -> None:
+    """Pool workers leave Ctrl-C to the parent, which cancels their work and stops them (no
+    traceback from every worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def shielded_from_interrupt() -> Iterator[None]:
+    """Ignore SIGINT in this process while worker processes are started, so that they inherit
+    "ignore" (Ctrl-C in a terminal reaches the whole process group: the workers would print
+    tracebacks while importing); the parent gets its handler back at once and stops them."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals are not ours to set
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _context() -> multiprocessing.context.BaseContext:
     """``forkserver`` where there is one (Linux: fresh workers forked from a server that has
     already imported the engines, no copy of this process's threads), else ``spawn``."""
@@ -157,7 +182,9 @@ class ProcessPool:
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_context())
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=_context(), initializer=_ignore_interrupt
+            )
         return self._pool
 
     def map(self, task: RunTask, chunks: Sequence[Sequence[int]]) -> Iterator[list[RepResult]]:
@@ -166,10 +193,11 @@ class ProcessPool:
         done = 0
         failures = 0
         while done < len(todo):
-            pool = self._get_pool()
-            futures: list[Future[list[RepResult]]] = [
-                pool.submit(run_chunk, task, reps, 1) for reps in todo[done:]
-            ]
+            with shielded_from_interrupt():  # workers start at the first submits
+                pool = self._get_pool()
+                futures: list[Future[list[RepResult]]] = [
+                    pool.submit(run_chunk, task, reps, 1) for reps in todo[done:]
+                ]
             try:
                 for fut in futures:
                     result = fut.result()
@@ -185,9 +213,20 @@ class ProcessPool:
                         f"{done} of {len(todo)} chunks done: {why}); try fewer workers "
                         "(--workers), more memory, or --executor inprocess"
                     ) from exc
+            except KeyboardInterrupt:
+                self._kill()  # Ctrl-C: stop now, not after the running chunks
+                raise
             finally:
                 for fut in futures:
                     fut.cancel()
+
+    def _kill(self) -> None:
+        """Terminate the worker processes at once and forget the pool."""
+        if self._pool is not None:
+            procs: dict[int, Any] = getattr(self._pool, "_processes", None) or {}
+            for proc in list(procs.values()):
+                proc.terminate()
+            self._discard()
 
     def _discard(self) -> None:
         if self._pool is not None:
