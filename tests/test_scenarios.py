@@ -14,11 +14,12 @@ from twinsight.decide import (
     apply_to_model,
     apply_to_spec,
     list_scenarios,
+    load_scenario,
     parse_scenario,
     save_scenario,
 )
 from twinsight.forecast import EXIT, HospitalModel, UnitModel
-from twinsight.spec import FlowSpec, PoissonArrivals, SpecError, parse_spec
+from twinsight.spec import FlowSpec, PoissonArrivals, SpecError, load_spec, parse_spec
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
 EXP = {"dist": "exponential", "mean": 48.0}
@@ -214,3 +215,15 @@ def test_saved_with_the_twin_atomically_and_listed(tmp_path: Path) -> None:
         save_scenario(tmp_path, EXAMPLES / "hospital" / "surge.yaml")
     save_scenario(tmp_path, EXAMPLES / "hospital" / "surge.yaml", replace=True)
     assert not list((tmp_path / "scenarios").glob(".*"))
+
+
+def test_the_acute_hospital_scenarios_fit_the_template() -> None:
+    spec = load_spec(EXAMPLES.parent / "acute_hospital.yaml")
+    folder = EXAMPLES / "acute-hospital"
+    doctors = apply_to_spec(spec, load_scenario(folder / "evening-doctors.yaml"))
+    assert _steps(doctors, "ed_doctor") == [("00:00", 6), ("08:00", 12), ("16:00", 13)]
+    beds = apply_to_spec(spec, load_scenario(folder / "more-medical-beds.yaml"))
+    assert beds.resources["medical_bed"].capacity == 170
+    early = apply_to_spec(spec, load_scenario(folder / "earlier-discharges.yaml"))
+    window = early.stations["medical_ward"].release_window
+    assert window is not None and (window.start, window.end) == ("08:00", "17:00")

@@ -247,6 +247,8 @@ def _spec_kpis(
         chosen = ["wait_mean", "wait_within_target", "time_in_system_mean"]
         if any(s.patience or s.patience_by_class for s in v.spec.stations.values()):
             chosen.append("abandon_share")
+        for j in v.spec.kpis.journeys:
+            chosen += [f"journey_mean[{j}]", f"journey_within_target[{j}]"]
         chosen += [f"utilisation[{res}]" for res in v.spec.resources]
     defs = []
     for k in chosen:
@@ -257,14 +259,14 @@ def _spec_kpis(
             raise ValueError(f"no KPI '{k}' in this spec{close}")
         share = k.startswith(("utilisation", "wait_within_target", "abandon_share",
                               "journey_within_target"))  # fmt: skip
-        timed = k.startswith(("wait_", "time_in_system", "journey_mean", "journey_p"))
+        timed = k.startswith(("wait_m", "wait_p", "time_in_system", "journey_mean", "journey_p"))
         defs.append(KpiDef(k, _label(k), "%" if share else (unit if timed else ""), share=share))
     return defs, {d.key: r[d.key] for d in defs}
 
 
 _LABELS = {
     "wait_mean": "the mean wait",
-    "wait_within_target": "the share answered within target",
+    "wait_within_target": "the share waiting within target",
     "time_in_system_mean": "the mean time in system",
     "abandon_share": "the share abandoning",
 }
@@ -274,8 +276,13 @@ def _label(key: str) -> str:
     if key in _LABELS:
         return _LABELS[key]
     name, _, inside = key.partition("[")
+    inside = inside.rstrip("]")
     if name == "utilisation" and inside:
-        return f"{inside.rstrip(']')} utilisation"
+        return f"{inside} utilisation"
+    if name == "journey_mean" and inside:
+        return f"the mean {inside}"
+    if name == "journey_within_target" and inside:
+        return f"the share of {inside} within target"
     return key
 
 
