@@ -309,9 +309,19 @@ def _insert(conn: Connection, table: Table, key: str) -> Insert:
 
 
 def commit_batch(
-    engine: Engine, ctx: Context, batch: Batch, totals: list[int], *, final: bool = False
+    engine: Engine,
+    ctx: Context,
+    batch: Batch,
+    totals: list[int],
+    *,
+    final: bool = False,
+    hook: Callable[[Connection, int], None] | None = None,
 ) -> None:
-    """One transaction: the batch's events and quarantine rows, the ingest's counts and position."""
+    """One transaction: the batch's events and quarantine rows, the ingest's counts and position.
+
+    ``hook(conn, accepted)``, when given, runs last inside the transaction (``accepted``: event
+    rows inserted), so what it writes (an audit entry) commits with the batch or not at all.
+    """
     if not batch.events and not batch.rejects and not final:
         return
     with engine.begin() as conn:
@@ -333,6 +343,8 @@ def commit_batch(
             values["status"] = "done"
             values["finished_at"] = datetime.now(UTC)
         conn.execute(update(IngestRow).where(IngestRow.id == ctx.ingest_id).values(values))
+        if hook is not None:
+            hook(conn, accepted)
     totals[0] += accepted
     totals[1] += duplicate
     totals[2] += quarantined

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Connection, Engine, insert
 
 from ..store import IngestRow
 from ._batch import Batch, Context, Pseudonymise, Record, commit_batch
@@ -96,8 +96,12 @@ class RecordSink:
         """Everything this sink has committed so far."""
         return BatchCounts(*self._totals)
 
-    def add(self, data: bytes | str | Mapping[str, Any]) -> None:
-        """Take one record (a JSON object); it is stored at the next ``commit``."""
+    def add(self, data: bytes | str | Mapping[str, Any]) -> str | None:
+        """Take one record (a JSON object); it is stored at the next ``commit``.
+
+        Returns the event's key in the store (``id:<event_id>`` or ``nk:<hash>``), or None when
+        the record goes to quarantine.
+        """
         if self._closed:
             raise RuntimeError("the sink is closed")
         if isinstance(data, Mapping):
@@ -109,14 +113,19 @@ class RecordSink:
         self._seq += 1
         if not self.pending:  # a long-lived sink: each batch carries its own receipt time
             self._ctx.stamp()
+        events = len(self._batch.events)
         self._ctx.add(Record(self._seq, self._seq, self._seq, raw), self._batch)
         # a stream has no byte position to resume from: keep the ingest's position at 0
         self._batch.end = 0
+        return str(self._batch.events[-1][0]) if len(self._batch.events) > events else None
 
-    def commit(self) -> BatchCounts:
-        """Store the pending records in one transaction; what this commit stored."""
+    def commit(self, hook: Callable[[Connection, int], None] | None = None) -> BatchCounts:
+        """Store the pending records in one transaction; what this commit stored.
+
+        ``hook(conn, accepted)`` runs inside that transaction (see ``commit_batch``).
+        """
         before = list(self._totals)
-        commit_batch(self.engine, self._ctx, self._batch, self._totals)
+        commit_batch(self.engine, self._ctx, self._batch, self._totals, hook=hook)
         self._batch = Batch([], [])
         return BatchCounts(*(after - b for after, b in zip(self._totals, before, strict=True)))
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from ...connect import BatchCounts, RecordSink
@@ -51,15 +52,22 @@ class TwinHandle:
     lock: threading.Lock = field(default_factory=threading.Lock)
     _sink: RecordSink | None = None
 
-    def write(self, fill: Callable[[RecordSink], None]) -> tuple[BatchCounts, int]:
-        """Under the lock: ``fill(sink)`` adds records, then one commit; (counts, ingest id)."""
+    def write(
+        self,
+        fill: Callable[[RecordSink], None],
+        hook: Callable[[Connection, int], None] | None = None,
+    ) -> tuple[BatchCounts, int]:
+        """Under the lock: ``fill(sink)`` adds records, then one commit; (counts, ingest id).
+
+        ``hook(conn, accepted)`` runs inside the commit's transaction (``RecordSink.commit``).
+        """
         with self.lock:
             sink = self._sink
             if sink is None:
                 sink = self._sink = self.twin.sink(SINK_SOURCE, "http")
             try:
                 fill(sink)
-                counts = sink.commit()
+                counts = sink.commit(hook)
             except BaseException:
                 self._sink = None  # its pending records were not acknowledged: drop them
                 raise
