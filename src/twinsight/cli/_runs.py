@@ -19,7 +19,7 @@ from ..store import open_store
 from ..twin import open_twin, twin_home
 from ._app import app
 from ._compare import SPEC_RUNS
-from ._output import EXIT_RUN_FAILED, fail, stdout
+from ._output import EXIT_RUN_FAILED, fail, stderr, stdout
 from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
 
 __all__ = ["rerun_cmd", "runs"]
@@ -148,7 +148,11 @@ def rerun_cmd(
     say whether the numbers are identical; exit 1 if they are not."""
     with _errors(db), _find(run_id, home, db) as (engine, record):
         try:
-            report = rerun(engine, record)
+            if as_json or not stderr.is_terminal:
+                report = rerun(engine, record)
+            else:
+                with stderr.status(f"running {record.kind} {record.run_id} again..."):
+                    report = rerun(engine, record)
         except KeyboardInterrupt:
             fail("interrupted: nothing was stored", code=130)
         except ValueError as exc:
