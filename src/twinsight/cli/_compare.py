@@ -94,7 +94,7 @@ def _print(out: dict[str, Any], title: str, run_id: str | None) -> None:
             label = row["label"] + (" (%)" if share else f" ({row['unit']})")
             d = e["difference"]
             table.add_row(
-                label,
+                escape(label),
                 num(row["baseline"]["mean"]),
                 num(e["mean"]),
                 num(d["mean"]),
