@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 import twinsight
+from twinsight.assimilate import current_state
+from twinsight.connect import RecordSink
 from twinsight.decide import (
     compare_spec,
     list_runs,
@@ -18,11 +20,14 @@ from twinsight.decide import (
     load_scenario,
     model_from_params,
     model_params,
+    received_watermark,
     record_run,
     rerun,
     spec_hash,
+    state_as_of,
 )
 from twinsight.emulate import emulate_hospital, write_events
+from twinsight.govern import Pseudonymiser
 from twinsight.hospital import run_forecast
 from twinsight.spec import load_spec, parse_spec
 from twinsight.store import AdtEventRow, open_store
@@ -100,8 +105,17 @@ def test_forecast_is_recorded_and_rerun_gives_identical_numbers(
     # change the present: the rerun sees only what the twin held at the watermark
     t = run.state.at - timedelta(hours=1)
     with twin.sink("late", "test") as sink:
-        sink.add({"v": 1, "event_id": "late-1", "type": "arrival", "unit": "ED",
-                  "time": t.isoformat(), "patient_id": "LATE1", "acuity": 3})  # fmt: skip
+        sink.add(
+            {
+                "v": 1,
+                "event_id": "late-1",
+                "type": "arrival",
+                "unit": "ED",
+                "time": t.isoformat(),
+                "patient_id": "LATE1",
+                "acuity": 3,
+            }
+        )
     with twin.engine.connect() as conn:
         later = conn.execute(
             select(func.count())
@@ -128,3 +142,35 @@ def test_an_interrupted_comparison_stores_nothing(tmp_path: Path) -> None:
     _, run_id = compare_spec(spec, [scenario], reps=4, chunk=2, store=engine)
     assert [r.run_id for r in list_runs(engine)] == [run_id]
     engine.dispose()
+
+
+def test_the_state_as_of_a_watermark_leaves_out_later_events(store: Engine) -> None:
+    # SQLite and PostgreSQL: events received after the watermark are not copied into the
+    # temporary store the state is rebuilt from
+    secret = Pseudonymiser(b"test secret, sixteen bytes or more")
+    t0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+    def event(i: int, hours: float, kind: str = "arrival") -> dict[str, object]:
+        return {
+            "v": 1,
+            "event_id": f"e-{i}-{kind}",
+            "type": kind,
+            "unit": "ED",
+            "time": (t0 + timedelta(hours=hours)).isoformat(),
+            "patient_id": f"P{i}",
+        }
+
+    with RecordSink(store, secret, "first", "test") as sink:
+        for i in range(3):
+            sink.add(event(i, i))
+    mark = received_watermark(store)
+    at = t0 + timedelta(hours=5)
+    before = current_state(store, at, recent_only=True)
+    assert before.census == {"ED": 3}
+    with RecordSink(store, secret, "late", "test") as sink:  # arrives later, dated earlier
+        sink.add(event(7, 4))
+        sink.add(event(0, 4.5, "discharge"))
+    assert current_state(store, at, recent_only=True).census == {"ED": 3}  # +1 -1
+    again = state_as_of(store, at, mark)
+    assert again.census == before.census
+    assert [p.patient_key for p in again.patients] == [p.patient_key for p in before.patients]
