@@ -174,3 +174,15 @@ def test_the_state_as_of_a_watermark_leaves_out_later_events(store: Engine) -> N
     again = state_as_of(store, at, mark)
     assert again.census == before.census
     assert [p.patient_key for p in again.patients] == [p.patient_key for p in before.patients]
+
+
+def test_hospital_twin_compare_returns_a_frame_and_records_the_run(
+    small_twin: twinsight.HospitalTwin,
+) -> None:
+    frame = small_twin.compare(EXAMPLES / "hospital" / "divert.yaml", days=1, reps=6)
+    assert set(frame["scenario"]) == {"divert"} and "boarding" in set(frame["kpi"])
+    assert {"baseline", "value", "difference", "low", "high", "sentence"} <= set(frame.columns)
+    rec = load_run(small_twin.twin.engine, frame.attrs["run_id"])
+    assert rec.kind == "compare" and rec.reps == 6
+    with pytest.raises(ValueError, match="no scenario 'nope'"):
+        small_twin.compare("nope")

@@ -34,6 +34,7 @@ from ._scenario import (
     list_scenarios,
     load_scenario,
     parse_scenario,
+    resolve_scenario,
     save_scenario,
     scenario_path,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "rerun",
     "rerun_compare",
     "rerun_forecast",
+    "resolve_scenario",
     "save_scenario",
     "scenario_path",
     "spec_hash",

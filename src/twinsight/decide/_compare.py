@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..assimilate import ED, HospitalState
 from ..engines import RepResult, get_engine, kpi_names, run_window
@@ -302,6 +303,31 @@ class Comparison:
     def difference(self, scenario: int, kpi: str) -> np.ndarray:
         """Scenario minus baseline, replication by replication (NaN where either is NaN)."""
         return np.asarray(self.values[scenario][kpi] - self.values[0][kpi], dtype=float)
+
+    def frame(self) -> pd.DataFrame:
+        """One row per scenario and KPI: scenario, kpi, label, unit, baseline, value (the
+        scenario's mean), difference, low, high (its CI), n, sentence. Shares are fractions."""
+        rows = []
+        out = self.to_json()
+        for row in out["kpis"]:
+            for name, e in row["scenarios"].items():
+                d = e["difference"]
+                rows.append(
+                    {
+                        "scenario": name,
+                        "kpi": row["key"],
+                        "label": row["label"],
+                        "unit": row["unit"],
+                        "baseline": row["baseline"]["mean"],
+                        "value": e["mean"],
+                        "difference": d["mean"],
+                        "low": d["low"],
+                        "high": d["high"],
+                        "n": d["n"],
+                        "sentence": e["sentence"],
+                    }
+                )
+        return pd.DataFrame(rows)
 
     def to_json(self) -> dict[str, Any]:
         """Every KPI: the baseline's interval, each scenario's, and the paired difference's,

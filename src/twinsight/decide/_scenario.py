@@ -43,6 +43,7 @@ __all__ = [
     "list_scenarios",
     "load_scenario",
     "parse_scenario",
+    "resolve_scenario",
     "save_scenario",
     "scenario_path",
 ]
@@ -292,6 +293,21 @@ def list_scenarios(twin_dir: Path) -> list[Scenario]:
     if not folder.is_dir():
         return []
     return [load_scenario(p) for p in sorted(folder.glob("*.yaml"))]
+
+
+def resolve_scenario(twin_dir: Path, item: str | Path | Scenario) -> Scenario:
+    """A ``Scenario`` as given, a scenario kept with the twin by name, or a scenario file
+    (``ValueError`` naming the stored ones when it is none of them)."""
+    if isinstance(item, Scenario):
+        return item
+    stored = scenario_path(twin_dir, str(item))
+    if _NAME.match(str(item)) and stored.is_file():
+        return load_scenario(stored)
+    if Path(item).is_file():
+        return load_scenario(item)
+    names = sorted(p.stem for p in (twin_dir / SCENARIOS_DIR).glob("*.yaml"))
+    where = close_names(str(item), names) if names else " (the twin has none)"
+    raise ValueError(f"no scenario '{item}' kept with the twin and no such file{where}")
 
 
 def close_names(name: str, names: list[str]) -> str:

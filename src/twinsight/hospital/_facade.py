@@ -100,6 +100,23 @@ class HospitalTwin:
         self.last_backtest = result.summary()
         return result.rows
 
+    def compare(
+        self, *scenarios: Any, days: float = 7.0, reps: int = 200, seed: int = 1, **options: Any
+    ) -> pd.DataFrame:
+        """The baseline against scenarios (names kept with the twin, files, or
+        ``twinsight.decide.Scenario``) with common random numbers: one row per scenario and
+        KPI with the paired difference, its 95% CI and a sentence (``twinsight.decide``);
+        recorded as a run, its id in ``frame.attrs["run_id"]``."""
+        from ..decide import compare_hospital, resolve_scenario
+
+        chosen = [resolve_scenario(self.twin.path, s) for s in scenarios]
+        comp, run_id = compare_hospital(
+            self.twin, chosen, days=days, reps=reps, seed=seed, **options
+        )
+        frame = comp.frame()
+        frame.attrs["run_id"] = run_id
+        return frame
+
     def drift(self, *, recent_days: float = 28.0) -> pd.DataFrame:
         """Drift alarms found now (also recorded in the store)."""
         alarms = drift(self.twin, recent_days=recent_days)
