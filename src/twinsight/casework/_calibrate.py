@@ -123,11 +123,11 @@ class CaseworkCalibration:
                 f"{until:%Y-%m-%d}: ingest a longer history or widen --window-days"
             )
         days = pd.date_range(pd.Timestamp(start).normalize(), pd.Timestamp(until), freq="D")
-        exposure = np.bincount(days.weekday, minlength=7).astype(float)
+        exposure = np.bincount(days.day_of_week, minlength=7).astype(float)
         self.referrals_: dict[str, list[float]] = {}
         self.referral_intervals_: dict[str, list[tuple[float, float]]] = {}
         for d, g in ref.groupby("district"):
-            counts = np.bincount(g["referral"].dt.weekday, minlength=7).astype(float)
+            counts = np.bincount(g["referral"].dt.day_of_week, minlength=7).astype(float)
             rates = counts / np.maximum(exposure, 1.0)
             lo, hi = poisson_interval(counts, np.maximum(exposure, 1.0), self.level)
             self.referrals_[str(d)] = [float(x) for x in rates]

@@ -45,10 +45,10 @@ class DepartmentParams:
     weekend_factor: float = 0.15
     #: district -> effort multiplier (complexity) and rework probability per pass.
     complexity: dict[str, float] = field(
-        default_factory=lambda: {"north": 1.0, "south": 1.1, "east": 0.9, "west": 1.35}
+        default_factory=lambda: {"north": 1.0, "south": 1.1, "east": 0.9, "west": 1.2}
     )
     rework: dict[str, float] = field(
-        default_factory=lambda: {"north": 0.22, "south": 0.25, "east": 0.18, "west": 0.38}
+        default_factory=lambda: {"north": 0.22, "south": 0.25, "east": 0.18, "west": 0.3}
     )
     #: client group -> share of referrals, and its share of urgent triage outcomes.
     groups: dict[str, float] = field(

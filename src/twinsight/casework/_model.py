@@ -290,6 +290,7 @@ class CaseworkModel:
 
     def kpis(self, per_rep: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Casework KPIs per replication from the engine's KPIs: ``backlog`` (mean open cases),
+        ``decided`` (every decision in the window, warm-start cases included),
         ``allocation_wait`` (mean cases waiting for a slot), ``time_to_decision`` (days, mean),
         ``within_deadline`` (share), ``decisions``; ``caseload_per_worker[<team>]``; and the last
         three by ``[team=<t>]``, ``[district=<d>]`` and ``[priority=<p>]``."""
@@ -299,6 +300,9 @@ class CaseworkModel:
         ]
         out: dict[str, np.ndarray] = {
             "backlog": np.sum([per_rep[f"in_station_mean[{s}]"] for s in names], axis=0),
+            "decided": np.sum(
+                [per_rep[f"served[{station('decide', t)}]"] for t in self.teams], axis=0
+            ),
             "allocation_wait": np.sum(
                 [per_rep[f"queue_mean[{station('assess', t)}]"] for t in self.teams], axis=0
             ),

@@ -172,6 +172,13 @@ def run_forecast(
     return forecast_casework(model, state, days, reps=reps, seed=seed)
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Writes repeated values in full (no YAML anchors): a spec a person can edit."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def export_spec(
     twin: Twin,
     out: Path,
@@ -190,7 +197,8 @@ def export_spec(
         f"# 'twinsight casework spec'. Caseload slots: resources team_<team>.capacity = workers\n"
         f"# x caseload; deadline journeys dl:<district>:<priority> and team:<team>.\n"
     )
-    out.write_text(header + yaml.safe_dump(data, sort_keys=False, width=100), encoding="utf-8")
+    text = yaml.dump(data, Dumper=_PlainDumper, sort_keys=False, width=100, default_flow_style=None)
+    out.write_text(header + text, encoding="utf-8")
     return model
 
 

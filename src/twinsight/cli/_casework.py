@@ -231,8 +231,9 @@ def casework_forecast(
         table.add_row(str(b["day"]), str(b["date"]), _band(b), _band(w))
     stdout.print(table)
     summary = fc.summary.set_index("kpi")
-    for key, label in (("decisions", "decisions of cases referred in the period"),
-                       ("within_deadline", "of them decided within the deadline")):  # fmt: skip
+    for key, label in (("decided", "decisions in the period (every case)"),
+                       ("decisions", "decisions of cases referred in the period"),
+                       ("within_deadline", "of these, decided within the deadline")):  # fmt: skip
         row = summary.loc[key]
         stdout.print(f"{label}: {_band(row, key == 'within_deadline')}", highlight=False)
 
