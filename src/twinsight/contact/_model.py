@@ -105,9 +105,20 @@ class ContactModel:
         return None if p is None else dict(p.spec_)
 
     def patience_mean(self, queue: str) -> float | None:
-        """Mean patience, minutes (None: nobody abandoned)."""
+        """Mean patience, minutes (None: nobody abandoned) of the chosen family."""
         p = self.calibration.patience[queue]
         return None if p is None else p.mean_
+
+    def erlang_patience(self, queue: str) -> float | None:
+        """The mean patience Erlang A uses, minutes: the censored maximum-likelihood fit of an
+        exponential (abandonments over the total time callers spent waiting), which matches
+        the abandonment hazard where the waits are; the chosen family's mean extrapolates
+        beyond the longest waits seen (None: nobody abandoned)."""
+        p = self.calibration.patience[queue]
+        if p is None:
+            return None
+        exp = p.fits_.get("exponential")
+        return float(exp["scale"]) if exp else p.mean_
 
     def rates(self, queue: str, weekday: str) -> list[float]:
         """Expected calls per interval of ``queue`` on ``weekday``."""

@@ -3,8 +3,9 @@
 Each interval is staffed as if it were in steady state at its own arrival rate (the usual
 stationary independent-period approach). Two methods:
 
-- ``erlang``: Erlang C (nobody abandons) or Erlang A (patience taken as exponential with the
-  fitted mean), exact for Poisson arrivals and exponential handle times and patience;
+- ``erlang``: Erlang C (nobody abandons) or Erlang A (patience exponential, its rate fitted by
+  censored maximum likelihood: abandonments over the total time spent waiting), exact for
+  Poisson arrivals and exponential handle times and patience;
 - ``simulation``: the flow engine on the interval's spec (the fitted handle-time and patience
   families, callbacks) with ``twinsight.optimise`` (common random numbers, sequential
   one-sided checks), searching around the Erlang answer.
@@ -165,7 +166,7 @@ def staff_intervals(
     for n, (q, w, i, calls) in enumerate(todo):
         lam = calls / step
         aht = model.handle_mean(q)
-        pat = model.patience_mean(q)
+        pat = model.erlang_patience(q)
         level = fewest_agents(
             lam, aht, pat, sl.seconds / 60.0, sl.target, model.settings.max_abandon
         )
