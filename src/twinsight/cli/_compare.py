@@ -125,7 +125,7 @@ def compare_cmd(
             "--spec", help="Compare on a flow spec file instead of a twin.", show_default=False
         ),
     ] = None,
-    days: Annotated[float, typer.Option("--days", "-d", help="Days ahead (twin), 1-7.")] = 7,
+    days: Annotated[float, typer.Option("--days", "-d", help="Days ahead (twin), 1-14.")] = 7,
     reps: Annotated[
         int | None,
         typer.Option(
@@ -187,8 +187,8 @@ def compare_cmd(
         )
     if spec is not None and not args:
         fail("give at least one scenario file", "twinsight compare --spec FILE SCENARIO_FILE...")
-    if not 1 <= days <= 7:
-        fail(f"--days: {days:g} is outside 1-7", "compare between 1 and 7 days ahead")
+    if not 1 <= days <= 14:
+        fail(f"--days: {days:g} is outside 1-14", "compare between 1 and 14 days ahead")
     if reps is not None and reps < 2:
         fail(f"--reps: {reps} is too few for a paired interval", "use at least 2")
     try:
