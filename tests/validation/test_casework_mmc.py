@@ -59,7 +59,7 @@ def _within(q: theory.QueueMetrics, t: float) -> float:
         return q.p_wait * gamma * math.exp(-gamma * w) * (1.0 - math.exp(-mu * (t - w)))
 
     tail, _ = integrate.quad(dens, 0.0, t)
-    return (1.0 - q.p_wait) * (1.0 - math.exp(-mu * t)) + tail
+    return float((1.0 - q.p_wait) * (1.0 - math.exp(-mu * t)) + tail)
 
 
 def test_casework_team_is_mmc_with_rework() -> None:
