@@ -221,3 +221,26 @@ def test_a_case_history_leaves_out_spells_with_a_missing_event() -> None:
     hist = case_history(events, datetime(2026, 4, 1, tzinfo=UTC))
     assert set(hist.spells["kind"]) == {"triage"}  # the assessment's end is unknown
     assert hist.cases["state"].tolist() == ["closed"]
+
+
+def test_the_python_facade_returns_frames(tmp_path: Path) -> None:
+    from twinsight.casework import CaseworkTwin
+    from twinsight.twin import TwinError
+
+    events = tmp_path / "cases.parquet"
+    write_case_events(emulate_casework(120, 8).rows, events)
+    with CaseworkTwin("dept", home=tmp_path, create=True) as twin:
+        (report,) = twin.ingest(events)
+        assert report.accepted > 1000
+        cal = twin.calibrate()
+        assert set(cal.teams_) == {"alpha", "beta"}
+        state = twin.state()
+        assert {"district", "priority", "station", "elapsed", "past_deadline"} <= set(state)
+        table = twin.equity(reps=2, days=30)
+        assert table["group"].iloc[0] == "all"
+        assert twin.spec(tmp_path / "dept.yaml").is_file()
+    with pytest.raises(TwinError, match="not social-services"):
+        from twinsight.twin import init_twin
+
+        init_twin("wards", "hospital", home=tmp_path).close()
+        CaseworkTwin("wards", home=tmp_path)

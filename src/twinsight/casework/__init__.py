@@ -16,6 +16,7 @@ from ._events import (
     load_case_events,
     write_case_events,
 )
+from ._facade import CaseworkTwin
 from ._forecast import QUANTILES, CaseState, CaseworkForecast, case_state, forecast_casework
 from ._model import (
     CaseworkModel,
@@ -60,6 +61,7 @@ __all__ = [
     "CaseworkEmulation",
     "CaseworkForecast",
     "CaseworkModel",
+    "CaseworkTwin",
     "DepartmentParams",
     "Team",
     "case_class",
