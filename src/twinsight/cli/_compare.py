@@ -291,6 +291,11 @@ def _on_twin(
         return contact_compare(args, days, reps, seed, targets, max_reps, home, db, quiet)
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
     try:
+        if twin.template != "hospital":
+            fail(
+                f"twin '{name}' is a {twin.template} twin; compare works on hospital twins",
+                "for a flow spec use: twinsight compare --spec FILE SCENARIO_FILE...",
+            )
         with _errors(db):
             try:
                 scenarios = [_scenario(twin, a) for a in args[1:]]

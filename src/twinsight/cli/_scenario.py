@@ -71,6 +71,11 @@ def scenario(
         fail(f"unknown action '{action}'", "use 'twinsight scenario NAME add FILE' or '... list'")
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
     try:
+        if twin.template != "hospital":
+            fail(
+                f"twin '{name}' is a {twin.template} twin; scenarios are kept with hospital twins",
+                "for a flow spec, pass scenario files to 'twinsight compare --spec'",
+            )
         with _errors(db):
             if action == "list":
                 try:
