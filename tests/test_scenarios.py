@@ -49,8 +49,15 @@ def test_every_example_scenario_is_valid() -> None:
     scenarios = [parse_scenario(p.read_text(), str(p)) for p in files if p.name != "staffing.yaml"]
     assert len(scenarios) >= 9
     kinds = {iv.kind for s in scenarios for iv in s.interventions}
-    assert kinds == {"beds", "shift", "discharge_before_noon", "shorter_stays", "divert",
-                     "surge", "set"}  # fmt: skip
+    assert kinds == {
+        "beds",
+        "shift",
+        "discharge_before_noon",
+        "shorter_stays",
+        "divert",
+        "surge",
+        "set",
+    }
 
 
 def test_a_misspelt_field_names_the_closest_one_and_its_line() -> None:
@@ -62,8 +69,10 @@ def test_a_misspelt_field_names_the_closest_one_and_its_line() -> None:
               - bed: {unit: MED1, change: 6}
             """)
     messages = {p.path: (p.message, p.line) for p in err.value.problems}
-    assert messages["interventions.0.beds.chnage"] == ("unknown field 'chnage'; did you mean "
-                                                       "'change'?", 3)  # fmt: skip
+    assert messages["interventions.0.beds.chnage"] == (
+        "unknown field 'chnage'; did you mean 'change'?",
+        3,
+    )
     assert "did you mean 'beds'" in messages["interventions.1.bed"][0]
 
 
@@ -109,8 +118,11 @@ def test_discharge_before_noon_frees_the_bed_hours_it_moves() -> None:
 
 def test_a_unit_that_does_not_exist_is_named_with_the_ones_that_do() -> None:
     sc = _scenario("name: x\ninterventions: [{beds: {unit: MED, change: 2}}]\n")
-    with pytest.raises(ScenarioError, match=r"no unit 'MED'; did you mean 'MED1'\? \(there are: "
-                       r"MED1, SURG\)"):  # fmt: skip
+    with pytest.raises(
+        ScenarioError,
+        match=r"no unit 'MED'; did you mean 'MED1'\? \(there are: "
+        r"MED1, SURG\)",
+    ):
         apply_to_model(_model(), sc)
 
 
@@ -150,12 +162,21 @@ def test_shift_on_a_fixed_and_on_a_scheduled_resource() -> None:
         """)
     out = apply_to_spec(spec, sc)
     assert _steps(out, "doctors") == [("00:00", 2), ("10:00", 3), ("18:00", 2)]
-    assert _steps(out, "nurses") == [("00:00", 3), ("02:00", 1), ("08:00", 3), ("18:00", 5),
-                                     ("20:00", 3)]  # fmt: skip
+    assert _steps(out, "nurses") == [
+        ("00:00", 3),
+        ("02:00", 1),
+        ("08:00", 3),
+        ("18:00", 5),
+        ("20:00", 3),
+    ]
     with pytest.raises(ScenarioError, match="no resource 'doctor'; did you mean 'doctors'"):
-        apply_to_spec(spec, _scenario(
-            "name: x\ninterventions: [{shift: {resource: doctor, extra: 1, from: '08:00', "
-            "to: '09:00'}}]\n"))  # fmt: skip
+        apply_to_spec(
+            spec,
+            _scenario(
+                "name: x\ninterventions: [{shift: {resource: doctor, extra: 1, from: '08:00', "
+                "to: '09:00'}}]\n"
+            ),
+        )
 
 
 def test_surge_adds_a_stream_in_the_clock_hours_of_the_window() -> None:
@@ -169,14 +190,16 @@ def test_surge_adds_a_stream_in_the_clock_hours_of_the_window() -> None:
     # the run starts Monday 06:00: the surge is Tuesday 06:00 to Wednesday 06:00
     on = [h for h, r in enumerate(table) if r > 0]
     assert on == list(range(24 + 6, 48 + 6)) and table[30] == pytest.approx(1.0)
-    whole = apply_to_spec(spec, _scenario(
-        "name: y\ninterventions: [{surge: {percent: -20, days: 4}}]\n"))  # fmt: skip
+    whole = apply_to_spec(
+        spec, _scenario("name: y\ninterventions: [{surge: {percent: -20, days: 4}}]\n")
+    )
     first = whole.arrivals[0]
     assert isinstance(first, PoissonArrivals) and first.profile is not None
     assert first.profile.hourly_table()[0] == pytest.approx(1.6)
     with pytest.raises(ScenarioError, match="lull"):
-        apply_to_spec(spec, _scenario(
-            "name: z\ninterventions: [{surge: {percent: -20, days: 1}}]\n"))  # fmt: skip
+        apply_to_spec(
+            spec, _scenario("name: z\ninterventions: [{surge: {percent: -20, days: 1}}]\n")
+        )
 
 
 def test_set_changes_any_field_and_names_what_exists_near_a_bad_path() -> None:
@@ -227,3 +250,27 @@ def test_the_acute_hospital_scenarios_fit_the_template() -> None:
     early = apply_to_spec(spec, load_scenario(folder / "earlier-discharges.yaml"))
     window = early.stations["medical_ward"].release_window
     assert window is not None and (window.start, window.end) == ("08:00", "17:00")
+
+
+def test_a_night_shift_on_a_weekly_schedule_wraps_into_monday() -> None:
+    text = SPEC.replace(
+        "doctors: {capacity: 2}",
+        'doctors: {schedule: {repeat: week, steps: [{at: "mon 00:00", capacity: 2}, '
+        '{at: "sat 00:00", capacity: 1}]}}',
+    )
+    sc = _scenario(
+        "name: x\ninterventions: [{shift: {resource: doctors, extra: 1, from: '22:00', "
+        "to: '02:00'}}]\n"
+    )
+    out = apply_to_spec(parse_spec(text), sc)
+    nights = [(f"{d} 02:00", 2) for d in ("mon", "tue", "wed", "thu", "fri")]
+    evenings = [(f"{d} 22:00", 3) for d in ("mon", "tue", "wed", "thu", "fri")]
+    weekday = [x for pair in zip(nights, evenings, strict=True) for x in pair]
+    weekend = [
+        ("sat 00:00", 2),
+        ("sat 02:00", 1),
+        ("sat 22:00", 2),
+        ("sun 02:00", 1),
+        ("sun 22:00", 2),
+    ]
+    assert _steps(out, "doctors") == [("mon 00:00", 3), *weekday, *weekend]
