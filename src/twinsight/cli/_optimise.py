@@ -84,8 +84,11 @@ def _print(result: OptimisationResult) -> None:
             f"without simulation, of {result.lattice}; seed {p.run.seed}")  # fmt: skip
     if result.best is not None:
         best = result.best
-        stdout.print(f"[bold green]cheapest feasible decision[/]: {escape(_decision_text(best))}"
+        what = "cheapest feasible decision" if result.status == "optimal" else "feasible decision"
+        stdout.print(f"[bold green]{what}[/]: {escape(_decision_text(best))}"
                      f"  (cost {best.cost:g})", highlight=False)  # fmt: skip
+        if result.reason:
+            stdout.print(f"[yellow]note:[/] {escape(result.reason)}", highlight=False)
         stdout.print(_checks_table(best, "its targets"))
     else:
         stdout.print(f"[bold red]no feasible decision[/]: {escape(result.reason)}")
@@ -94,7 +97,7 @@ def _print(result: OptimisationResult) -> None:
             stdout.print(f"closest decision found: {escape(_decision_text(near))} "
                          f"(cost {near.cost:g})", highlight=False)  # fmt: skip
             stdout.print(_checks_table(near, "how far it misses each target"))
-    stdout.print(head, style="dim", highlight=False)
+    stdout.print(head.replace("1 decisions", "1 decision"), style="dim", highlight=False)
 
 
 def _record(
@@ -194,6 +197,7 @@ def optimise_command(
                 f"'twinsight init {escape(name)}' to keep a record)",
                 style="dim",
             )
+    stdout.file.flush()
     if result.best is None:
         if not as_json:
             stderr.print(

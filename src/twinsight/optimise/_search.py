@@ -8,9 +8,13 @@ over the targets): *met* when the one-sided confidence bound is on the right sid
 ``max_reps``, after which the sample mean decides (and the verdict says so). The first candidate
 found feasible is the answer. With ``monotone`` (more of any decision never hurts a target) the
 upper corner is checked first (infeasible there: infeasible everywhere), then each decision's
-least feasible value with every other decision at its upper bound is found by bisection, and
-every candidate below an infeasible decision, coordinate by coordinate, is skipped without
-simulation (with one decision, the bisection finds the answer itself).
+least feasible value with every other decision at its upper bound is found by bisection (less
+of it is infeasible whatever the others), then a coordinate descent from the upper corner
+(dearest unit first, each by bisection) gives a feasible incumbent; only decisions cheaper than
+the incumbent are then taken in cost order, and every one below an infeasible decision,
+coordinate by coordinate, is skipped without simulation. With one decision, the bisection finds
+the answer itself. If ``max_candidates`` runs out first, the incumbent is returned with status
+``feasible`` (not proven the cheapest).
 See docs/optimise.md.
 """
 
@@ -119,8 +123,10 @@ class Evaluation:
 
 @dataclass
 class OptimisationResult:
-    """What the search found: ``status`` ``optimal`` (``best`` is the cheapest feasible decision)
-    or ``infeasible`` (``best`` is None and ``closest`` the decision that misses least)."""
+    """What the search found: ``status`` ``optimal`` (``best`` is the cheapest feasible decision),
+    ``feasible`` (``best`` is feasible but the candidate budget ran out before every cheaper
+    decision was checked; ``reason`` says so) or ``infeasible`` (``best`` is None and
+    ``closest`` the decision that misses least)."""
 
     problem: OptimisationProblem
     status: str
@@ -151,14 +157,15 @@ class OptimisationResult:
         }
 
 
-def _lattice(problem: OptimisationProblem) -> list[dict[str, int]]:
+def _lattice(problem: OptimisationProblem, lows: dict[str, int]) -> list[dict[str, int]]:
+    """Every decision with each value from ``lows[name]`` to its upper bound, cheapest first."""
     names = list(problem.decisions)
-    ranges = [range(d.lower, d.upper + 1) for d in problem.decisions.values()]
+    ranges = [range(lows[n], d.upper + 1) for n, d in problem.decisions.items()]
     size = math.prod(len(r) for r in ranges)
     if size > MAX_LATTICE:
         raise ValueError(
-            f"the decisions span {size} combinations (more than {MAX_LATTICE}); narrow the "
-            "lower/upper bounds"
+            f"the decisions left to search span {size} combinations (more than {MAX_LATTICE}); "
+            "narrow the lower/upper bounds"
         )
     points = [dict(zip(names, values, strict=True)) for values in itertools.product(*ranges)]
     # cheapest first; among equal costs, fewer units first, then the order of the lattice
@@ -229,6 +236,35 @@ def evaluate(
         n = min(2 * n, run.max_reps)
 
 
+def _bisect(
+    problem: OptimisationProblem,
+    name: str,
+    at: dict[str, int],
+    lower: int,
+    run: Callable[[dict[str, int]], Evaluation],
+    done: list[Evaluation],
+    on_candidate: OnCandidate | None,
+    total: int,
+) -> tuple[int, int, Evaluation | None]:
+    """Bisection for the least value of decision ``name`` in ``[lower, at[name]]`` that is
+    feasible with the others as in ``at`` (``at`` itself is feasible): ``(lo, hi, ev)`` where
+    every value below ``lo`` was found infeasible (or lies below ``lower``), ``hi`` is feasible
+    and ``ev`` its evaluation (None: ``hi`` is ``at[name]``). ``lo == hi`` unless the candidate
+    budget ran out."""
+    lo, hi = lower, at[name]
+    best: Evaluation | None = None
+    while lo < hi and len(done) < problem.search.max_candidates:
+        mid = (lo + hi) // 2
+        ev = run({**at, name: mid})
+        if on_candidate is not None:
+            on_candidate(0, total, ev)
+        if ev.feasible:
+            hi, best = mid, ev
+        else:
+            lo = mid + 1
+    return lo, hi, best
+
+
 def optimise(
     problem: OptimisationProblem,
     spec_for: SpecFor,
@@ -241,14 +277,17 @@ def optimise(
     ``spec_for(decision)`` builds the spec of a decision; ``executor``: where the replications
     run (``twinsight.scale``); ``on_candidate`` is told about each candidate in turn.
     """
-    points = _lattice(problem)
-    total = len(points)
+    total = math.prod(d.upper - d.lower + 1 for d in problem.decisions.values())
+    lows = {name: d.lower for name, d in problem.decisions.items()}
     search = problem.search
     done: list[Evaluation] = []
     infeasible: list[dict[str, int]] = []
     skipped = 0
 
     def run(decision: dict[str, int]) -> Evaluation:
+        known = next((e for e in done if e.decision == decision), None)
+        if known is not None:  # simulated already (common random numbers: the same result)
+            return known
         ev = evaluate(problem, spec_for(decision), decision, executor)
         done.append(ev)
         if not ev.feasible:
@@ -258,6 +297,7 @@ def optimise(
     def closest() -> Evaluation | None:
         return min(done, key=lambda e: (e.shortfall, e.cost)) if done else None
 
+    incumbent: Evaluation | None = None
     if search.monotone and total > 1:
         top = {name: d.upper for name, d in problem.decisions.items()}
         ev = run(top)
@@ -268,35 +308,51 @@ def optimise(
                 problem, "infeasible", None, ev, done, total, total - 1,
                 "the targets are missed even with every decision at its upper bound",
             )  # fmt: skip
-        for name, d in problem.decisions.items():
+        incumbent = ev
+        for name in problem.decisions:
             # the least feasible value of this decision with all others at their upper bound:
-            # any decision with less of it is dominated by an infeasible one (bisection)
-            lo, hi = d.lower, d.upper
-            while lo < hi and len(done) < search.max_candidates:
-                mid = (lo + hi) // 2
-                ev = run({**top, name: mid})
-                if on_candidate is not None:
-                    on_candidate(0, total, ev)
-                lo, hi = (lo, mid) if ev.feasible else (mid + 1, hi)
+            # any decision with less of it is dominated by an infeasible one
+            lows[name], _, _ = _bisect(problem, name, top, lows[name], run, done, on_candidate,
+                                       total)  # fmt: skip
+        # coordinate descent from the top, dearest unit first: a feasible decision none of
+        # whose values can be lowered alone (the incumbent: nothing dearer needs simulating)
+        current = dict(top)
+        for name in sorted(problem.decisions, key=lambda n: -problem.decisions[n].cost):
+            _, current[name], found = _bisect(problem, name, current, lows[name], run, done,
+                                              on_candidate, total)  # fmt: skip
+            if found is not None and found.cost < incumbent.cost:
+                incumbent = found
+    points = _lattice(problem, lows)
+    skipped = total - len(points)  # below a decision's least feasible value
     for i, point in enumerate(points):
+        if incumbent is not None and problem.cost(point) >= incumbent.cost:
+            return OptimisationResult(problem, "optimal", incumbent, None, done, total,
+                                      total - len(done))  # fmt: skip
         below = search.monotone and any(
             all(point[k] <= bad[k] for k in point) for bad in infeasible
         )
         if below:
             skipped += 1
             if on_candidate is not None:
-                on_candidate(i + 1, total, None)
+                on_candidate(total - len(points) + i + 1, total, None)
             continue
-        if len(done) >= search.max_candidates:
+        known = next((e for e in done if e.decision == point), None)
+        if known is None and len(done) >= search.max_candidates:
+            if incumbent is not None:
+                return OptimisationResult(
+                    problem, "feasible", incumbent, None, done, total, skipped,
+                    f"max_candidates ({search.max_candidates}) reached before every cheaper "
+                    "decision was checked: the best feasible decision found, not proven the "
+                    "cheapest; raise search.max_candidates or narrow the bounds",
+                )  # fmt: skip
             return OptimisationResult(
                 problem, "infeasible", None, closest(), done, total, skipped,
                 f"no feasible decision among the {len(done)} simulated (max_candidates); "
                 "raise search.max_candidates or narrow the bounds",
             )  # fmt: skip
-        known = next((e for e in done if e.decision == point), None)
         ev = known or run(point)
         if on_candidate is not None:
-            on_candidate(i + 1, total, ev)
+            on_candidate(total - len(points) + i + 1, total, ev)
         if ev.feasible:
             return OptimisationResult(problem, "optimal", ev, None, done, total, skipped)
     return OptimisationResult(
