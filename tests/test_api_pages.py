@@ -170,3 +170,27 @@ def test_live_feed_sends_a_new_message_after_an_ingest(served: Served) -> None:
     first, second = _messages(text)
     assert second["version"] > first["version"]
     assert second["sent_at"] >= first["sent_at"]
+
+
+def test_optimise_finds_the_cheapest_beds_on_the_twins_model(served: Served) -> None:
+    options = served.call("GET", f"{TWIN}/optimise", "viewer").json()
+    assert options["available"] and "utilisation[MED1_beds]" in options["kpis"]
+    med1 = options["resources"]["MED1_beds"]
+    problem = {"name": "beds", "twin": {"days": 7, "present": True},
+               "decisions": {"MED1_beds": {"path": med1["path"], "lower": 30, "upper": 60,
+                                           "cost": 1}},
+               "constraints": [{"kpi": "utilisation[MED1_beds]", "at_most": 0.85}],
+               "run": {"reps": 5, "max_reps": 10}}  # fmt: skip
+    on_a_file = {**{k: v for k, v in problem.items() if k != "twin"}, "spec": "/etc/x.yaml"}
+    refused = served.call("POST", f"{TWIN}/optimise", json=on_a_file)
+    assert refused.status_code == 422 and "twin's own model" in refused.json()["detail"]
+    job = served.wait(served.call("POST", f"{TWIN}/optimise", json=problem).json())
+    assert job["status"] == "done", job["error"]
+    best = job["result"]["best"]
+    assert best is not None, json.dumps(job["result"])[:1500]
+    assert best["feasible"] and 30 <= best["decision"]["MED1_beds"] <= 60
+    assert all(c["verdict"].startswith("met") and c["mean"] <= 0.85 for c in best["checks"]), best
+    if best["decision"]["MED1_beds"] > 30:  # one bed fewer misses the target (it was checked)
+        assert job["result"]["evaluated"] >= 2
+    kinds = [r["kind"] for r in served.call("GET", f"{TWIN}/runs", "viewer").json()["runs"]]
+    assert "optimise" in kinds

@@ -26,7 +26,7 @@ def _free_port() -> int:
 def test_demo_twin_is_prepared_served_and_fed_live(tmp_path: Path) -> None:
     said: list[str] = []
     plan = prepare_demo(tmp_path, history_days=35, live_days=2, beds=100, reps=40,
-                        say=said.append)  # fmt: skip
+                        backtest=False, say=said.append)  # fmt: skip
     assert plan.created and plan.live_rows and plan.twin == DEMO_TWIN
     folder = tmp_path / DEMO_TWIN
     assert (folder / "forecasts" / "latest.json").is_file()
@@ -66,7 +66,7 @@ def test_demo_twin_is_prepared_served_and_fed_live(tmp_path: Path) -> None:
         access.close()
     assert roles["device"] is not None  # the emulator's token is revoked when the demo stops
     again = prepare_demo(tmp_path, history_days=35, live_days=2, beds=100, reps=40,
-                         say=said.append)  # fmt: skip
+                         backtest=False, say=said.append)  # fmt: skip
     assert not again.created and len(again.live_rows) < len(plan.live_rows)
 
 

@@ -7,6 +7,7 @@ Screenshots are kept in ``tests/artifacts/dashboard/`` (not in git)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -192,6 +193,24 @@ def test_scenario_built_in_the_form_is_compared_with_sentences_and_chart(page: A
         assert float(low) <= float(mean) <= float(high)
     page.wait_for_selector("text=compare")  # the run is listed
     _shot(page, "scenarios")
+
+
+def test_optimisation_form_finds_the_cheapest_beds(page: Any) -> None:
+    page.click("nav >> text=Scenarios")
+    page.wait_for_selector("#optimise-form")
+    assert page.is_checked("#opt-use-ICU")  # the first ward is decided by default
+    page.fill("#opt-days", "5")
+    page.fill("#opt-reps", "4")
+    page.click("text=Find the cheapest beds")
+    page.wait_for_selector("[data-optimise]", timeout=90_000)
+    outcome = page.get_attribute("[data-optimise]", "data-optimise")
+    assert outcome in ("best", "infeasible")
+    if outcome == "best":
+        decision = json.loads(page.get_attribute("[data-optimise]", "data-decision"))
+        low, high = int(page.input_value("#opt-lo-ICU")), int(page.input_value("#opt-hi-ICU"))
+        assert low <= decision["ICU_beds"] <= high
+        assert "met" in page.inner_text("#opt-result table")
+    _shot(page, "optimise")
 
 
 def test_calibration_page_draws_fitted_against_data_per_unit(page: Any) -> None:

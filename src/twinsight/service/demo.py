@@ -1,7 +1,8 @@
 """``twinsight demo hospital``: a hospital twin fed live by the emulator, with the dashboard.
 
 ``prepare_demo`` makes (or reuses) the twin ``demo-hospital`` in the home folder: the first
-``history_days`` of an emulated hospital are ingested, the twin calibrated and a forecast made;
+``history_days`` of an emulated hospital are ingested, the twin calibrated, a forecast made and
+backtested;
 an admin token (shown once) and a device token (for the emulator's stream) are created.
 ``run_demo`` then serves the app on 127.0.0.1 and streams the rest of the emulation into it
 over HTTP at ``speed`` times real time (60: an hour of hospital a minute) until Ctrl-C.
@@ -10,6 +11,7 @@ Same seed, same hospital. See ``docs/dashboard.md``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import threading
@@ -24,6 +26,9 @@ from ..emulate import emulate_hospital, stream_http, write_events
 from ..govern import AccessStore
 from ..hospital import FORECASTS_DIR, calibrate, run_forecast
 from ..twin import Twin, init_twin, open_twin, twin_home
+from .schemas_dashboard import BacktestRequest
+from .services.forecast import BACKTEST_FILE, backtest_job
+from .services.registry import TwinHandle
 from .settings import ServiceSettings
 
 __all__ = ["DEMO_TWIN", "DemoPlan", "prepare_demo", "run_demo"]
@@ -78,11 +83,12 @@ def _open(folder: Path) -> tuple[Twin, bool]:
 def prepare_demo(
     home: Path | str | None = None,
     *,
-    history_days: int = 42,
+    history_days: int = 70,
     live_days: int = 14,
     beds: int = 200,
     seed: int = 7,
     reps: int = 300,
+    backtest: bool = True,
     say: Say = print,
 ) -> DemoPlan:
     """Make or reuse the demo twin (history ingested, calibrated, forecast) and its tokens."""
@@ -112,6 +118,11 @@ def prepare_demo(
         if created or not (twin.path / FORECASTS_DIR / "latest.json").is_file():
             say(f"forecasting 7 days ({reps} replications)…")
             run_forecast(twin, 7.0, reps=reps, seed=seed)
+        if backtest and not (twin.path / FORECASTS_DIR / BACKTEST_FILE).is_file():
+            say("backtesting (3 weekly origins)…")
+            handle = TwinHandle(twin)
+            with contextlib.suppress(ValueError):  # a history too short for it: skip
+                backtest_job(handle, BacktestRequest(origins=3, reps=60, seed=seed))
     finally:
         twin.close()
     access = AccessStore(folder)

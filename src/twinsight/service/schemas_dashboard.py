@@ -45,11 +45,13 @@ class ForecastRequest(BaseModel):
 
 
 class BacktestRequest(BaseModel):
-    """Rolling-origin backtest: ``origins`` weekly origins, ``days`` ahead each."""
+    """Rolling-origin backtest: ``origins`` weekly origins, each calibrated on the
+    ``window_days`` before it and scored ``days`` ahead."""
 
     model_config = _STRICT
     days: float = Field(default=7.0, gt=0, le=14, description="horizon, days")
     origins: int = Field(default=4, ge=1, le=20)
+    window_days: float = Field(default=28.0, ge=7, le=365, description="calibration window")
     reps: int = Field(default=100, ge=20, le=2000)
     seed: int = Field(default=1, ge=0)
 

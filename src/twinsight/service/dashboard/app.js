@@ -335,7 +335,7 @@ async function pageForecast(root, signal) {
         Object.entries(sm.per_unit).map(([u, r]) => [u, fmt(r.mae), fmt(r.mae_last_value), fmt(r.mae_same_hour_last_week), pct(r.coverage_90), pct(r.coverage_50)]), [1, 2, 3, 4, 5]));
   };
   refresh.addEventListener("click", busy(refresh, async () => { await job(tw("/forecast"), { reps: 300 }, signal, "Forecast"); await load(); }));
-  runBt.addEventListener("click", busy(runBt, async () => { await job(tw("/backtest"), { origins: 3, reps: 60 }, signal, "Backtest"); await loadRecord(); }));
+  runBt.addEventListener("click", busy(runBt, async () => { await job(tw("/backtest"), { origins: 3, reps: 60, window_days: 28 }, signal, "Backtest"); await loadRecord(); }));
   await Promise.all([load().catch((e) => problem(charts, e)), loadRecord().catch((e) => problem(record, e))]);
 }
 
@@ -428,18 +428,72 @@ async function pageScenarios(root, signal) {
       return h("p", {}, h("strong", { text: sc.name }), ` — ${sc.description || ""} (${sc.interventions.map((iv) => Object.keys(iv)[0]).join(", ")}) `, b);
     }));
   };
+  function loadRunsLater() { loadRuns().catch(() => {}); }
   const loadRuns = async () => {
     const r = await api(tw("/runs?limit=15"), { signal });
     runs.replaceChildren(table("Recorded runs (rerun any with 'twinsight rerun RUN_ID')", ["Run", "Kind", "Made", "Data up to", "Replications", "Scenarios"],
       r.runs.map((x) => [x.run_id, x.kind, when(x.created_at), when(x.data_at), String(x.reps), x.scenarios.join(", ")]), [4]));
   };
+  const optBox = h("div", { class: "panel" });
+  optimiseForm(optBox, signal, loadRunsLater);
   root.append(h("h2", { text: "Scenarios: what if?" }), h("div", { class: "panel" }, form), result,
     h("section", { "aria-labelledby": "saved-h" }, h("h3", { id: "saved-h", text: "Saved scenarios" }), saved),
-    h("section", { "aria-labelledby": "opt-h" }, h("h3", { id: "opt-h", text: "Optimisation" }),
-      h("p", { class: "hint" }, "Find the cheapest change that meets targets with ", h("code", { text: "twinsight optimise NAME PROBLEM.yaml" }),
-        "; its runs are listed below. (The service has no optimisation endpoint yet.)")),
+    h("section", { "aria-labelledby": "opt-h" }, h("h3", { id: "opt-h", text: "Optimisation: the fewest beds that keep occupancy under a target" }), optBox),
     h("section", { "aria-labelledby": "runs-h" }, h("h3", { id: "runs-h", text: "Runs" }), runs));
   await Promise.all([loadSaved().catch((e) => problem(saved, e)), loadRuns().catch((e) => problem(runs, e))]);
+}
+
+async function optimiseForm(box, signal, done) {
+  let opt;
+  try { opt = await api(tw("/optimise"), { signal }); } catch (e) { problem(box, e); return; }
+  if (!opt.available) { box.replaceChildren(h("p", { class: "hint", text: "Calibrate the twin first." })); return; }
+  const wards = Object.entries(opt.resources).filter(([n]) => n.endsWith("_beds"));
+  const rows = wards.map(([n, r], i) => {
+    const unit = n.replace(/_beds$/, "");
+    const use = h("input", { type: "checkbox", id: `opt-use-${unit}`, checked: i === 0 || null });
+    const lower = h("input", { type: "number", id: `opt-lo-${unit}`, min: 1, value: Math.max(1, r.capacity - 6), size: 5 });
+    const upper = h("input", { type: "number", id: `opt-hi-${unit}`, min: 1, value: r.capacity + 10, size: 5 });
+    const cost = h("input", { type: "number", id: `opt-cost-${unit}`, min: 0, step: "any", value: 1, size: 5 });
+    return { n, path: r.path, use, lower, upper, cost, row: h("div", { class: "row" },
+      h("div", { class: "field" }, h("label", { for: use.id }, `Decide ${unit} beds `, h("span", { class: "hint", text: `(now ${r.capacity})` })), use),
+      h("div", { class: "field" }, h("label", { for: lower.id, text: "at least" }), lower),
+      h("div", { class: "field" }, h("label", { for: upper.id, text: "at most" }), upper),
+      h("div", { class: "field" }, h("label", { for: cost.id, text: "cost per bed" }), cost)) };
+  });
+  const occ = h("input", { type: "number", id: "opt-occ", min: 10, max: 100, value: 85 });
+  const days = h("input", { type: "number", id: "opt-days", min: 1, max: 56, value: 14 });
+  const present = h("input", { type: "checkbox", id: "opt-present", checked: true });
+  const reps = h("input", { type: "number", id: "opt-reps", min: 2, max: 200, value: 10 });
+  const run = h("button", { type: "submit", text: "Find the cheapest beds" });
+  const out = h("div", { id: "opt-result", "aria-live": "polite" });
+  const form = h("form", { id: "optimise-form", "aria-label": "Optimisation" }, rows.map((r) => r.row),
+    h("div", { class: "row" },
+      h("div", { class: "field" }, h("label", { for: "opt-occ", text: "Mean occupancy at most (%)" }), occ),
+      h("div", { class: "field" }, h("label", { for: "opt-days", text: "Days simulated" }), days),
+      h("div", { class: "field" }, h("label", { for: "opt-present", text: "Start from the hospital now" }), present),
+      h("div", { class: "field" }, h("label", { for: "opt-reps", text: "Replications" }), reps), run), out);
+  form.addEventListener("submit", busy(run, async () => {
+    const used = rows.filter((r) => r.use.checked);
+    if (!used.length) { out.replaceChildren(h("p", { class: "msg", text: "Choose at least one ward to decide." })); return; }
+    const problemBody = {
+      name: "dashboard-beds", description: `beds with mean occupancy <= ${occ.value}%`,
+      twin: { days: +days.value, present: present.checked },
+      decisions: Object.fromEntries(used.map((r) => [r.n, { path: r.path, lower: +r.lower.value, upper: +r.upper.value, cost: +r.cost.value }])),
+      constraints: used.map((r) => ({ kpi: `utilisation[${r.n}]`, at_most: +occ.value / 100 })),
+      run: { reps: +reps.value, max_reps: 4 * +reps.value, seed: 1 },
+    };
+    const r = await job(tw("/optimise"), problemBody, signal, "Optimisation");
+    const ev = r.best || r.closest;
+    const head = r.best
+      ? h("p", { class: "good", "data-optimise": "best", "data-decision": JSON.stringify(r.best.decision) },
+        `Cheapest decision meeting the target: ${Object.entries(r.best.decision).map(([k, v]) => `${k.replace(/_beds$/, "")} ${v} beds`).join(", ")} (cost ${fmt(r.best.cost, 1)}).`)
+      : h("p", { class: "alarm", "data-optimise": "infeasible" }, `No decision within the bounds meets the target: ${r.reason}`);
+    out.replaceChildren(head, h("p", { class: "hint", text: `${r.evaluated} decisions simulated, ${r.skipped} ruled out without simulation, of ${r.lattice}; run ${r.run_id}.` }),
+      ev ? table(r.best ? "Its targets" : "The closest decision's targets", ["Target", "Mean", "One-sided bound", "Replications", "Verdict"],
+        ev.checks.map((c) => [`${c.kpi} ${c.at_most !== undefined ? "≤ " + c.at_most : "≥ " + c.at_least}`, fmt(c.mean, 3), fmt(c.bound, 3), String(c.n), c.verdict]), [1, 2, 3]) : "");
+    done();
+  }));
+  box.replaceChildren(h("p", { class: "hint", text: "The twin's own calibrated model; each decision is simulated with common random numbers and checked against the target with a one-sided 95% bound (by its mean once the replication limit is reached: the verdict says which)." }), form);
 }
 
 function showResult(where, r) {

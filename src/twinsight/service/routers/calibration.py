@@ -22,9 +22,7 @@ router = APIRouter(prefix="/twins/{name}", tags=["calibration"])
 JobsDep = Annotated[JobBoard, Depends(get_jobs)]
 
 
-@router.get(
-    "/calibration", response_model=CalibrationOut, responses=problems(401, 403, 404, 503)
-)
+@router.get("/calibration", response_model=CalibrationOut, responses=problems(401, 403, 404, 503))
 async def get_calibration(
     name: str, registry: RegistryDep, settings: SettingsDep, _: ReadDep
 ) -> CalibrationOut:

@@ -71,9 +71,7 @@ def calibration_out(handle: TwinHandle, k: int = DEFAULT_K) -> CalibrationOut:
         return CalibrationOut(twin=twin.name, available=False)
     since = pd.Timestamp(cal.window_start)
     eps = episodes(twin.engine, until=cal.watermark, since=cal.window_start)
-    units = [
-        _curve(unit, fit, eps[eps["unit"] == unit], since, k) for unit, fit in cal.los.items()
-    ]
+    units = [_curve(unit, fit, eps[eps["unit"] == unit], since, k) for unit, fit in cal.los.items()]
     rates = np.asarray(cal.arrivals.rate_per_hour_, dtype=float)
     return CalibrationOut(
         twin=twin.name,

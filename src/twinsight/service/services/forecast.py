@@ -100,6 +100,7 @@ def backtest_job(handle: TwinHandle, request: BacktestRequest) -> dict[str, Any]
         handle.twin,
         days=request.days,
         origins=request.origins,
+        window_days=request.window_days,
         reps=request.reps,
         seed=request.seed,
     )

@@ -77,9 +77,7 @@ class JobBoard:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_RUNNING)
 
-    def submit(
-        self, twin: str, kind: str, actor: str, work: Callable[[], dict[str, Any]]
-    ) -> Job:
+    def submit(self, twin: str, kind: str, actor: str, work: Callable[[], dict[str, Any]]) -> Job:
         """Start ``work`` (blocking; run in a worker thread); the job, status ``running``."""
         job = Job(uuid.uuid4().hex[:12], twin, kind, actor, datetime.now(UTC))
         self._jobs[job.id] = job

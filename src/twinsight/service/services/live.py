@@ -33,7 +33,9 @@ from .registry import TwinHandle
 __all__ = ["BOARDING_HOURS", "POLL_SECONDS", "LiveHub", "get_hub", "snapshot"]
 
 #: How often a watcher looks for new events, seconds.
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.1
+#: How often a watcher re-reads the beds per unit (``twin.yaml``, the calibration), seconds.
+BEDS_SECONDS = 30.0
 #: ED patients there this many hours or more are counted as boarding (the feed carries no
 #: admission decision, so the usual 4-hour mark stands in for it).
 BOARDING_HOURS = 4.0
@@ -58,13 +60,16 @@ def _beds(handle: TwinHandle) -> dict[str, int]:
     return {}
 
 
-def snapshot(handle: TwinHandle, version: int, k: int = DEFAULT_K) -> LiveSnapshot | None:
-    """The hospital at its latest event, counts suppressed below ``k`` (None: no events)."""
+def snapshot(
+    handle: TwinHandle, version: int, k: int = DEFAULT_K, beds: dict[str, int] | None = None
+) -> LiveSnapshot | None:
+    """The hospital at its latest event, counts suppressed below ``k`` (None: no events);
+    ``beds`` per unit as given, else read now (``twin.yaml``, else the calibration)."""
     try:
         state = current_state(handle.twin.engine, recent_only=True)
     except StateError:
         return None
-    beds = _beds(handle)
+    beds = _beds(handle) if beds is None else beds
     units = sorted(set(state.census) | set(beds))
     census = {u: state.census.get(u, 0) for u in units}
     shown = suppress_counts(census, k)
@@ -108,11 +113,18 @@ class LiveHub:
 
     async def _watch(self, handle: TwinHandle, watch: _Watch) -> None:
         seen = -1
+        beds: dict[str, int] = {}
+        read_at = -BEDS_SECONDS
+        loop = asyncio.get_running_loop()
         while watch.subscribers > 0:
             try:
                 newest = await run_in_threadpool(_newest, handle.twin.engine)
                 if newest != seen:
-                    snap = await run_in_threadpool(snapshot, handle, watch.version + 1, self.k)
+                    if loop.time() - read_at >= BEDS_SECONDS:
+                        beds, read_at = await run_in_threadpool(_beds, handle), loop.time()
+                    snap = await run_in_threadpool(
+                        snapshot, handle, watch.version + 1, self.k, beds
+                    )
                     seen = newest
                     if snap is not None:
                         async with watch.changed:
