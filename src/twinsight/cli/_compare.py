@@ -33,6 +33,7 @@ from ..store import open_store
 from ..twin import Twin, open_twin, twin_home
 from ._app import app
 from ._output import EXIT_RUN_FAILED, fail, parse_instant, report_spec_error, stderr, stdout
+from ._scenario import report_scenario_error
 from ._twin import DbOpt, HomeOpt, _errors, _open
 
 __all__ = ["SPEC_RUNS", "compare_cmd"]
@@ -243,9 +244,12 @@ def _on_spec(
 ) -> tuple[Comparison, str | None, str]:
     try:
         flow = load_spec(path)
-        scenarios = [_scenario(None, f) for f in files]
     except SpecError as exc:
         report_spec_error(exc)
+    try:
+        scenarios = [_scenario(None, f) for f in files]
+    except SpecError as exc:
+        report_scenario_error(exc)
     store = open_store(db or twin_home(home) / SPEC_RUNS)
     try:
         with _bar(not quiet and stderr.is_terminal) as progress:
@@ -300,7 +304,7 @@ def _on_twin(
             try:
                 scenarios = [_scenario(twin, a) for a in args[1:]]
             except SpecError as exc:
-                report_spec_error(exc)
+                report_scenario_error(exc)
             if not quiet:
                 stderr.print(
                     "simulating (the first run in a process compiles the engine, ~1 min)...",

@@ -6,11 +6,12 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ..calibrate import CalibrationError, load_calibration
 from ..decide import Scenario, ScenarioError, apply_to_model, apply_to_spec, list_scenarios
@@ -19,12 +20,30 @@ from ..forecast._build import model_from_calibration
 from ..spec import SpecError
 from ..twin import Twin, open_twin
 from ._app import app
-from ._output import fail, report_spec_error, stdout
+from ._output import EXIT_BAD_INPUT, fail, stderr, stdout
 from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
 
-__all__ = ["check_against_twin", "scenario"]
+__all__ = ["check_against_twin", "report_scenario_error", "scenario"]
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def report_scenario_error(exc: SpecError) -> NoReturn:
+    """Every problem of a scenario file as ``file:line:col: path: message``; exit 2."""
+    count = len(exc.problems)
+    stderr.print(
+        Text("error: ", style="bold red").append(
+            f"{exc.source}: {count} problem{'s' if count != 1 else ''} in the scenario"
+        )
+    )
+    for p in exc.problems:
+        line = Text("  ")
+        line.append(p.render(exc.source).split(": ", 1)[0], style="bold")
+        line.append(": ")
+        line.append(p.path or "<top>", style="cyan")
+        line.append(f": {p.message}")
+        stderr.print(line)
+    raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def check_against_twin(twin: Twin, scenario: Scenario) -> bool:
@@ -81,7 +100,7 @@ def scenario(
                 try:
                     rows = [_row(sc) for sc in list_scenarios(twin.path)]
                 except SpecError as exc:
-                    report_spec_error(exc)
+                    report_scenario_error(exc)
                 _print_list(name, rows, as_json)
                 return
             if file is None:
@@ -90,7 +109,7 @@ def scenario(
                 sc = _load_checked(twin, file)
                 _save(twin.path, file, replace=replace)
             except SpecError as exc:
-                report_spec_error(exc)
+                report_scenario_error(exc)
             except FileExistsError as exc:
                 fail(str(exc))
     finally:
