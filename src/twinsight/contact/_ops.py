@@ -256,7 +256,7 @@ def run_compare(
             f"abandoned[{q}]",
             f"utilisation[agents_{q}]",
         ]
-    return compare_spec(
+    comp, run_id = compare_spec(
         spec,
         scenarios,
         reps=reps,
@@ -267,3 +267,33 @@ def run_compare(
         progress=progress,
         store=twin.engine,
     )
+    _add_satisfaction(model, comp)
+    return comp, run_id
+
+
+def _mean_of(dist: dict[str, Any]) -> float:
+    if "mean" in dist:
+        return float(dist["mean"])
+    if dist.get("dist") == "weibull":
+        return float(dist["scale"]) * math.gamma(1 + 1 / float(dist["shape"]))
+    if dist.get("dist") == "fixed":
+        return float(dist["value"])
+    return math.nan
+
+
+def _add_satisfaction(model: ContactModel, comp: Comparison) -> None:
+    """Add each queue's predicted mean satisfaction (the calibrated linear model at each
+    replication's ASA and the variant's mean handle time) as a compared KPI, paired by
+    replication like the others (computed from the recorded KPIs, so not stored apart)."""
+    from ..decide._compare import KpiDef
+
+    sat = model.calibration.satisfaction
+    if sat is None:
+        return
+    b0, bw, bh = sat.coef_
+    for q in model.queues:
+        key = f"satisfaction[{q}]"
+        for v, values in zip(comp.variants, comp.values, strict=True):
+            service = v.spec.stations[q].service.model_dump(mode="json")
+            values[key] = b0 + bw * values[f"wait_mean[{q}]"] + bh * _mean_of(service)
+        comp.kpis.append(KpiDef(key, f"{q} satisfaction", "score"))
