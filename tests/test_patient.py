@@ -16,11 +16,13 @@ from sqlalchemy import Engine, select
 from twinsight.patient import (
     CLASSES,
     BloodPressureModel,
+    Dose,
     DrugClass,
     RegimenChange,
     SyntheticPatient,
     calibrate_patient,
     candidate_regimens,
+    drug_effect,
     forecast_patient,
     ingest_readings,
     load_profile,
@@ -182,15 +184,22 @@ def test_bayesian_updating_recovers_responses_with_nominal_coverage() -> None:
     """200 synthetic patients drawn from the prior (baseline, responses, onset on the grid),
     systolic and diastolic errors correlated (0.6 within a reading and from day to day):
     the 90% posterior intervals of the thiazide and CCB responses and of the baseline cover the
-    truth at the nominal rate, within the binomial 99% band of 200 trials (0.845-0.955)."""
+    truth at the nominal rate, within the binomial 99% band of 200 trials (0.845-0.955).
+
+    The 90% prediction interval of the usual systolic pressure under a regimen never taken
+    (thiazide double, CCB standard, ARB half: new doses and an untried class) covered 0.87 of
+    1,000 such patients (docs/patient.md): 3 points below nominal, from averaging the onset over
+    a grid with the noise plugged in (with a known onset it is nominal). It is held to 0.80 here,
+    a guard against gross miscalibration rather than a claim of exactness."""
     rng = np.random.default_rng(7)
     model = BloodPressureModel()
-    hits = {"baseline": 0, "thiazide": 0, "ccb": 0}
+    hits = {"baseline": 0, "thiazide": 0, "ccb": 0, "prediction": 0}
     n = 200
     errors = []
+    untried: dict[DrugClass, Dose] = {"thiazide": "double", "ccb": "standard", "arb": "half"}
     for i in range(n):
         base = (rng.normal(150, 20), rng.normal(90, 12))
-        truth: dict[DrugClass, float] = {"thiazide": rng.normal(1, 0.5), "ccb": rng.normal(1, 0.5)}
+        truth: dict[DrugClass, float] = {c: rng.normal(1, 0.5) for c in ("thiazide", "ccb", "arb")}
         scale = float(rng.choice(model.onset_scales))
         patient = SyntheticPatient(base, truth, scale, rho_within=0.6, rho_day=0.6)
         frame = synthetic_readings(patient, HISTORY, START, 70, rng)
@@ -202,6 +211,12 @@ def test_bayesian_updating_recovers_responses_with_nominal_coverage() -> None:
             k = 2 + CLASSES.index(name)
             hits[name] += lo[k] <= truth[name] <= hi[k]
         errors.append(theta[:, 2 + CLASSES.index("thiazide")].mean() - truth["thiazide"])
+        predicted, _ = model.steady_state([untried], theta)
+        usual = base[0] - sum(truth[c] * drug_effect(c, d, base)[0] for c, d in untried.items())
+        p_lo, p_hi = np.quantile(predicted[:, 0], [0.05, 0.95])
+        hits["prediction"] += p_lo <= usual <= p_hi
+    prediction = hits.pop("prediction") / n
+    assert 0.80 <= prediction <= 0.955, prediction
     for name, count in hits.items():
         assert 0.845 <= count / n <= 0.955, (name, count / n)
     # learning: the posterior sd of the thiazide response is well below the prior's 0.5

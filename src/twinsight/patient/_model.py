@@ -226,19 +226,22 @@ class BloodPressureModel:
         self._layout = Layout.of(self._day, self._metric, self._instant)
         self.n_readings_ = len(self._y)
         self.n_days_ = len(np.unique(self._day))
-        self._set_noise(self._noise_prior())
-        self.baseline_ = (float(REFERENCE_BP[0]), float(REFERENCE_BP[1]))
-        for step in range(self.iterations + 1):
-            designs = [self._design(scale) for scale in self.onset_scales]
-            fits = [self._posterior(x) for x in designs]
-            ll = np.asarray([f[2] for f in fits])
-            weights = np.exp(ll - ll.max())
-            if step == self.iterations:
-                break
-            # noise and the plug-in baseline from the most probable onset so far
-            best = int(np.argmax(weights))
-            self.baseline_ = (float(fits[best][0][0]), float(fits[best][0][1]))
-            self._update_noise(designs[best], fits[best][0])
+        fits, states = [], []
+        for scale in self.onset_scales:  # each onset with its own noise (a profile likelihood)
+            self._set_noise(self._noise_prior())
+            self.baseline_ = (float(REFERENCE_BP[0]), float(REFERENCE_BP[1]))
+            for _ in range(self.iterations):
+                x = self._design(scale)
+                mean = self._posterior(x)[0]
+                self.baseline_ = (float(mean[0]), float(mean[1]))
+                self._update_noise(x, mean)
+            fits.append(self._posterior(self._design(scale)))
+            states.append((self.noise_, self.baseline_))
+        ll = np.asarray([f[2] for f in fits])
+        weights = np.exp(ll - ll.max())
+        best = int(np.argmax(weights))
+        self._set_noise(states[best][0])  # reported: the noise and baseline of the best onset
+        self.baseline_ = states[best][1]
         self.scale_weights_ = weights / weights.sum()
         self.means_ = np.asarray([f[0] for f in fits])
         self.covs_ = np.asarray([f[1] for f in fits])
