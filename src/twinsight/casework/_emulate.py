@@ -270,9 +270,11 @@ def _defects(
         r = dict(r)
         if u[1] < d.malformed:
             counts["malformed"] += 1
-            r["time" if rng.random() < 0.5 else "type"] = (
-                "31/02/2026 25:00" if rng.random() < 0.5 else "??"
-            )
+            field, garbled = rng.random() < 0.5, rng.random() < 0.5
+            if field:  # a time a person typed, or a misspelt event type
+                r["time"] = "31/02/2026 25:00" if garbled else str(r["time"])[:10]
+            else:
+                r["type"] = "assesment_start" if garbled else str(r["type"]).upper() + "?"
         if u[2] < d.late:
             counts["late"] += 1
             late.append((len(out) + int(rng.integers(5, 200)), r))
