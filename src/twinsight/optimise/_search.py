@@ -309,17 +309,21 @@ def optimise(
                 "the targets are missed even with every decision at its upper bound",
             )  # fmt: skip
         incumbent = ev
+        alone: dict[str, tuple[int, int, Evaluation | None]] = {}
         for name in problem.decisions:
             # the least feasible value of this decision with all others at their upper bound:
             # any decision with less of it is dominated by an infeasible one
-            lows[name], _, _ = _bisect(problem, name, top, lows[name], run, done, on_candidate,
-                                       total)  # fmt: skip
+            alone[name] = _bisect(problem, name, top, lows[name], run, done, on_candidate, total)
+            lows[name] = alone[name][0]
         # coordinate descent from the top, dearest unit first: a feasible decision none of
         # whose values can be lowered alone (the incumbent: nothing dearer needs simulating)
         current = dict(top)
         for name in sorted(problem.decisions, key=lambda n: -problem.decisions[n].cost):
-            _, current[name], found = _bisect(problem, name, current, lows[name], run, done,
-                                              on_candidate, total)  # fmt: skip
+            if current == top:  # the same bisection as above
+                _, current[name], found = alone[name]
+            else:
+                _, current[name], found = _bisect(problem, name, current, lows[name], run, done,
+                                                  on_candidate, total)  # fmt: skip
             if found is not None and found.cost < incumbent.cost:
                 incumbent = found
     points = _lattice(problem, lows)
