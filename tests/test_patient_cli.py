@@ -64,6 +64,10 @@ def test_patient_twin_end_to_end(home: Path) -> None:
     assert rec["disclaimer"].startswith(BANNER)
     assert rec["target"] == {"systolic": 135.0, "diastolic": 85.0}
     assert all("ccb" not in o["drugs"] and "beta_blocker" not in o["drugs"] for o in rec["options"])
+    code, out = _run(home, "audit", "alice", "--json")
+    assert code == 0, out
+    assert all(action in out for action in ('"ingest"', '"profile"', '"calibrate"'))
+    assert "P-0042" not in out
     _, again = _run(home, "recommend", "alice", "--json", "--seed", "4", "--target", "135/85",
                     "--contraindication", "ccb")  # fmt: skip
     assert json.loads(again) == rec

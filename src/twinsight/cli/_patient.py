@@ -13,7 +13,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..connect import IngestError
-from ..govern import audit
 from ..patient import (
     CLASSES,
     DISCLAIMER,
@@ -21,9 +20,9 @@ from ..patient import (
     ProfileError,
     calibrate_patient,
     forecast_patient,
-    ingest_readings,
+    ingest_patient_file,
     recommend,
-    save_profile,
+    set_profile,
     twin_profile,
 )
 from ..twin import Twin, open_twin
@@ -33,7 +32,6 @@ from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
 
 __all__ = ["patient_calibrate", "patient_forecast", "patient_ingest", "recommend_command"]
 
-_PROFILE_SUFFIXES = (".yaml", ".yml")
 _BANNER = f"[bold yellow]{escape(DISCLAIMER)}[/]"
 
 
@@ -56,25 +54,10 @@ def patient_ingest(twin: Twin, files: list[Path], db: str | None, as_json: bool)
     try:
         for path in files:
             with _errors(db):
-                if path.suffix.lower() in _PROFILE_SUFFIXES:
-                    try:
-                        save_profile(twin.path, path)
-                    except ProfileError as exc:
-                        fail(str(exc), "see examples/patient/profile.yaml")
-                    out.append({"source": str(path.resolve()), "format": "profile"})
-                    continue
-                r = audit.ingested(
-                    twin.engine, ingest_readings(path, twin.engine, twin.pseudonymise)
-                )
-                out.append(
-                    {
-                        "source": r.source,
-                        "format": r.format,
-                        "accepted": r.accepted,
-                        "duplicate": r.duplicate,
-                        "quarantined": r.quarantined,
-                    }
-                )
+                try:
+                    out.append(ingest_patient_file(twin, path))
+                except ProfileError as exc:
+                    fail(str(exc), "see examples/patient/profile.yaml")
     except IngestError as exc:
         fail(str(exc))
     finally:
@@ -242,7 +225,7 @@ def recommend_command(
         )
     if profile is not None:
         try:
-            save_profile(twin.path, profile)
+            set_profile(twin, profile)
         except ProfileError as exc:
             twin.close()
             fail(str(exc), "see examples/patient/profile.yaml")

@@ -14,7 +14,9 @@ from ._ops import (
     PatientCalibration,
     calibrate_patient,
     forecast_patient,
+    ingest_patient_file,
     save_profile,
+    set_profile,
     twin_profile,
 )
 from ._prior import (
@@ -66,6 +68,7 @@ __all__ = [
     "dose_factor",
     "drug_effect",
     "forecast_patient",
+    "ingest_patient_file",
     "ingest_readings",
     "load_profile",
     "load_readings",
@@ -77,6 +80,7 @@ __all__ = [
     "regimen_label",
     "regimen_matrix",
     "save_profile",
+    "set_profile",
     "synthetic_readings",
     "twin_profile",
 ]

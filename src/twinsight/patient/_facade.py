@@ -23,11 +23,10 @@ from ._ops import (
     PatientCalibration,
     calibrate_patient,
     forecast_patient,
-    save_profile,
+    ingest_patient_file,
     twin_profile,
 )
 from ._prior import Dose, DrugClass
-from ._readings import ingest_readings
 from ._recommend import DISCLAIMER, Recommendation, recommend
 
 __all__ = ["PatientTwin"]
@@ -57,24 +56,7 @@ class PatientTwin:
 
     def ingest(self, *paths: Path | str) -> pd.DataFrame:
         """Reading files (CSV, FHIR) and profiles (.yaml/.yml): one row of counts per file."""
-        rows: list[dict[str, Any]] = []
-        for raw in paths:
-            path = Path(raw)
-            if path.suffix.lower() in (".yaml", ".yml"):
-                save_profile(self.twin.path, path)
-                rows.append({"source": str(path.resolve()), "format": "profile"})
-                continue
-            r = ingest_readings(path, self.twin.engine, self.twin.pseudonymise)
-            rows.append(
-                {
-                    "source": r.source,
-                    "format": r.format,
-                    "accepted": r.accepted,
-                    "duplicate": r.duplicate,
-                    "quarantined": r.quarantined,
-                }
-            )
-        return pd.DataFrame(rows)
+        return pd.DataFrame([ingest_patient_file(self.twin, Path(p)) for p in paths])
 
     def calibrate(self) -> PatientCalibration:
         """Fit to every stored reading and save; ``.to_dict()`` of the result is the report."""

@@ -19,10 +19,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from ..govern import audit
+from ..twin import Twin
 from ._model import BloodPressureModel, RegimenChange
 from ._prior import Dose, DrugClass
 from ._profile import PatientProfile, ProfileError, load_profile
-from ._readings import load_readings
+from ._readings import ingest_readings, load_readings
 from ._recommend import DISCLAIMER, regimen_label
 
 __all__ = [
@@ -30,7 +32,9 @@ __all__ = [
     "PatientCalibration",
     "calibrate_patient",
     "forecast_patient",
+    "ingest_patient_file",
     "save_profile",
+    "set_profile",
     "twin_profile",
 ]
 
@@ -45,6 +49,32 @@ def save_profile(twin_path: Path, source: Path) -> PatientProfile:
     profile = load_profile(source)
     shutil.copyfile(source, Path(twin_path) / PROFILE_FILE)
     return profile
+
+
+def set_profile(twin: Twin, path: Path) -> PatientProfile:
+    """Validate ``path`` and keep it as the twin's profile, audited (no personal data: the
+    file's name only)."""
+    profile = save_profile(twin.path, path)
+    audit.append(twin.engine, actor=audit.cli_actor(), action="profile", target=Path(path).name)
+    return profile
+
+
+def ingest_patient_file(twin: Twin, path: Path) -> dict[str, Any]:
+    """One file into a patient twin, audited (``govern.audit``) once committed: a profile
+    (``.yaml`` / ``.yml``) is validated and kept; readings (CSV, FHIR) are stored or
+    quarantined. The counts as a JSON-ready row."""
+    path = Path(path)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        set_profile(twin, path)
+        return {"source": str(path.resolve()), "format": "profile"}
+    report = audit.ingested(twin.engine, ingest_readings(path, twin.engine, twin.pseudonymise))
+    return {
+        "source": report.source,
+        "format": report.format,
+        "accepted": report.accepted,
+        "duplicate": report.duplicate,
+        "quarantined": report.quarantined,
+    }
 
 
 def twin_profile(twin_path: Path) -> PatientProfile:
@@ -142,6 +172,17 @@ def calibrate_patient(
     if twin_path is not None:
         text = json.dumps(result.to_dict(), indent=2, allow_nan=False)
         (Path(twin_path) / CALIBRATION_FILE).write_text(text + "\n", encoding="utf-8")
+        audit.append(
+            engine,
+            actor=audit.cli_actor(),
+            action="calibrate",
+            target=CALIBRATION_FILE,
+            detail={
+                "readings": result.readings,
+                "first": result.first.isoformat(),
+                "last": result.last.isoformat(),
+            },
+        )
     return result
 
 
