@@ -125,7 +125,7 @@ def _attr(pg: Any, selector: str, name: str) -> list[str]:
 
 
 def test_live_page_draws_occupancy_and_updates_when_events_arrive(page: Any, app: App) -> None:
-    page.wait_for_selector("svg[data-chart=occupancy] rect.bar")
+    page.wait_for_selector("svg[data-chart=occupancy] rect.bar", state="attached")
     assert set(_attr(page, "rect.bar", "data-unit")) == UNITS
     for census, beds, share in zip(
         _attr(page, "rect.bar", "data-census"),

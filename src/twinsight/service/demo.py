@@ -165,7 +165,8 @@ def run_demo(
         os.environ["TWINSIGHT_TOKEN"] = plan.device_token  # stream_http's bearer token
         try:
             counts = stream_http(plan.live_rows, url, plan.twin, speed=speed, stop=halt)
-            say(f"the emulated feed is over: {counts.accepted} events accepted")
+            over = "stopped" if halt.is_set() else "is over"
+            say(f"the emulated feed {over}: {counts.accepted} events accepted")
         except Exception as exc:  # the server stopped under the stream
             if not halt.is_set():
                 say(f"the live feed stopped: {exc}")
