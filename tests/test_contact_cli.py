@@ -74,6 +74,12 @@ def test_contact_twin_end_to_end(tmp_path: Path, history: Path) -> None:
     assert names == ["handle-time-10", "callback-billing"]
     row = next(k for k in comp["kpis"] if k["key"] == "utilisation[agents_billing]")
     assert row["scenarios"]["handle-time-10"]["difference"]["mean"] < 0  # shorter handles
+    sat = next(k for k in comp["kpis"] if k["key"] == "satisfaction[billing]")
+    assert sat["scenarios"]["handle-time-10"]["difference"]["mean"] > 0  # shorter waits
+    code, out = _run(tmp_path, "runs", "acme", "--json")
+    assert code == 0 and json.loads(out)["runs"][0]["run_id"] == comp["run_id"]
+    code, out = _run(tmp_path, "rerun", comp["run_id"])
+    assert code == 0 and "identical" in out
 
 
 def test_bad_input_exits_2_with_the_fix(tmp_path: Path, history: Path) -> None:

@@ -256,7 +256,7 @@ def run_compare(
             f"abandoned[{q}]",
             f"utilisation[agents_{q}]",
         ]
-    comp, run_id = compare_spec(
+    comp, _ = compare_spec(
         spec,
         scenarios,
         reps=reps,
@@ -265,10 +265,47 @@ def run_compare(
         targets=targets,
         max_reps=max_reps,
         progress=progress,
-        store=twin.engine,
     )
+    run_id = _record(twin, spec, scenarios, comp, kpis, targets, max_reps, seed)
     _add_satisfaction(model, comp)
     return comp, run_id
+
+
+def _record(
+    twin: Twin,
+    spec: Any,
+    scenarios: Sequence[Any],
+    comp: Comparison,
+    kpis: Sequence[str],
+    targets: Sequence[PairedTarget],
+    max_reps: int,
+    seed: int,
+) -> str:
+    """Store the comparison as a flow-spec comparison of this twin (``twinsight runs NAME``
+    lists it; ``twinsight rerun`` runs the stored spec and scenarios again)."""
+    from ..decide._compare_runs import _result
+    from ..decide._runs import record_run, spec_hash
+
+    request = {
+        "source": "spec",
+        "spec": spec.model_dump(mode="json", by_alias=True, exclude_none=True),
+        "reps": comp.reps,
+        "seed": seed,
+        "kpis": list(kpis),
+        "scenarios": [sc.to_json() for sc in scenarios],
+        "targets": [t.__dict__ for t in targets],
+        "max_reps": max_reps,
+    }
+    return record_run(
+        twin.engine,
+        kind="compare",
+        twin=twin.name,
+        request=request,
+        result=_result(comp),
+        spec_hash=spec_hash(spec),
+        seeds=[seed],
+        reps=comp.reps,
+    )
 
 
 def _mean_of(dist: dict[str, Any]) -> float:
