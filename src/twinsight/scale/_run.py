@@ -33,6 +33,8 @@ def get_executor(
     """An executor by name: ``inprocess``, ``processes`` (``workers`` processes, default the CPU
     count) or ``dask`` (``cluster``: ``local`` starts ``workers`` local worker processes, or a
     scheduler address ``tcp://HOST:PORT``). A ``cluster`` alone means ``dask``."""
+    if cluster is not None and name == "inprocess":
+        raise ScaleError(f"--cluster {cluster} needs --executor dask (or auto), not inprocess")
     if cluster is not None and name in ("dask", "auto", "processes"):
         from ._dask import DaskExecutor
 
