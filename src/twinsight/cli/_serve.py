@@ -163,10 +163,14 @@ def serve(
         )
     stderr.print(
         f"twinsight: serving the twins of {folder} on http://{host}:{port}/api/v1 "
-        f"({'no authentication' if no_auth else 'bearer tokens'}; Ctrl+C stops)",
+        f"({'no authentication' if no_auth else 'bearer tokens'}; the dashboard at "
+        f"http://{host}:{port}/; Ctrl+C stops)",
         highlight=False,
     )
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["twinsight"] = {"handlers": ["default"], "level": "INFO"}
-    config = uvicorn.Config(create_app(settings), log_config=log_config, access_log=True)
+    # open live feeds (the dashboard's server-sent events) never end by themselves: give them
+    # 3 s after Ctrl+C, then close them
+    config = uvicorn.Config(create_app(settings), log_config=log_config, access_log=True,
+                            timeout_graceful_shutdown=3)  # fmt: skip
     uvicorn.Server(config).run(sockets=[sock])
