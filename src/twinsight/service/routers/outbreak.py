@@ -1,0 +1,89 @@
+"""The outbreak twin's endpoints (``docs/service.md``, ``docs/outbreak.md``).
+
+``GET .../outbreak/forecast`` and ``GET .../outbreak/chime`` (viewer, analyst, admin): bands of
+beds, ICU beds and ventilators with the observed counts, and the CHIME projection;
+``POST .../outbreak/calibrate`` (analyst, admin) fits to the stored counts and saves it;
+``POST .../outbreak/observations`` (device, admin) stores daily counts given as JSON rows,
+checked and quarantined as a CSV file's are. A twin of another template: ``409``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+from starlette.concurrency import run_in_threadpool
+
+from ..deps import RegistryDep, SettingsDep, open_twin_handle
+from ..schemas_health import (
+    ChimeOut,
+    CountsRow,
+    HealthIngestOut,
+    OutbreakCalibrationOut,
+    OutbreakForecastOut,
+)
+from ..security import AnalystDep, IngestDep, ReadDep
+from ..services import outbreak as service
+from ._common import problems
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/twins/{name}/outbreak", tags=["outbreak"])
+#: The most rows one POST may carry (days of counts).
+MAX_ROWS = 5000
+
+
+@router.get(
+    "/forecast", response_model=OutbreakForecastOut, responses=problems(401, 403, 404, 409, 422)
+)
+async def get_outbreak_forecast(
+    name: str,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    _: ReadDep,
+    days: Annotated[int, Query(ge=1, le=180, description="days ahead")] = 28,
+    runs: Annotated[int, Query(ge=10, le=5000, description="stochastic runs")] = 1000,
+    seed: Annotated[int, Query(ge=0, description="random seed")] = 1,
+) -> OutbreakForecastOut:
+    """Daily admissions, beds, ICU beds and ventilators in use: mean and 5/25/50/75/95% bands
+    from the saved calibration (same days, runs, seed: same numbers), with the observed counts
+    (people; 1 to k - 1 answered as "<k")."""
+    handle = await open_twin_handle(registry, name)
+    return await run_in_threadpool(
+        service.forecast_out, handle, days, runs, seed, settings.suppress_k
+    )
+
+
+@router.post(
+    "/calibrate", response_model=OutbreakCalibrationOut, responses=problems(401, 403, 404, 409)
+)
+async def post_outbreak_calibrate(
+    name: str, registry: RegistryDep, principal: AnalystDep
+) -> OutbreakCalibrationOut:
+    """Fit the SEIR-hospital model to every stored count and save it (a few seconds)."""
+    handle = await open_twin_handle(registry, name)
+    return await run_in_threadpool(service.calibrate, handle, principal.actor)
+
+
+@router.get("/chime", response_model=ChimeOut, responses=problems(401, 403, 404, 409))
+async def get_outbreak_chime(name: str, registry: RegistryDep, _: ReadDep) -> ChimeOut:
+    """The CHIME projection of the twin's 'chime:' inputs: admissions and census per day."""
+    handle = await open_twin_handle(registry, name)
+    return await run_in_threadpool(service.chime_out, handle)
+
+
+@router.post(
+    "/observations",
+    response_model=HealthIngestOut,
+    responses=problems(401, 403, 404, 409, 422, 429),
+)
+async def post_outbreak_observations(
+    name: str,
+    registry: RegistryDep,
+    principal: IngestDep,
+    rows: Annotated[list[CountsRow], Body(min_length=1, max_length=MAX_ROWS)],
+) -> HealthIngestOut:
+    """Daily counts (people) as JSON rows; each count is checked like a CSV file's cell and
+    stored, or quarantined with its reason. Replaying a batch adds nothing."""
+    handle = await open_twin_handle(registry, name)
+    return await run_in_threadpool(service.ingest_rows, handle, rows, principal.actor)
