@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from rich.markup import escape
 
@@ -61,7 +63,12 @@ def ingest_from_mqtt(
     try:
         with _errors(db), stop_on_signals() as stop:
             try:
-                report = twin.ingest_mqtt(
+                live: Any = twin.ingest_mqtt
+                if twin.template == "contact-centre":  # interaction records: twinsight.contact
+                    from ..contact import ingest_mqtt
+
+                    live = partial(ingest_mqtt, twin)
+                report = live(
                     url,
                     topics,
                     client_id=client_id,

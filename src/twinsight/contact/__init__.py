@@ -26,6 +26,7 @@ from ._ingest import (
     parse_interaction,
     write_interactions,
 )
+from ._live import InteractionSink, ingest_interactions_mqtt
 from ._model import ContactModel, ContactSettings, ServiceLevel, scale_dist
 from ._ops import (
     CALIBRATION_FILE,
@@ -33,6 +34,7 @@ from ._ops import (
     contact_model,
     contact_settings,
     ingest,
+    ingest_mqtt,
     load_contact_calibration,
     run_calibration,
     run_compare,
@@ -59,6 +61,7 @@ __all__ = [
     "ContactModel",
     "ContactSettings",
     "ErlangLevel",
+    "InteractionSink",
     "IntervalArrivals",
     "SatisfactionModel",
     "ServiceLevel",
@@ -72,6 +75,8 @@ __all__ = [
     "fewest_agents",
     "ingest",
     "ingest_interactions",
+    "ingest_interactions_mqtt",
+    "ingest_mqtt",
     "load_contact_calibration",
     "load_contact_scenario",
     "load_interactions",

@@ -30,6 +30,7 @@ __all__ = [
     "contact_model",
     "contact_settings",
     "ingest",
+    "ingest_mqtt",
     "load_contact_calibration",
     "run_calibration",
     "run_compare",
@@ -83,6 +84,16 @@ def ingest(twin: Twin, files: Sequence[Path]) -> list[ContactIngestReport]:
         audit.ingested(twin.engine, ingest_interactions(f, twin.engine, twin.pseudonymise))
         for f in files
     ]
+
+
+def ingest_mqtt(twin: Twin, url: str, topics: Sequence[str], **options: Any) -> Any:
+    """Subscribe to MQTT ``topics`` and store their interaction records (audited);
+    ``options`` as for ``ingest_interactions_mqtt``."""
+    from ..govern import audit
+    from ._live import ingest_interactions_mqtt
+
+    report = ingest_interactions_mqtt(url, topics, twin.engine, twin.pseudonymise, **options)
+    return audit.ingested(twin.engine, report)
 
 
 def _clean(value: Any) -> Any:
