@@ -6,7 +6,7 @@ Each open case is placed where its last event leaves it (``referral``: at triage
 assessed; ``info_requested``: waiting for information; ``decision``: being closed), with the
 time already spent there (``elapsed``; the rest is drawn from the fitted distribution
 conditioned on lasting that long) and its time since referral (``in_system``). A case not yet
-triaged gets its district's most common priority. A case with no event for ``stale_days`` is
+triaged gets its district's most common priority. A case with no event for ``stale_days`` (90) is
 left out (reported): it was most likely closed without a record.
 
 The forecast runs the calibrated model from that state for ``days`` days, ``reps`` times, and
@@ -74,7 +74,7 @@ class CaseState:
 
 
 def case_state(
-    history: CaseHistory, model: CaseworkModel, at: datetime, stale_days: float = 365.0
+    history: CaseHistory, model: CaseworkModel, at: datetime, stale_days: float = 90.0
 ) -> CaseState:
     """The open cases of ``history`` at ``at`` placed in ``model`` (see the module docstring)."""
     c = history.cases
