@@ -5,13 +5,18 @@ must say who may call it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
 from twinsight.govern import ROLES, AccessStore
+from twinsight.outbreak import ingest as outbreak_ingest
+from twinsight.outbreak import run_calibration
+from twinsight.patient import ingest_patient_file
 from twinsight.service import ServiceSettings, create_app
 from twinsight.twin import init_twin
 
@@ -55,7 +60,18 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/"): PUBLIC,
     ("GET", "/dashboard/app.js"): PUBLIC,
     ("GET", "/dashboard/app.css"): PUBLIC,
+    ("GET", "/dashboard/outbreak.js"): PUBLIC,
+    ("GET", "/dashboard/patient.js"): PUBLIC,
+    # the outbreak and patient twins (docs/service.md): run on twins 'flu' and 'bp'
+    ("GET", f"{TWIN}/outbreak/forecast"): READ,
+    ("POST", f"{TWIN}/outbreak/calibrate"): ANALYSE,
+    ("GET", f"{TWIN}/outbreak/chime"): READ,
+    ("POST", f"{TWIN}/outbreak/observations"): INGEST,
+    ("GET", f"{TWIN}/patient/readings"): READ,
+    ("POST", f"{TWIN}/patient/readings"): INGEST,
+    ("GET", f"{TWIN}/patient/recommendation"): ANALYSE,
 }
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 _SCENARIO = {"name": "more-beds", "interventions": [{"beds": {"unit": "MED1", "change": 2}}]}
 _PROBLEM = {"name": "beds", "twin": {"days": 7},
             "decisions": {"med1": {"path": "resources.MED1_beds.capacity", "lower": 10,
@@ -80,6 +96,13 @@ def _request(method: str, path: str, i: int) -> dict[str, Any]:
         return {"json": {"scenarios": [_SCENARIO], "reps": 10}}
     if path.endswith("/optimise") and method == "POST":
         return {"json": _PROBLEM}
+    if path.endswith("/outbreak/observations"):
+        return {"json": [{"date": "2020-07-01", "admissions": 3}]}
+    if path.endswith("/patient/readings") and method == "POST":
+        return {"json": [{"patient_id": "P-0042", "time": "2026-10-14T08:00:00Z",
+                          "systolic": 140, "diastolic": 88}]}  # fmt: skip
+    if path.endswith("/outbreak/forecast"):
+        return {"params": {"days": 3, "runs": 20}}
     if path.endswith("/live"):  # one message, then the stream ends
         return {"params": {"max_events": 1}}
     return {}
@@ -107,6 +130,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fixture]:
     home = tmp_path_factory.mktemp("home")
     init_twin("ward", home=home).close()
     init_twin("icu", home=home).close()
+    flu = init_twin("flu", template="outbreak", home=home)
+    config = yaml.safe_load((flu.path / "twin.yaml").read_text(encoding="utf-8"))
+    config.update(yaml.safe_load((EXAMPLES / "outbreak" / "twin.yaml").read_text("utf-8")))
+    (flu.path / "twin.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    outbreak_ingest(flu, [EXAMPLES / "outbreak" / "admissions.csv"])
+    run_calibration(flu)
+    flu.close()
+    bp = init_twin("bp", template="patient", home=home)
+    for name in ("profile.yaml", "readings.csv"):
+        ingest_patient_file(bp, EXAMPLES / "patient" / name)
+    bp.close()
     access = AccessStore(home)
     try:
         tokens = {role: access.create(role)[0] for role in ROLES}
@@ -129,7 +163,8 @@ def test_every_route_is_in_the_matrix() -> None:
 
 @pytest.mark.parametrize(("method", "path"), sorted(MATRIX))
 def test_each_role_gets_2xx_or_403(served: Fixture, method: str, path: str) -> None:
-    url = path.replace("{name}", "ward")
+    twin = "flu" if "/outbreak/" in path else "bp" if "/patient/" in path else "ward"
+    url = path.replace("{name}", twin)
     allowed = MATRIX[(method, path)]
     for i, role in enumerate([*ROLES, None]):
         headers = {"Authorization": f"Bearer {served.tokens[role]}"} if role else {}

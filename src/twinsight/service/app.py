@@ -30,6 +30,8 @@ from .routers import (
     health,
     ingest,
     live,
+    outbreak,
+    patient,
     runs,
     scenarios,
     twins,
@@ -113,6 +115,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.settings = settings or ServiceSettings()
     install_problem_handlers(app)
     for module in (health, twins, ingest, audit, forecast, calibration, scenarios, runs, live):
+        app.include_router(module.router, prefix=API_PREFIX)
+    for module in (outbreak, patient):  # the outbreak and patient twins (docs/service.md)
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(dashboard.router)  # the dashboard at /, outside the API's prefix
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -36,3 +36,15 @@ async def script() -> Response:
 async def style() -> Response:
     """The dashboard's style sheet."""
     return Response(_asset("app.css"), media_type="text/css", headers=_CACHE)
+
+
+@router.get("/dashboard/outbreak.js")
+async def outbreak_script() -> Response:
+    """The dashboard's outbreak twin page."""
+    return Response(_asset("outbreak.js"), media_type="text/javascript", headers=_CACHE)
+
+
+@router.get("/dashboard/patient.js")
+async def patient_script() -> Response:
+    """The dashboard's patient twin page."""
+    return Response(_asset("patient.js"), media_type="text/javascript", headers=_CACHE)

@@ -1,0 +1,1 @@
+"use strict"; // the outbreak twin page (filled in next)

@@ -1,0 +1,1 @@
+"use strict"; // the patient twin page (filled in next)
