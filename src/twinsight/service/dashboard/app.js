@@ -569,6 +569,12 @@ async function loadTwins() {
   if (keep && twins.some((t) => t.name === keep)) sel.value = keep;
 }
 
+/** Nav entries of one template (outbreak.js, patient.js) are shown for twins of it only. */
+function templateTabs() {
+  const t = twins.find((x) => x.name === twin());
+  for (const li of document.querySelectorAll(".tabs [data-template]")) li.hidden = !t || li.dataset.template !== t.template;
+}
+
 async function show() {
   if (!token()) { signOut(); return; }
   document.getElementById("signin").hidden = true;
@@ -585,6 +591,7 @@ async function show() {
     try { await loadTwins(); } catch (e) { if (e.status !== 401) problem(root, e); return; }
   }
   if (!twins.length) { root.append(h("p", { text: "No twins in this service's home yet: 'twinsight init NAME'." })); return; }
+  templateTabs();
   document.title = `${page[0].toUpperCase()}${page.slice(1)} · ${twin()} · Twinsight`;
   try { await RENDER[page](root, current.signal); } catch (e) { if (e.name !== "AbortError" && e.status !== 0) problem(root, e); }
 }
