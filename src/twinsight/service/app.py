@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from .. import __version__
 from ..connect import AdtEvent
 from ..govern import AccessStore
-from .problems import install_problem_handlers
+from .problems import PROBLEM_JSON, install_problem_handlers
 from .routers import (
     audit,
     calibration,
@@ -72,6 +72,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             access.close()
 
 
+_BAD_BODY = {
+    "description": "problem details (RFC 9457): the body is not JSON",
+    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """The OpenAPI schema, with the ADT event v1 model the ingest bodies refer to and the
     bearer security scheme."""
@@ -92,9 +98,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         }
         schema["security"] = [{"bearer": []}]
         for path, operations in schema.get("paths", {}).items():
-            if path.endswith("/health"):
-                for operation in operations.values():
+            for operation in operations.values():
+                if path.endswith("/health"):
                     operation["security"] = []
+                if "requestBody" in operation:  # a body that is not JSON: 400 (problems.py)
+                    operation["responses"].setdefault("400", _BAD_BODY)
         app.openapi_schema = schema
     return app.openapi_schema
 
