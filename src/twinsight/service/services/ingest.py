@@ -4,8 +4,10 @@ One event: the body is one JSON object; it is stored, or quarantined and answere
 problem with the reason. A batch: a JSON array of objects, or NDJSON (one object per line,
 blank lines skipped); bad records are quarantined and the rest stored, all in one transaction.
 A body that is not JSON at all (or not UTF-8) is refused with 400 and nothing is stored: the
-client still holds it. Each committed request is audited (who, endpoint, counts) in the twin's
-audit log right after its commit. Blocking: call these in a worker thread.
+client still holds it. Requests to a twin are committed in groups (``group_commit``): each is
+answered after the transaction holding its records and its audit entry has committed.
+``ingest_event`` and ``ingest_batch`` run on the event loop; ``parse_batch`` blocks (a worker
+thread for large bodies).
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ...connect import BatchCounts, RecordSink, parse_adt
-from ...govern import audit
+from ...connect import parse_adt
 from ..problems import ProblemError
 from ..schemas import BatchResult, IngestResult
-from .registry import TwinHandle
+from .group_commit import GroupCommitter, Request
 
 __all__ = [
     "BATCH_TYPES",
@@ -79,34 +80,16 @@ def _reason(value: Any) -> str:
     return "the record was rejected"  # pragma: no cover - the sink validates as parse_adt does
 
 
-def _audit(
-    handle: TwinHandle, actor: str, target: str, counts: BatchCounts, ingest_id: int
-) -> None:
-    """One audit entry per committed request: who, which endpoint, the counts (no records)."""
-    audit.append(
-        handle.twin.engine,
-        durable=False,  # the request's own commit was durable; this one rides on the next
-        actor=actor,
-        action="ingest",
-        target=target,
-        detail={
-            "accepted": counts.accepted,
-            "duplicate": counts.duplicate,
-            "quarantined": counts.quarantined,
-            "ingest_id": ingest_id,
-        },
-    )
-
-
-def ingest_event(handle: TwinHandle, body: bytes, actor: str = "local") -> IngestResult:
+async def ingest_event(
+    committer: GroupCommitter, body: bytes, actor: str = "local"
+) -> IngestResult:
     """Store one event; a 400 problem when ``body`` is not JSON, 422 when it is quarantined.
 
-    The request is audited (``actor``, counts) once committed.
+    Answered once the group commit holding it has committed (with its audit entry).
     """
     value = parse_event(body)
-    counts, ingest_id = handle.write(lambda sink: sink.add(body))
-    _audit(handle, actor, "http:events", counts, ingest_id)
-    if counts.quarantined:
+    outcome = await committer.submit(Request((body,), actor, "http:events"))
+    if outcome.quarantined:
         raise ProblemError(
             422,
             "invalid-event",
@@ -114,14 +97,14 @@ def ingest_event(handle: TwinHandle, body: bytes, actor: str = "local") -> Inges
             _reason(value),
             accepted=0,
             duplicate=0,
-            quarantined=counts.quarantined,
-            ingest_id=ingest_id,
+            quarantined=outcome.quarantined,
+            ingest_id=outcome.ingest_id,
         )
     return IngestResult(
-        accepted=counts.accepted,
-        duplicate=counts.duplicate,
+        accepted=outcome.accepted,
+        duplicate=outcome.duplicate,
         quarantined=0,
-        ingest_id=ingest_id,
+        ingest_id=outcome.ingest_id,
     )
 
 
@@ -157,19 +140,16 @@ def parse_batch(body: bytes, media_type: str, limit: int) -> list[Record]:
     return [v if isinstance(v, dict) else json.dumps(v).encode() for v in value]
 
 
-def ingest_batch(handle: TwinHandle, records: list[Record], actor: str = "local") -> BatchResult:
-    """Store a batch in one transaction: bad records quarantined, the rest stored; audited."""
-
-    def fill(sink: RecordSink) -> None:
-        for record in records:
-            sink.add(record)
-
-    counts, ingest_id = handle.write(fill)
-    _audit(handle, actor, "http:events/batch", counts, ingest_id)
+async def ingest_batch(
+    committer: GroupCommitter, records: list[Record], actor: str = "local"
+) -> BatchResult:
+    """Store a batch in one transaction (never split): bad records quarantined, the rest
+    stored; audited in that transaction."""
+    outcome = await committer.submit(Request(records, actor, "http:events/batch"))
     return BatchResult(
-        accepted=counts.accepted,
-        duplicate=counts.duplicate,
-        quarantined=counts.quarantined,
-        ingest_id=ingest_id,
+        accepted=outcome.accepted,
+        duplicate=outcome.duplicate,
+        quarantined=outcome.quarantined,
+        ingest_id=outcome.ingest_id,
         received=len(records),
     )
