@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -15,6 +17,7 @@ import typer
 import yaml
 from rich import box
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..contact import (
@@ -293,6 +296,21 @@ def contact_compare(
     return comp, run_id, title
 
 
+@contextmanager
+def _bar(show: bool) -> Iterator[Callable[[int, int], None] | None]:
+    if not show:
+        yield None
+        return
+    cols = (TextColumn("intervals staffed"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*cols, console=stderr, transient=True) as bar:
+        task = bar.add_task("staffing", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield progress
+
+
 @app.command("staffing")
 def staffing_command(
     name: NameArg,
@@ -349,9 +367,9 @@ def staffing_command(
     try:
         with _errors(db):
             try:
-                plan = run_staffing(
-                    twin, days or None, method=method, seed=seed, reps=reps, starts=starts or None
-                )
+                with _bar(stderr.is_terminal) as progress:
+                    plan = run_staffing(twin, days or None, method=method, seed=seed, reps=reps,
+                                        starts=starts or None, progress=progress)  # fmt: skip
                 if spec_out is not None:
                     from ..contact import contact_model
 
