@@ -77,6 +77,11 @@ _BAD_BODY = {
     "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }
 
+_INVALID = {
+    "description": "problem details (RFC 9457): a parameter or the body is invalid",
+    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """The OpenAPI schema, with the ADT event v1 model the ingest bodies refer to and the
@@ -103,6 +108,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     operation["security"] = []
                 if "requestBody" in operation:  # a body that is not JSON: 400 (problems.py)
                     operation["responses"].setdefault("400", _BAD_BODY)
+                invalid = operation["responses"].get("422", {}).get("content", {})
+                if "application/json" in invalid:  # FastAPI's default: answered as a problem
+                    operation["responses"]["422"] = _INVALID
         app.openapi_schema = schema
     return app.openapi_schema
 
