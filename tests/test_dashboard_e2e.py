@@ -24,6 +24,7 @@ import twinsight
 from twinsight.emulate import emulate_hospital, write_events
 from twinsight.govern import AccessStore
 from twinsight.service import ServiceSettings, create_app
+from twinsight.service.services.live import LiveServer
 
 CHROMIUM = os.environ.get("TWINSIGHT_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "dashboard"
@@ -69,7 +70,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     settings = ServiceSettings(home=home, ingest_rate=None)
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
                             log_level="warning", timeout_graceful_shutdown=1)  # fmt: skip
-    server = uvicorn.Server(config)
+    server = LiveServer(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

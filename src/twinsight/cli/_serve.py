@@ -120,6 +120,7 @@ def serve(
     import uvicorn
 
     from ..service import ServiceSettings, create_app
+    from ..service.services.live import LiveServer
     from ..twin import twin_home
 
     if db is not None:
@@ -169,8 +170,8 @@ def serve(
     )
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["twinsight"] = {"handlers": ["default"], "level": "INFO"}
-    # open live feeds (the dashboard's server-sent events) never end by themselves: give them
-    # 3 s after Ctrl+C, then close them
+    # open live feeds (the dashboard's server-sent events) never end by themselves: LiveServer
+    # ends them on Ctrl+C; anything still open 3 s later is closed
     config = uvicorn.Config(create_app(settings), log_config=log_config, access_log=True,
                             timeout_graceful_shutdown=3)  # fmt: skip
-    uvicorn.Server(config).run(sockets=[sock])
+    LiveServer(config).run(sockets=[sock])

@@ -28,6 +28,7 @@ from ..hospital import FORECASTS_DIR, calibrate, run_forecast
 from ..twin import Twin, init_twin, open_twin, twin_home
 from .schemas_dashboard import BacktestRequest
 from .services.forecast import BACKTEST_FILE, backtest_job
+from .services.live import LiveServer
 from .services.registry import TwinHandle
 from .settings import ServiceSettings
 
@@ -152,7 +153,7 @@ def run_demo(
     settings = ServiceSettings(home=plan.home, ingest_rate=None)
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
                             log_level="warning", timeout_graceful_shutdown=2)  # fmt: skip
-    server = uvicorn.Server(config)
+    server = LiveServer(config)
     halt = stop or threading.Event()
     url = f"http://127.0.0.1:{port}"
 

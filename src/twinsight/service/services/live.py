@@ -16,7 +16,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
 
+import uvicorn
 from fastapi import Request
 from sqlalchemy import Engine, func, select
 from starlette.concurrency import run_in_threadpool
@@ -30,7 +33,15 @@ from ...store import AdtEventRow
 from ..schemas_dashboard import LiveSnapshot
 from .registry import TwinHandle
 
-__all__ = ["BOARDING_HOURS", "POLL_SECONDS", "LiveHub", "get_hub", "snapshot"]
+__all__ = [
+    "BOARDING_HOURS",
+    "POLL_SECONDS",
+    "LiveHub",
+    "LiveServer",
+    "get_hub",
+    "snapshot",
+    "stop_live_feeds",
+]
 
 #: How often a watcher looks for new events, seconds.
 POLL_SECONDS = 0.1
@@ -109,7 +120,22 @@ class LiveHub:
     def __init__(self, k: int = DEFAULT_K, poll: float = POLL_SECONDS) -> None:
         self.k = k
         self.poll = poll
+        self.closing = False
         self._watches: dict[str, _Watch] = {}
+        self._wakers: set[asyncio.Task[None]] = set()
+
+    def close(self) -> None:
+        """End every subscription (the server is stopping); call on the event loop."""
+        self.closing = True
+        for watch in self._watches.values():
+            task = asyncio.get_running_loop().create_task(self._wake(watch))
+            self._wakers.add(task)
+            task.add_done_callback(self._wakers.discard)
+
+    @staticmethod
+    async def _wake(watch: _Watch) -> None:
+        async with watch.changed:
+            watch.changed.notify_all()
 
     async def _watch(self, handle: TwinHandle, watch: _Watch) -> None:
         seen = -1
@@ -152,7 +178,7 @@ class LiveHub:
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(watch.changed.wait(), timeout=15.0)
                     latest = watch.latest
-                if request is not None and await request.is_disconnected():
+                if self.closing or (request is not None and await request.is_disconnected()):
                     return
                 if latest is None or latest.version <= sent:
                     yield None
@@ -169,5 +195,31 @@ def get_hub(request: Request) -> LiveHub:
     if hub is None:
         k = int(getattr(request.app.state.settings, "suppress_k", DEFAULT_K))
         hub = request.app.state.live = LiveHub(k)
+        request.app.state.live_loop = asyncio.get_running_loop()
     assert isinstance(hub, LiveHub)
     return hub
+
+
+def stop_live_feeds(app: Any) -> None:
+    """End the live feeds of ``app`` (a FastAPI app) so that a stopping server need not wait
+    for them; safe to call from a signal handler or another thread."""
+    hub = getattr(app.state, "live", None)
+    loop = getattr(app.state, "live_loop", None)
+    if isinstance(hub, LiveHub) and loop is not None and not loop.is_closed():
+        loop.call_soon_threadsafe(hub.close)
+
+
+class LiveServer(uvicorn.Server):
+    """A uvicorn server that ends the app's live feeds when asked to stop (Ctrl+C, SIGTERM or
+    ``should_exit``), so that open dashboards do not hold up the shutdown."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Stop as uvicorn does, after ending the live feeds."""
+        stop_live_feeds(self.config.app)
+        super().handle_exit(sig, frame)
+
+    async def on_tick(self, counter: int) -> bool:
+        """uvicorn's main-loop tick; ends the live feeds once ``should_exit`` is set."""
+        if self.should_exit:
+            stop_live_feeds(self.config.app)
+        return await super().on_tick(counter)
