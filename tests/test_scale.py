@@ -86,6 +86,14 @@ def test_dask_local_cluster_matches_a_plain_run(spec: FlowSpec, dask_local: Dask
     _same(whole, _plain(spec).extend(more))
 
 
+def test_joining_a_scheduler_by_address(spec: FlowSpec, dask_local: DaskExecutor) -> None:
+    assert dask_local.address.startswith("tcp://")
+    with DaskExecutor(dask_local.address) as joined:
+        assert joined.workers == 2
+        got = run_experiment(spec, 4, 11, "reference", horizon=200, warmup=20, executor=joined)
+    _same(run_experiment(spec, 4, 11, "reference", horizon=200, warmup=20), got)
+
+
 def test_auto_gives_the_same_numbers(spec: FlowSpec) -> None:
     plain = _plain(spec)
     auto = run_reps("auto", RunTask(spec, 11, "fast", 1500.0, 100.0), range(7))
@@ -181,3 +189,22 @@ def test_a_pool_that_keeps_losing_workers_fails_with_a_message(
             )
     finally:
         pool.retries = 1
+
+
+def test_a_cluster_that_goes_away_is_a_clean_error(spec: FlowSpec) -> None:
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                           dashboard_address=":0")  # fmt: skip
+    try:
+        with DaskExecutor(cluster.scheduler_address, timeout=5) as joined:
+
+            def stop(done: int, total: int) -> None:
+                if done == 1:
+                    cluster.close()
+
+            with pytest.raises(ScaleError, match="was lost after 1 of 6 chunks"):
+                run_experiment(spec, 6, 5, "reference", horizon=300, warmup=30,
+                               executor=joined, chunk=1, progress=stop)  # fmt: skip
+    finally:
+        cluster.close()

@@ -47,7 +47,7 @@ class DaskExecutor:
                     n_workers=max(1, workers or 2),
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",
                     silence_logs=logging.ERROR,  # not Dask's warnings on a cancelled run
                 )
             self.client: Any = dist.Client(self._cluster)
