@@ -19,6 +19,7 @@ from twinsight.scale import (
     ProcessPool,
     RunTask,
     ScaleError,
+    auto_choice,
     get_executor,
     run_reps,
 )
@@ -99,6 +100,17 @@ def test_auto_gives_the_same_numbers(spec: FlowSpec) -> None:
     auto = run_reps("auto", RunTask(spec, 11, "fast", 1500.0, 100.0), range(7))
     for k, v in plain.per_rep.items():
         np.testing.assert_array_equal([r.kpis[k] for r in auto], v, err_msg=k)
+
+
+def test_the_auto_rule() -> None:
+    # the fast engine's threads already use every core: never a pool
+    assert auto_choice("fast", 1000, 60.0, 8) == "inprocess"
+    # the reference engine: a pool once the rest would take 20 s here, not for less
+    assert auto_choice("reference", 11, 1.9, 2) == "inprocess"
+    assert auto_choice("reference", 11, 2.0, 2) == "processes"
+    assert auto_choice("reference", 11, None, 2) == "time the first replication"
+    assert auto_choice("reference", 2, 60.0, 2) == "inprocess"  # nothing to share out
+    assert auto_choice("reference", 100, 60.0, 1) == "inprocess"  # one core
 
 
 def test_a_killed_dask_worker_does_not_change_the_result(

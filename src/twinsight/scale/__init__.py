@@ -19,6 +19,7 @@ from ._executors import (
 from ._run import (
     AUTO_PROCESSES_SECONDS,
     EXECUTOR_NAMES,
+    auto_choice,
     get_executor,
     open_executor,
     run_reps,
@@ -33,6 +34,7 @@ __all__ = [
     "ProcessPool",
     "RunTask",
     "ScaleError",
+    "auto_choice",
     "get_executor",
     "open_executor",
     "pool_chunk_size",

@@ -13,6 +13,7 @@ from ._executors import Executor, InProcess, ProcessPool, RunTask, ScaleError
 __all__ = [
     "AUTO_PROCESSES_SECONDS",
     "EXECUTOR_NAMES",
+    "auto_choice",
     "get_executor",
     "open_executor",
     "run_reps",
@@ -121,6 +122,19 @@ def _run_on(
     return results
 
 
+def auto_choice(engine: str, reps: int, seconds_per_rep: float | None, workers: int) -> str:
+    """The ``auto`` rule (docs/decisions/0008): ``processes`` when the engine is not ``fast``,
+    there are at least 3 replications and 2 workers, and the replications after the first would
+    take at least :data:`AUTO_PROCESSES_SECONDS` here (``seconds_per_rep``: the first one's
+    time; None: not timed yet); else ``inprocess``."""
+    if engine == "fast" or reps < 3 or workers < 2:
+        return "inprocess"
+    if seconds_per_rep is None:
+        return "time the first replication"
+    rest = seconds_per_rep * (reps - 1)
+    return "processes" if rest >= AUTO_PROCESSES_SECONDS else "inprocess"
+
+
 def _run_auto(
     task: RunTask,
     ids: list[int],
@@ -130,12 +144,12 @@ def _run_auto(
 ) -> list[RepResult]:
     here = InProcess()
     n_proc = max(1, workers or os.cpu_count() or 1)
-    if task.engine == "fast" or len(ids) < 3 or n_proc < 2:
+    if auto_choice(task.engine, len(ids), None, n_proc) == "inprocess":
         return _run_on(here, task, ids, chunk, progress, 0, len(ids))
     start = time.perf_counter()
     first = _run_on(here, task, ids[:1], 1, progress, 0, len(ids))
-    rest_seconds = (time.perf_counter() - start) * (len(ids) - 1)
-    if rest_seconds < AUTO_PROCESSES_SECONDS:
+    seconds = time.perf_counter() - start
+    if auto_choice(task.engine, len(ids), seconds, n_proc) == "inprocess":
         return first + _run_on(here, task, ids[1:], chunk, progress, 1, len(ids))
     with ProcessPool(n_proc) as pool:
         return first + _run_on(pool, task, ids[1:], chunk, progress, 1, len(ids))
