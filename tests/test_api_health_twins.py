@@ -22,7 +22,7 @@ from twinsight.outbreak import ingest as outbreak_ingest
 from twinsight.outbreak import run_chime, run_forecast
 from twinsight.patient import ingest_patient_file
 from twinsight.service import ServiceSettings, create_app
-from twinsight.store import QuarantineRow
+from twinsight.store import IngestRow, QuarantineRow
 from twinsight.twin import init_twin, open_twin
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -137,6 +137,11 @@ def test_outbreak_observations_are_checked_like_a_file(served: Served) -> None:
         assert words in reasons
     with closing(open_twin("flu", home=served.home)) as twin, twin.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(QuarantineRow)).scalar_one() == 5
+        ingests = list(conn.execute(select(IngestRow.source)).scalars())
+        rejects = set(conn.execute(select(QuarantineRow.source)).scalars())
+    # posted batches are recorded as 'http', not under their temporary files' names
+    assert ingests.count("http") == 3 and not any("http-counts" in s for s in ingests)
+    assert rejects == {"http"}
     assert served.call("POST", "flu/outbreak/observations", "viewer", json=rows).status_code == 403
 
 

@@ -3,10 +3,16 @@ whose configuration or data cannot serve the request."""
 
 from __future__ import annotations
 
+from sqlalchemy import Engine, update
+
+from ...store import IngestRow, QuarantineRow
 from ..problems import ProblemError
 from .registry import TwinHandle
 
-__all__ = ["not_ready", "require_template"]
+__all__ = ["HTTP_SOURCE", "not_ready", "relabel_source", "require_template"]
+
+#: The ``source`` recorded for rows posted as JSON (ingests and quarantine rows).
+HTTP_SOURCE = "http"
 
 
 def _article(word: str) -> str:
@@ -35,3 +41,11 @@ def not_ready(handle: TwinHandle, message: str) -> ProblemError:
     folder = str(handle.twin.path)
     detail = message.replace(folder + "/", "").replace(folder, f"twin '{handle.twin.name}'")
     return ProblemError(409, "twin-not-ready", "Twin not ready", detail)
+
+
+def relabel_source(engine: Engine, temporary: str) -> None:
+    """Record the ingest and quarantine rows of a posted batch (written to the temporary file
+    ``temporary`` for the file path) under ``HTTP_SOURCE`` instead of that file's name."""
+    with engine.begin() as conn:
+        for table in (IngestRow, QuarantineRow):
+            conn.execute(update(table).where(table.source == temporary).values(source=HTTP_SOURCE))

@@ -34,7 +34,7 @@ from ..schemas_health import (
     OutbreakCalibrationOut,
     OutbreakForecastOut,
 )
-from .health_common import not_ready, require_template
+from .health_common import HTTP_SOURCE, not_ready, relabel_source, require_template
 from .registry import TwinHandle
 
 __all__ = ["calibrate", "chime_out", "forecast_out", "ingest_rows"]
@@ -155,8 +155,10 @@ def ingest_rows(handle: TwinHandle, rows: list[CountsRow], actor: str) -> Health
         try:
             with handle.lock:
                 report = ingest_counts(path, twin.engine)
+                relabel_source(twin.engine, str(path))
         except OutbreakIngestError as exc:
             raise not_ready(handle, str(exc)) from None
+    report.source = HTTP_SOURCE
     audit.ingested(twin.engine, report, actor)
     return HealthIngestOut(
         twin=twin.name,

@@ -37,7 +37,7 @@ from ..schemas_health import (
     ReadingIn,
     RecommendationOut,
 )
-from .health_common import not_ready, require_template
+from .health_common import not_ready, relabel_source, require_template
 from .registry import TwinHandle
 
 __all__ = ["TRAJECTORIES", "ingest_rows", "readings_out", "recommendation_out"]
@@ -118,6 +118,7 @@ def ingest_rows(handle: TwinHandle, rows: list[ReadingIn], actor: str) -> Health
         try:
             with handle.lock:
                 report = ingest_readings(path, twin.engine, twin.pseudonymise)
+                relabel_source(twin.engine, str(path.resolve()))
         except IngestError as exc:
             raise not_ready(handle, str(exc).replace(str(path), "the batch")) from None
     audit.ingested(twin.engine, report, actor)
