@@ -46,7 +46,9 @@ async def get_alarms(
     name: str,
     registry: RegistryDep,
     _: ReadDep,
-    days: Annotated[float | None, Query(gt=0, description="checked in the last days")] = None,
+    days: Annotated[
+        float | None, Query(gt=0, le=36_500, description="checked in the last days")
+    ] = None,
 ) -> AlarmList:
     """Recorded drift alarms, newest first."""
     handle = await open_twin_handle(registry, name)
