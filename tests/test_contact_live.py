@@ -92,3 +92,23 @@ def test_cli_mqtt_on_a_contact_twin(tmp_path: Path, broker: str) -> None:
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert out["accepted"] == 0 and out["quarantined"] == 0
+
+
+def test_emulator_streams_to_a_contact_twin(tmp_path: Path, broker: str) -> None:
+    runner = CliRunner()
+    home = ["--home", str(tmp_path)]
+    assert runner.invoke(app, ["init", "cc", "--template", "contact-centre", *home]).exit_code == 0
+    tag = uuid.uuid4().hex[:10]
+    topic, cid = f"twinsight-test/{tag}/calls", f"ts-contact-{tag}"
+    listen = ["ingest", "cc", "--mqtt", broker, "--topic", topic, "--client-id", cid]
+    first = runner.invoke(app, [*listen, "--idle-timeout", "0.3", *home])
+    assert first.exit_code == 0, first.output  # the session: the broker keeps what follows
+    emulate = ["emulate", "contact-centre", "--days", "1", "--calls", "100", "--seed", "3"]
+    sent = runner.invoke(app, [*emulate, "--mqtt", broker, "--topic", topic, "--json"])
+    assert sent.exit_code == 0, sent.output
+    published = json.loads(sent.output)
+    assert published["sent"] == published["records"] > 50
+    got = runner.invoke(app, [*listen, "--idle-timeout", "2", "--json", *home])
+    counts = json.loads(got.output)
+    total = counts["accepted"] + counts["duplicate"] + counts["quarantined"]
+    assert got.exit_code == 0 and total == published["sent"] and counts["accepted"] > 50

@@ -102,11 +102,25 @@ def emulate_contact(
         str, typer.Option("--start", help="First day, YYYY-MM-DD (UTC).")
     ] = "2026-01-05",
     clean: Annotated[bool, typer.Option("--clean", help="No defects at all.")] = False,
+    mqtt: Annotated[
+        str | None,
+        typer.Option(
+            "--mqtt",
+            metavar="URL",
+            help="Publish live to a broker (QoS 1) instead.",
+            show_default=False,
+        ),
+    ] = None,
+    topic: Annotated[
+        str | None, typer.Option("--topic", help="MQTT topic to publish to.", show_default=False)
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """A contact centre (billing, technical, sales): interaction records with defects, from
     its own generative model (double intraday peak, Monday surge, agents on shifts,
     heterogeneous patience; see docs/contact-centre.md)."""
+    if mqtt is not None or topic is not None:
+        return _emulate_mqtt(days, seed, calls, start, clean, mqtt, topic, as_json)
     if out is None:
         fail("missing option '--out'", "give the file to write, e.g. --out calls.csv")
     if out.suffix.lower() not in (".csv", ".parquet"):
@@ -141,6 +155,43 @@ def emulate_contact(
         return
     stderr.print(
         f"wrote {count} interactions ({days} days from {first}, seed {seed}) to {out}",
+        highlight=False,
+        markup=False,
+    )
+
+
+def _emulate_mqtt(
+    days: int,
+    seed: int,
+    calls: float,
+    start: str,
+    clean: bool,
+    url: str | None,
+    topic: str | None,
+    as_json: bool,
+) -> None:
+    """``emulate contact-centre --mqtt URL --topic T``: publish the records, one per message."""
+    from ..connect import MqttError
+    from ..contact import publish_interactions
+
+    if url is None or not topic:
+        fail("--mqtt and --topic go together", "e.g. --mqtt mqtt://localhost:1883 --topic calls")
+    try:
+        first = date.fromisoformat(start)
+    except ValueError:
+        fail(f"--start '{start}' is not a date", "write it as YYYY-MM-DD, e.g. --start 2026-01-05")
+    if not 1 <= days <= 366:
+        fail(f"--days must be 1-366, got {days}", "e.g. --days 7")
+    result = emulate_contact_centre(days, seed, start=first, calls_per_day=calls, defects=not clean)
+    try:
+        sent = publish_interactions(result.rows, url, topic)
+    except MqttError as exc:
+        fail(str(exc), exc.hint)
+    if as_json:
+        _write({"to": url, "topic": topic, "records": len(result.rows), "sent": sent})
+        return
+    stderr.print(
+        f"published {sent} of {len(result.rows)} interactions to {url} '{topic}'",
         highlight=False,
         markup=False,
     )

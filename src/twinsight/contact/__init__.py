@@ -26,7 +26,7 @@ from ._ingest import (
     parse_interaction,
     write_interactions,
 )
-from ._live import InteractionSink, ingest_interactions_mqtt
+from ._live import InteractionSink, ingest_interactions_mqtt, publish_interactions
 from ._model import ContactModel, ContactSettings, ServiceLevel, scale_dist
 from ._ops import (
     CALIBRATION_FILE,
@@ -81,6 +81,7 @@ __all__ = [
     "load_contact_scenario",
     "load_interactions",
     "parse_interaction",
+    "publish_interactions",
     "run_calibration",
     "run_compare",
     "run_forecast",

@@ -35,7 +35,7 @@ from ..govern import Pseudonymiser
 from ..store import IngestRow, InteractionRow, QuarantineRow
 from ._ingest import COLUMNS, ContactIngestReport, _on_conflict, parse_interaction
 
-__all__ = ["InteractionSink", "ingest_interactions_mqtt"]
+__all__ = ["InteractionSink", "ingest_interactions_mqtt", "publish_interactions"]
 
 _TABLE = cast(Table, InteractionRow.__table__)
 _QUARANTINE = cast(Table, QuarantineRow.__table__)
@@ -194,3 +194,31 @@ def ingest_interactions_mqtt(
     finally:
         run.close()
     return sink.close()
+
+
+def publish_interactions(
+    rows: Sequence[Mapping[str, str]], url: str, topic: str, *, window: int = 100
+) -> int:
+    """Publish each record as one JSON message (QoS 1) to ``topic`` (blank fields left out),
+    as fast as the broker takes them; the number acknowledged. ``MqttError`` if the broker
+    cannot be reached or refuses the topic."""
+    from ..connect._mqtt import connect_client, new_client
+
+    if not topic or any(c in topic for c in "+#"):
+        raise MqttError(f"cannot publish to '{topic}'", "give a topic without wildcards")
+    target = parse_mqtt_url(url)
+    client = new_client(target, f"twinsight-emulate-contact-{time.time_ns() % 10**9}")
+    client.max_inflight_messages_set(window)
+    connect_client(client, target, clean_start=True)
+    client.loop_start()
+    try:
+        infos = []
+        for row in rows:
+            payload = json.dumps({k: v for k, v in row.items() if v != ""})
+            infos.append(client.publish(topic, payload, qos=1))
+        for info in infos:
+            info.wait_for_publish(60)
+        return sum(1 for info in infos if info.is_published())
+    finally:
+        client.disconnect()
+        client.loop_stop()
