@@ -80,9 +80,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
-def test_no_operation_answers_a_server_error(
-    case: Any, served: tuple[TestClient, str]
-) -> None:
+def test_no_operation_answers_a_server_error(case: Any, served: tuple[TestClient, str]) -> None:
     client, token = served
     if case.path_parameters and "name" in case.path_parameters:
         case.path_parameters["name"] = "ward"
