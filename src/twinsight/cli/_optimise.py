@@ -157,6 +157,14 @@ def optimise_command(
     except TwinError as exc:
         if problem.twin is not None:
             fail(str(exc), "the problem's 'twin:' base needs an existing hospital twin")
+    if twin is not None and problem.twin is not None and twin.template == "contact-centre":
+        twin.close()
+        fail(
+            f"{problem_path}: 'twin:' is the hospital twin's model, and '{name}' is a "
+            "contact-centre twin",
+            "write its week with 'twinsight staffing NAME --spec-out week.yaml' and give "
+            "'spec: week.yaml' (see examples/contact/staffing_peak.yaml)",
+        )
     try:
         try:
             base = (
