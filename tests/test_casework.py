@@ -155,7 +155,10 @@ def test_calibration_recovers_the_emulators_rework_by_district(year: pd.DataFram
     west, east = cal.rework_by_class_["west_standard"][0], cal.rework_by_class_["east_standard"][0]
     assert west > east  # the complex district asks for more information
     back = CaseworkCalibration.from_dict(cal.to_dict())
-    assert back.model() == cal.model()
+    assert back.model() == cal.model() and back.model(recent=True) == cal.model(recent=True)
+    assert all(0.3 < f < 3.0 for f in cal.recent_factor_.values())
+    recent = cal.model(recent=True).referrals["west"][0] / cal.model().referrals["west"][0]
+    assert recent == pytest.approx(cal.recent_factor_["west"])
     assert "requests for information" in cal.report()
 
 

@@ -63,14 +63,16 @@ class CaseworkCalibration:
     referral to decision), ``caseload`` (open cases per worker), ``workers`` (team -> workers;
     teams not named are estimated), ``priorities`` (labels, most urgent first; default: known
     labels in :data:`PRIORITY_ORDER`), ``level`` (of the intervals), ``min_class_passes``
-    (ended passes a district and priority needs for its own assessment time and rework share).
+    (ended passes a district and priority needs for its own assessment time and rework share),
+    ``recent_days`` (the referrals of these last days set the level of a forecast).
 
     Learned: ``until_``, ``referrals_`` (district -> 7 rates per day, Monday first),
-    ``referral_intervals_``, ``priority_mix_``, ``priorities_``, ``triage_``, ``assessment_``
-    (priority -> LengthOfStay), ``assessment_by_class_`` and ``rework_by_class_`` (per
-    ``<district>_<priority>`` with enough passes), ``info_wait_``, ``closure_``, ``rework_``
-    (priority -> (p, low, high, n)), ``teams_`` (team -> Team), ``workers_estimated_`` (team names),
-    ``observed_`` (what happened, by district), ``n_cases_``.
+    ``referral_intervals_``, ``recent_factor_`` (district -> referrals in the last
+    ``recent_days`` over those the weekly rates expect), ``priority_mix_``, ``priorities_``,
+    ``triage_``, ``assessment_`` (priority -> LengthOfStay), ``assessment_by_class_`` and
+    ``rework_by_class_`` (per ``<district>_<priority>`` with enough passes), ``info_wait_``,
+    ``closure_``, ``rework_`` (priority -> (p, low, high, n)), ``teams_`` (team -> Team),
+    ``workers_estimated_`` (team names), ``observed_`` (what happened, by district), ``n_cases_``.
     """
 
     def __init__(
@@ -82,6 +84,7 @@ class CaseworkCalibration:
         priorities: Sequence[str] | None = None,
         level: float = 0.95,
         min_class_passes: int = 40,
+        recent_days: float = 28.0,
     ) -> None:
         self.window_days = window_days
         self.deadline_days = deadline_days
@@ -90,6 +93,7 @@ class CaseworkCalibration:
         self.priorities = priorities
         self.level = level
         self.min_class_passes = min_class_passes
+        self.recent_days = recent_days
 
     def fit(self, events: pd.DataFrame, until: datetime | None = None) -> CaseworkCalibration:
         """Learn from ``events`` (``load_case_events``'s frame); returns ``self``."""
@@ -134,6 +138,14 @@ class CaseworkCalibration:
             self.referral_intervals_[str(d)] = [
                 (float(a), float(b)) for a, b in zip(lo, hi, strict=True)
             ]
+        # the level of the last recent_days against the window's weekday pattern
+        recent = pd.Timestamp(until) - pd.Timedelta(days=self.recent_days)
+        tail = pd.date_range(recent.normalize(), pd.Timestamp(until), freq="D")
+        self.recent_factor_: dict[str, float] = {}
+        for d, rates in self.referrals_.items():
+            expected = float(sum(rates[w] for w in tail.day_of_week))
+            seen = int(((ref["district"] == d) & (ref["referral"] > recent)).sum())
+            self.recent_factor_[d] = seen / expected if expected > 0 else 1.0
 
     def _fit_mix(self, cases: pd.DataFrame, start: datetime) -> None:
         tri = cases.dropna(subset=["triage", "priority", "district"])
@@ -238,15 +250,21 @@ class CaseworkCalibration:
 
     # -- use -----------------------------------------------------------------------------------
 
-    def model(self, workers: Mapping[str, int] | None = None) -> CaseworkModel:
-        """The calibrated :class:`CaseworkModel` (``workers`` overrides team sizes)."""
+    def model(
+        self, workers: Mapping[str, int] | None = None, *, recent: bool = False
+    ) -> CaseworkModel:
+        """The calibrated :class:`CaseworkModel` (``workers`` overrides team sizes; ``recent``:
+        referral rates at the level of the last ``recent_days``, for a forecast)."""
         teams = {
             t: Team(int((workers or {}).get(t, team.workers)), team.caseload, team.districts)
             for t, team in self.teams_.items()
         }
         return CaseworkModel(
             teams=teams,
-            referrals=self.referrals_,
+            referrals={
+                d: [r * (self.recent_factor_.get(d, 1.0) if recent else 1.0) for r in rates]
+                for d, rates in self.referrals_.items()
+            },
             priority_mix=self.priority_mix_,
             priorities=self.priorities_,
             triage=self.triage_.spec_,
@@ -270,10 +288,12 @@ class CaseworkCalibration:
                 "priorities": list(self.priorities or []),
                 "level": self.level,
                 "min_class_passes": self.min_class_passes,
+                "recent_days": self.recent_days,
             },
             "until": self.until_.isoformat(),
             "referrals": self.referrals_,
             "referral_intervals": self.referral_intervals_,
+            "recent_factor": self.recent_factor_,
             "priority_mix": self.priority_mix_,
             "priorities": list(self.priorities_),
             "triage": self.triage_.to_dict(),
@@ -297,12 +317,14 @@ class CaseworkCalibration:
         """The fitted calibration back from :meth:`to_dict`."""
         c = d["config"]
         cal = cls(c["window_days"], c["deadline_days"], c["caseload"], c["workers"] or None,
-                  c["priorities"] or None, c["level"], c["min_class_passes"])  # fmt: skip
+                  c["priorities"] or None, c["level"], c["min_class_passes"],
+                  c.get("recent_days", 28.0))  # fmt: skip
         cal.until_ = datetime.fromisoformat(d["until"])
         cal.referrals_ = {k: [float(x) for x in v] for k, v in d["referrals"].items()}
         cal.referral_intervals_ = {
             k: [(float(a), float(b)) for a, b in v] for k, v in d["referral_intervals"].items()
         }
+        cal.recent_factor_ = {k: float(v) for k, v in d.get("recent_factor", {}).items()}
         cal.priority_mix_ = d["priority_mix"]
         cal.priorities_ = tuple(d["priorities"])
         cal.triage_ = LengthOfStay.from_dict(d["triage"])
@@ -335,6 +357,7 @@ class CaseworkCalibration:
         lines.append("referrals per day (Mon..Sun):")
         for d, r in self.referrals_.items():
             mix = ", ".join(f"{p} {100 * s:.0f}%" for p, s in self.priority_mix_[d].items())
+            mix += f"; last {self.recent_days:g} days x{self.recent_factor_.get(d, 1.0):.2f}"
             lines.append(f"  {d:12} " + " ".join(f"{x:5.2f}" for x in r) + f"   ({mix})")
         lines.append("durations (days; family by AIC, mean):")
         rows = [("triage", self.triage_)]

@@ -166,8 +166,9 @@ def run_forecast(
     at: datetime | None = None,
     workers: Mapping[str, int] | None = None,
 ) -> CaseworkForecast:
-    """Forecast the backlog and deadline performance from the present (see ``_forecast``)."""
-    _, model = _model(twin, workers)
+    """Forecast the backlog and deadline performance from the present (see ``_forecast``),
+    with referrals at the level of the calibration's last ``recent_days``."""
+    model = load_casework_calibration(twin).model(workers, recent=True)
     state = present(twin, at)
     return forecast_casework(model, state, days, reps=reps, seed=seed)
 
