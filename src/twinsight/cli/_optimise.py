@@ -177,7 +177,12 @@ def optimise_command(
         except ValueError as exc:
             fail(f"the twin's model cannot be built: {exc}", "run 'twinsight calibrate' first")
         try:
-            with open_executor(executor.value, cluster, workers) as where:
+            where_to = executor.value
+            if where_to == "auto" and cluster is None:
+                # a search runs many experiments: with a GIL-bound engine, one pool for all of
+                # them pays; the fast engine's threads already use every core
+                where_to = "inprocess" if problem.run.engine == "fast" else "processes"
+            with open_executor(where_to, cluster, workers) as where:
                 result = _run(problem, base, problem_path, where, stderr.is_terminal and not quiet)
         except ProblemFileError as exc:
             _report_problem_file(exc)
