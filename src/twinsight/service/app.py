@@ -54,7 +54,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     registry = TwinRegistry(settings)
     access = AccessStore(registry.home) if settings.auth else None
     app.state.registry = registry
-    app.state.security = Security(settings, access)
+    app.state.security = security = Security(settings, access)
     retention = None
     if settings.retention_days is not None:
         retention = asyncio.create_task(
@@ -70,6 +70,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(registry.close)
         if access is not None:
             access.close()
+        if security.tokens is not None:
+            security.tokens.close()
 
 
 _BAD_BODY = {

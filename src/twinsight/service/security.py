@@ -8,18 +8,27 @@ or whose access list does not hold the twin named in the path, ``403``. Both are
 home's audit log (``access.sqlite``: actor, route, reason; never the token), as is each token's
 first successful request of a server run (``login``). Ingest routes also take a token from the
 bucket of (token, twin): when it is empty the answer is ``429`` with ``Retry-After``.
+
+A token found valid is remembered until ``access.sqlite`` changes (its ``PRAGMA data_version``,
+read on every request, moves with any commit to the file: a revocation, a new token, an audit
+entry), so a revocation still takes effect on the next request; remembered tokens are checked
+on the event loop, others (and every refusal) in a worker thread.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from ..govern import LOCAL, AccessStore, Principal, audit
 from .problems import ProblemError
@@ -32,6 +41,7 @@ __all__ = [
     "RateLimiter",
     "ReadDep",
     "Security",
+    "TokenCache",
     "require",
 ]
 
@@ -61,6 +71,51 @@ class RateLimiter:
             return (1.0 - level) / self.rate
 
 
+class TokenCache:
+    """Principals of the tokens found valid since ``access.sqlite`` last changed.
+
+    Keyed by the token's SHA-256 (no secret kept); emptied whenever the file's
+    ``PRAGMA data_version`` moves, i.e. after any commit to it by another connection.
+    """
+
+    #: Most tokens remembered at once (then the cache starts again).
+    SIZE = 10_000
+
+    def __init__(self, path: Path) -> None:
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._version = -1
+        self._principals: dict[bytes, Principal] = {}
+
+    def version(self) -> int:
+        """The file's change counter now (the cache emptied if it moved)."""
+        with self._lock:
+            version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            if version != self._version:
+                self._principals.clear()
+                self._version = version
+            return version
+
+    def get(self, token: str) -> Principal | None:
+        """The remembered principal of ``token``, if the file has not changed since."""
+        self.version()
+        with self._lock:
+            return self._principals.get(hashlib.sha256(token.encode()).digest())
+
+    def put(self, token: str, principal: Principal, version: int) -> None:
+        """Remember ``principal``, read from the file at ``version`` (see ``version``)."""
+        with self._lock:
+            if version == self._version:
+                if len(self._principals) >= self.SIZE:
+                    self._principals.clear()
+                self._principals[hashlib.sha256(token.encode()).digest()] = principal
+
+    def close(self) -> None:
+        """Close the connection that reads the change counter."""
+        with self._lock:
+            self._conn.close()
+
+
 class Security:
     """The app's token store, logins seen this run, and the ingest rate limiter."""
 
@@ -80,6 +135,7 @@ class Security:
         )
         self._seen: set[str] = set()
         self._lock = threading.Lock()
+        self.tokens = TokenCache(access.path) if access is not None else None
 
     def _audit(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
         if self.access is None:
@@ -135,9 +191,12 @@ class Security:
         if scheme.lower() != "bearer" or not token.strip():
             raise self.deny(request, 401, "not a bearer token", "anonymous")
         assert self.access is not None
+        version = self.tokens.version() if self.tokens is not None else 0
         principal = self.access.authenticate(token)
         if principal is None:
             raise self.deny(request, 401, "unknown or revoked token", "anonymous")
+        if self.tokens is not None:
+            self.tokens.put(token, principal, version)
         with self._lock:
             first = principal.token_id not in self._seen
             self._seen.add(principal.token_id)
@@ -157,6 +216,22 @@ class Security:
             raise self.deny(
                 request, 403, f"this token has no access to twin '{twin}'", principal.actor
             )
+        return principal
+
+    def remembered(self, request: Request, action: str) -> Principal | None:
+        """The principal of a remembered token allowed ``action`` here (no file read, no
+        audit); None: ask ``authorise`` (in a worker thread)."""
+        if self.tokens is None:
+            return None
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        principal = self.tokens.get(token)
+        twin = request.path_params.get("name")
+        if principal is None or not principal.may(action):
+            return None
+        if twin is not None and not principal.may(action, str(twin)):
+            return None
         return principal
 
     def throttle(self, principal: Principal, twin: str) -> None:
@@ -190,9 +265,11 @@ def require(action: str) -> Any:
     Ingest routes (``action == "ingest"``) are rate limited per token and twin (429).
     """
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:
         security = get_security(request)
-        principal = security.authorise(request, action)
+        principal = security.remembered(request, action)
+        if principal is None:
+            principal = await run_in_threadpool(security.authorise, request, action)
         twin = request.path_params.get("name")
         if action == "ingest" and twin is not None:
             security.throttle(principal, str(twin))
