@@ -177,3 +177,29 @@ def test_a_key_stored_by_another_writer_during_a_group_is_a_duplicate(
     finally:
         other.close()
         twin.close()
+
+
+def test_a_remembered_token_is_refused_on_the_first_request_after_its_revocation(
+    tmp_path: Path,
+) -> None:
+    """Ingest checks remembered tokens without reading access.sqlite, until the file changes."""
+    from fastapi.testclient import TestClient
+
+    from twinsight.service import ServiceSettings, create_app
+
+    init_twin("ward", home=tmp_path).close()
+    access = AccessStore(tmp_path)
+    try:
+        token, info = access.create("device", ["ward"], name="feed")
+        headers = {"Authorization": f"Bearer {token}"}
+        app = create_app(ServiceSettings(home=tmp_path))
+        with TestClient(app, headers=headers) as client:
+            url = "/api/v1/twins/ward/events"
+            for i in range(3):  # the second and third are answered from the remembered token
+                assert client.post(url, json=_event(f"v-{i}", "MRN0001")).status_code == 200
+            assert client.post("/api/v1/twins/other/events", json={}).status_code == 403
+            access.revoke(info.id)
+            refused = client.post(url, json=_event("v-9", "MRN0001"))
+            assert refused.status_code == 401, refused.text
+    finally:
+        access.close()
