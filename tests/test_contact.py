@@ -236,3 +236,23 @@ def test_load_interactions_window(tmp_path: Path) -> None:
     assert 0 < len(tuesday) < len(everything)
     assert tuesday["arrived_at"].min() >= pd.Timestamp("2026-01-06", tz="UTC")
     twin.close()
+
+
+def test_roster_round_trip_and_errors(tmp_path: Path) -> None:
+    from twinsight.contact._roster import RosterError, read_roster, write_roster
+
+    model = _model(shrinkage=0.25)
+    plan = staff_intervals(model, ["wed"], method="erlang", starts=["10:00", "10:30"])
+    path = tmp_path / "roster.csv"
+    assert write_roster(plan, path) == 4
+    agents = read_roster(path, model)
+    slot = 2 * 48 + 20  # Wednesday 10:00
+    assert agents["billing"][slot] == model.productive(int(plan.table.iloc[0]["rostered"]))
+    assert agents["billing"][slot] >= plan.table.iloc[0]["agents"]  # shrinkage undone
+    assert sum(agents["billing"]) == sum(agents["billing"][slot : slot + 2])
+    path.write_text("queue,weekday,start,rostered\nbilling,wed,10:10,5\n")
+    with pytest.raises(RosterError, match="line 2: start '10:10'"):
+        read_roster(path, model)
+    path.write_text("queue,weekday,start,rostered\nbills,wed,10:00,5\n")
+    with pytest.raises(RosterError, match="queue 'bills'"):
+        read_roster(path, model)

@@ -26,6 +26,7 @@ from ..contact import (
     ContactCalibrationError,
     ContactConfigError,
     ContactIngestError,
+    contact_settings,
     emulate_contact_centre,
     run_calibration,
     run_compare,
@@ -281,8 +282,8 @@ def contact_forecast(
         _write({"twin": name, **out})
         return
     table = Table(
-        title=f"contact-centre twin '{name}': {days:g} days from {out['start']} with "
-        f"the Erlang staffing plan, {out['reps']} runs (mean ± 95% half-width)",
+        title=f"contact-centre twin '{name}': {days:g} days from {out['start']} staffed by the "
+        f"{out['staffed_by']}, {out['reps']} runs (mean ± 95% half-width)",
         title_justify="left",
     )
     for col in (
@@ -326,6 +327,7 @@ def contact_compare(
     try:
         with _errors(db):
             try:
+                roster = contact_settings(twin).roster
                 comp, run_id = run_compare(
                     twin,
                     args[1:],
@@ -339,8 +341,9 @@ def contact_compare(
                 _fail_on(exc)
     finally:
         twin.close()
+    staffed = "its roster" if roster else "the Erlang staffing plan"
     title = (
-        f"contact-centre twin '{name}': baseline (Erlang staffing plan) against "
+        f"contact-centre twin '{name}': baseline ({staffed}) against "
         f"{len(args) - 1} scenario(s) over {days:g} days, {comp.reps} replications each, "
         f"seed {seed}, common random numbers"
     )
@@ -382,6 +385,14 @@ def staffing_command(
     ] = "auto",
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed (simulation).")] = 1,
     reps: Annotated[int, typer.Option("--reps", help="Replications per candidate.")] = 10,
+    roster_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--roster-out",
+            help="Also write the plan as a roster CSV (contact.roster).",
+            show_default=False,
+        ),
+    ] = None,
     spec_out: Annotated[
         Path | None,
         typer.Option(
@@ -421,6 +432,10 @@ def staffing_command(
                 with _bar(stderr.is_terminal) as progress:
                     plan = run_staffing(twin, days or None, method=method, seed=seed, reps=reps,
                                         starts=starts or None, progress=progress)  # fmt: skip
+                if roster_out is not None:
+                    from ..contact._roster import write_roster
+
+                    write_roster(plan, roster_out)
                 if spec_out is not None:
                     from ..contact import contact_model
 
@@ -431,7 +446,7 @@ def staffing_command(
             except _EXPECTED as exc:
                 _fail_on(exc)
             except OSError as exc:
-                fail(f"--spec-out: cannot write {spec_out} ({exc.strerror})", "choose a path")
+                fail(f"cannot write {exc.filename} ({exc.strerror})", "choose a writable path")
     finally:
         twin.close()
     if as_json:

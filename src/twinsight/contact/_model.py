@@ -9,6 +9,7 @@ Settings live under ``contact:`` in the twin's ``twin.yaml`` (all optional)::
       shrinkage: 0.30                             # breaks, training, absence
       callback_share: 0.0                         # callers who take a callback when offered
       window_days: 56
+      roster: roster.csv                          # optional: agents rostered per interval
 
 How the flow engine expresses a contact centre (no engine feature was added):
 
@@ -58,6 +59,7 @@ class ContactSettings(BaseModel):
     shrinkage: float = Field(default=0.30, ge=0, lt=1)
     callback_share: float = Field(default=0.0, ge=0, lt=1)
     window_days: float = Field(default=56.0, gt=0)
+    roster: str | None = None
 
 
 def scale_dist(dist: dict[str, Any], factor: float) -> dict[str, Any]:

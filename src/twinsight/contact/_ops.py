@@ -186,11 +186,23 @@ def run_staffing(
     )
 
 
-def _plan_spec(twin: Twin, days: float, method: str, seed: int) -> tuple[ContactModel, Any]:
+def _plan_spec(twin: Twin, days: float, method: str, seed: int) -> tuple[ContactModel, Any, str]:
+    """The twin's week as a flow spec: staffed by its roster (``contact.roster``) when it has
+    one, else by the staffing plan of ``method``; and which of the two."""
+    from ._roster import RosterError, read_roster
+
     model = contact_model(twin)
-    plan = staff_intervals(model, None, method=method, seed=seed)
     start = WEEKDAYS[(model.calibration.last.weekday()) % 7]
-    return model, model.week_spec(plan.agents, days, start_day=start)
+    if model.settings.roster:
+        path = Path(model.settings.roster)
+        path = path if path.is_absolute() else twin.path / path
+        try:
+            agents = read_roster(path, model)
+        except RosterError as exc:
+            raise ContactConfigError(str(exc), "fix the roster or remove contact.roster") from None
+        return model, model.week_spec(agents, days, start_day=start), f"roster {path.name}"
+    plan = staff_intervals(model, None, method=method, seed=seed)
+    return model, model.week_spec(plan.agents, days, start_day=start), f"{method} plan"
 
 
 def run_forecast(
@@ -199,14 +211,14 @@ def run_forecast(
     """The coming ``days`` (from the day after the calibration window) simulated with the
     staffing plan (``method``): per queue, the service level, ASA (seconds), abandonment,
     occupancy and predicted satisfaction, each as a mean with its 95% half-width."""
-    model, spec = _plan_spec(twin, days, method, seed)
+    model, spec, staffed = _plan_spec(twin, days, method, seed)
     result = run_experiment(spec, reps=reps, seed=seed, engine="fast")
     values = {k: np.asarray(v, dtype=float) for k, v in result.per_rep.items()}
     out: dict[str, Any] = {
         "days": days,
         "reps": reps,
         "seed": seed,
-        "method": method,
+        "staffed_by": staffed,
         "start": model.calibration.last.date().isoformat(),
         "queues": {},
     }
@@ -253,7 +265,7 @@ def run_compare(
 ) -> tuple[Comparison, str | None]:
     """The twin's week (staffed by ``method``) against each scenario file, with common random
     numbers; recorded in the twin's store as a flow-spec comparison (rerun exactly)."""
-    model, spec = _plan_spec(twin, days, method, seed)
+    model, spec, _ = _plan_spec(twin, days, method, seed)
     scenarios = []
     for f in scenario_files:
         if not Path(f).is_file():
