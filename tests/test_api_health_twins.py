@@ -148,7 +148,8 @@ def test_outbreak_observations_are_checked_like_a_file(served: Served) -> None:
 @pytest.mark.parametrize(
     ("body", "why"),
     [([], "at least 1"), ({"date": "2020-07-01"}, "list"), ([{"admissions": 3}], "date"),
-     ([{"date": "2020-07-01", "beds": 3}], "beds")],
+     ([{"date": "2020-07-01", "beds": 3}], "beds"),
+     ([{"date": "2020-07-01\r\n2020-07-02"}], "pattern")],
 )  # fmt: skip
 def test_malformed_batches_are_422_problems(served: Served, body: Any, why: str) -> None:
     got = served.call("POST", "flu/outbreak/observations", json=body)
@@ -234,4 +235,8 @@ def test_patient_readings_posted_by_a_device(served: Served) -> None:
         served.call("POST", "bp/patient/readings", "device", json=[{"time": "x"}]),
         422,
         "invalid-parameter",
+    )
+    control = [{"patient_id": "P\r", "time": "2026-10-16T08:00:00Z"}]  # a CSV cell breaker
+    _problem(
+        served.call("POST", "bp/patient/readings", "device", json=control), 422, "invalid-parameter"
     )

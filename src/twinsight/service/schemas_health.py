@@ -6,9 +6,9 @@ Counts are people per day; pressures are mm Hg; times are ISO 8601 with a UTC of
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 __all__ = [
     "NOTICE",
@@ -24,6 +24,9 @@ __all__ = [
 
 #: The patient twin's top-level notice, in every patient answer.
 NOTICE: Final = "Decision support for clinicians, not medical advice"
+#: Text fields of posted rows: no control characters (they become cells of a CSV file).
+_TEXT = r"^[^\x00-\x1f\x7f]*$"
+_Text = Annotated[str, StringConstraints(pattern=_TEXT, max_length=200)]
 
 
 class CountsRow(BaseModel):
@@ -34,11 +37,11 @@ class CountsRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    date: str = Field(description="the day, YYYY-MM-DD", examples=["2020-04-01"])
-    admissions: float | str | None = Field(default=None, description="admissions that day")
-    census: float | str | None = Field(default=None, description="patients in beds that day")
-    icu: float | str | None = Field(default=None, description="patients in ICU beds that day")
-    ventilated: float | str | None = Field(
+    date: _Text = Field(description="the day, YYYY-MM-DD", examples=["2020-04-01"])
+    admissions: float | _Text | None = Field(default=None, description="admissions that day")
+    census: float | _Text | None = Field(default=None, description="patients in beds that day")
+    icu: float | _Text | None = Field(default=None, description="patients in ICU beds that day")
+    ventilated: float | _Text | None = Field(
         default=None, description="patients on ventilators that day"
     )
 
@@ -104,12 +107,12 @@ class ReadingIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    patient_id: str = Field(min_length=1, description="the patient's id (pseudonymised on entry)")
-    time: str = Field(description="ISO 8601 with a UTC offset", examples=["2026-09-01T08:00:00Z"])
+    patient_id: _Text = Field(min_length=1, description="the patient's id (pseudonymised on entry)")
+    time: _Text = Field(description="ISO 8601 with a UTC offset", examples=["2026-09-01T08:00:00Z"])
     systolic: float | None = Field(default=None, description="mm Hg")
     diastolic: float | None = Field(default=None, description="mm Hg")
-    unit: str | None = Field(default=None, description="mm[Hg] (default) or kPa")
-    reading_id: str | None = None
+    unit: _Text | None = Field(default=None, description="mm[Hg] (default) or kPa")
+    reading_id: _Text | None = None
 
 
 class PatientReadingsOut(BaseModel):
