@@ -71,6 +71,21 @@ def test_social_services_twin_end_to_end(tmp_path: Path) -> None:
                      "--kpi", "utilisation[team_beta]", "--json")  # fmt: skip
     comp = json.loads(out)
     assert code == 0 and comp["kpis"][0]["scenarios"]["more-caseworkers"]["difference"]["mean"] < 0
+    surge = EXAMPLES / "referral-surge.yaml"
+    code, out = _run(tmp_path, "compare", "dept", str(surge), "--reps", "3", "--json")
+    on_twin = json.loads(out)
+    assert code == 0 and "utilisation[team_beta]" in [k["key"] for k in on_twin["kpis"]]
+    code, out = _run(tmp_path, "rerun", on_twin["run_id"])
+    assert code == 0 and "identical" in out
+    problem = tmp_path / "twin_problem.yaml"
+    problem.write_text(
+        "name: x\ntwin: {days: 30}\ndecisions:\n  a: {path: resources.team_alpha.capacity, "
+        "lower: 1, upper: 3, cost: 1}\nconstraints:\n  - {kpi: 'utilisation[team_alpha]', "
+        "at_most: 0.9}\n",
+        encoding="utf-8",
+    )
+    code, out = _run(tmp_path, "optimise", "dept", str(problem))
+    assert code == 2 and "casework spec" in out
 
 
 def test_bad_input_exits_2_with_the_fix(tmp_path: Path) -> None:

@@ -43,8 +43,10 @@ from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
 
 __all__ = [
     "casework_calibrate",
+    "casework_compare",
     "casework_forecast",
     "casework_ingest",
+    "casework_kpis",
     "is_casework",
 ]
 
@@ -377,3 +379,67 @@ def emulate_social_services(
 def parse_until(text: str | None) -> datetime | None:
     """``--until`` as an instant (None when not given)."""
     return parse_instant(text, "--until") if text is not None else None
+
+
+def casework_kpis(model: Any) -> list[str]:
+    """The KPIs a casework comparison reports: per team the share decided within the deadline,
+    the mean days to decision, the cases waiting for a slot and how busy the caseloads are."""
+    out: list[str] = []
+    for t in model.teams:
+        out += [f"journey_within_target[team:{t}]", f"journey_mean[team:{t}]",
+                f"queue_mean[assess_{t}]", f"utilisation[team_{t}]"]  # fmt: skip
+    return out
+
+
+def casework_compare(
+    args: list[str],
+    reps: int,
+    seed: int,
+    kpis: list[str],
+    targets: list[Any],
+    max_reps: int,
+    home: Path | None,
+    db: str | None,
+    quiet: bool,
+) -> tuple[Any, str | None, str]:
+    """``twinsight compare NAME SCENARIO...`` on a social-services twin: the calibrated model in
+    steady state (a year after 90 days of warm-up) against the scenarios, common random numbers;
+    recorded in the twin's store."""
+    from ..decide import ScenarioError, compare_spec
+    from ..spec import SpecError
+    from ._compare import _bar, _scenario
+    from ._output import report_spec_error
+
+    name = args[0]
+    twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    try:
+        with _errors(db):
+            try:
+                scenarios = [_scenario(twin, a) for a in args[1:]]
+            except SpecError as exc:
+                report_spec_error(exc)
+            try:
+                model = load_casework_calibration(twin).model()
+                spec = model.spec(455.0, warmup=90.0, name=f"casework twin {name}")
+                with _bar(not quiet and stderr.is_terminal) as progress:
+                    comp, run_id = compare_spec(
+                        spec,
+                        scenarios,
+                        reps=reps,
+                        seed=seed,
+                        kpis=kpis or casework_kpis(model),
+                        targets=targets,
+                        max_reps=max_reps,
+                        progress=progress,
+                        store=twin.engine,
+                    )
+            except (*_EXPECTED, ScenarioError) as exc:
+                _fail_on(exc)
+    finally:
+        twin.close()
+    title = (
+        f"social-services twin '{name}': its model in steady state (365 days) against "
+        f"{len(scenarios)} scenario(s), {comp.reps} replications each, seed {seed}, "
+        "common random numbers"
+    )
+    return comp, run_id, title

@@ -293,6 +293,10 @@ def _on_twin(
 
     if is_contact(name, home):
         return contact_compare(args, days, reps, seed, targets, max_reps, home, db, quiet)
+    from ._casework import casework_compare, is_casework  # social services: cli/_casework.py
+
+    if is_casework(name, home):
+        return casework_compare(args, reps, seed, [], targets, max_reps, home, db, quiet)
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
     try:
         if twin.template != "hospital":

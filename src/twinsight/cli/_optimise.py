@@ -157,6 +157,14 @@ def optimise_command(
     except TwinError as exc:
         if problem.twin is not None:
             fail(str(exc), "the problem's 'twin:' base needs an existing hospital twin")
+    if twin is not None and problem.twin is not None and twin.template == "social-services":
+        twin.close()
+        fail(
+            f"{problem_path}: 'twin:' is the hospital twin's model, and '{name}' is a "
+            "social-services twin",
+            "write its model with 'twinsight casework spec NAME --out casework.yaml' and give "
+            "'spec: casework.yaml' (see examples/casework/staffing.yaml)",
+        )
     if twin is not None and problem.twin is not None and twin.template == "contact-centre":
         twin.close()
         fail(
