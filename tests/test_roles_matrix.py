@@ -13,6 +13,9 @@ import yaml
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
+from twinsight.contact import emulate_contact_centre, write_interactions
+from twinsight.contact import ingest as contact_ingest
+from twinsight.contact import run_calibration as contact_calibration
 from twinsight.govern import ROLES, AccessStore
 from twinsight.outbreak import ingest as outbreak_ingest
 from twinsight.outbreak import run_calibration
@@ -70,6 +73,11 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", f"{TWIN}/patient/readings"): READ,
     ("POST", f"{TWIN}/patient/readings"): INGEST,
     ("GET", f"{TWIN}/patient/recommendation"): ANALYSE,
+    # the contact-centre twin (docs/service.md): run on twin 'cc'
+    ("GET", f"{TWIN}/contact/staffing"): READ,
+    ("GET", f"{TWIN}/contact/calibration"): READ,
+    ("GET", f"{TWIN}/contact/forecast"): READ,
+    ("POST", f"{TWIN}/contact/interactions"): INGEST,
 }
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 _SCENARIO = {"name": "more-beds", "interventions": [{"beds": {"unit": "MED1", "change": 2}}]}
@@ -101,6 +109,12 @@ def _request(method: str, path: str, i: int) -> dict[str, Any]:
     if path.endswith("/patient/readings") and method == "POST":
         return {"json": [{"patient_id": "P-0042", "time": "2026-10-14T08:00:00Z",
                           "systolic": 140, "diastolic": 88}]}  # fmt: skip
+    if path.endswith("/contact/interactions"):
+        return {"json": [{"arrived_at": "2026-01-19T09:00:00Z", "queue": "billing",
+                          "wait_seconds": 12, "answered": True, "handle_seconds": 300,
+                          "interaction_id": f"m-{i}"}]}  # fmt: skip
+    if path.endswith("/contact/forecast"):
+        return {"params": {"days": 1, "reps": 2}}
     if path.endswith("/outbreak/forecast"):
         return {"params": {"days": 3, "runs": 20}}
     if path.endswith("/live"):  # one message, then the stream ends
@@ -141,6 +155,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fixture]:
     for name in ("profile.yaml", "readings.csv"):
         ingest_patient_file(bp, EXAMPLES / "patient" / name)
     bp.close()
+    cc = init_twin("cc", template="contact-centre", home=home)
+    calls = home / "calls.csv"
+    write_interactions(emulate_contact_centre(14, 2, calls_per_day=300).rows, calls)
+    contact_ingest(cc, [calls])
+    contact_calibration(cc)
+    cc.close()
     access = AccessStore(home)
     try:
         tokens = {role: access.create(role)[0] for role in ROLES}
@@ -164,6 +184,7 @@ def test_every_route_is_in_the_matrix() -> None:
 @pytest.mark.parametrize(("method", "path"), sorted(MATRIX))
 def test_each_role_gets_2xx_or_403(served: Fixture, method: str, path: str) -> None:
     twin = "flu" if "/outbreak/" in path else "bp" if "/patient/" in path else "ward"
+    twin = "cc" if "/contact/" in path else twin
     url = path.replace("{name}", twin)
     allowed = MATRIX[(method, path)]
     for i, role in enumerate([*ROLES, None]):
