@@ -1,0 +1,182 @@
+"""The contact-centre and social-services twins' endpoints end to end on twins made from
+emulated records (the ``twinsight emulate`` library functions at small sizes; tokens on, as in
+production): the numbers equal the library's for the same inputs, posted rows go through the
+file paths' checks (stored, replayed, quarantined), bad input is a 4xx problem and a twin of
+another template a 409."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from twinsight.contact import (
+    emulate_contact_centre,
+    run_calibration,
+    run_forecast,
+    run_staffing,
+    write_interactions,
+)
+from twinsight.contact import ingest as contact_ingest
+from twinsight.govern import AccessStore
+from twinsight.service import ServiceSettings, create_app
+from twinsight.store import IngestRow, QuarantineRow
+from twinsight.twin import init_twin, open_twin
+
+PROBLEM = "application/problem+json"
+
+
+class Served:
+    def __init__(self, client: TestClient, tokens: dict[str, str], home: Path) -> None:
+        self.client = client
+        self.tokens = tokens
+        self.home = home
+
+    def call(self, method: str, path: str, role: str = "admin", **kw: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"}
+        return self.client.request(method, f"/api/v1/twins/{path}", headers=headers, **kw)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    home = tmp_path_factory.mktemp("ops") / "home"
+    cc = init_twin("cc", template="contact-centre", home=home)
+    calls = home / "calls.csv"
+    # two weeks from Monday 2026-01-05, 300 calls on an ordinary weekday, with defects
+    write_interactions(emulate_contact_centre(14, 2, calls_per_day=300).rows, calls)
+    contact_ingest(cc, [calls])
+    run_calibration(cc)
+    cc.close()
+    init_twin("ward", home=home).close()
+    init_twin("fresh", template="contact-centre", home=home).close()  # no records
+    access = AccessStore(home)
+    try:
+        tokens = {role: access.create(role)[0] for role in ("viewer", "analyst", "admin")}
+        tokens["device"] = access.create("device")[0]
+    finally:
+        access.close()
+    settings = ServiceSettings(home=home, ingest_rate=None, denied_rate=None)
+    with TestClient(create_app(settings)) as client:
+        yield Served(client, tokens, home)
+
+
+def _problem(response: Any, status: int, kind: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body: dict[str, Any] = response.json()
+    assert body["type"] == f"urn:twinsight:problem:{kind}" and body["detail"]
+    return body
+
+
+def test_contact_staffing_equals_the_library(served: Served) -> None:
+    got = served.call("GET", "cc/contact/staffing?day=tue&method=erlang", "viewer")
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert body["day"] == "tue" and body["interval_minutes"] == 30
+    assert body["service_level"] == {"seconds": 20.0, "target": 0.8}
+    assert body["queues"] == ["billing", "sales", "technical"]
+    with closing(open_twin("cc", home=served.home)) as twin:
+        plan = run_staffing(twin, ["tue"], method="erlang").table
+    assert len(body["intervals"]) == len(plan) > 0
+    for row, (_, ref) in zip(body["intervals"], plan.iterrows(), strict=True):
+        assert (row["queue"], row["start"], row["agents"]) == (ref.queue, ref.start, ref.agents)
+        assert row["service_level"] == pytest.approx(ref.service_level, rel=1e-12)
+        # each interval meets the 80/20 target and the 5% abandonment cap with its agents,
+        # and rosters more than it needs productive (30% shrinkage)
+        assert row["service_level"] >= 0.8 and row["abandon"] <= 0.05
+        assert row["rostered"] >= row["agents"] / 0.7 - 1e-9
+    again = served.call("GET", "cc/contact/staffing?day=tue&method=erlang", "analyst").json()
+    assert again == body
+
+
+def test_contact_calibration_and_forecast(served: Served) -> None:
+    got = served.call("GET", "cc/contact/calibration", "viewer")
+    assert got.status_code == 200, got.text
+    cal = got.json()
+    assert cal["first"].startswith("2026-01-05") and cal["interval_minutes"] == 30
+    assert set(cal["queues"]) == {"billing", "sales", "technical"}
+    billing = cal["queues"]["billing"]
+    assert billing["calls_per_week"] > 0 and 0 < billing["answered"] <= 1
+    assert billing["handle"]["mean_minutes"] > 0
+    fc = served.call("GET", "cc/contact/forecast?days=2&reps=4&seed=3", "viewer")
+    assert fc.status_code == 200, fc.text
+    body = fc.json()
+    with closing(open_twin("cc", home=served.home)) as twin:
+        direct = run_forecast(twin, 2, reps=4, seed=3)
+    assert body["start"] == direct["start"] == "2026-01-18"  # the window ends on a Sunday
+    assert body["service_level_target"] == 0.8 and body["staffed_by"] == "erlang plan"
+    for q, kpis in direct["queues"].items():
+        assert body["queues"][q]["service_level"]["mean"] == pytest.approx(
+            kpis["service_level"]["mean"], rel=1e-12
+        )
+    assert 0.5 < body["queues"]["billing"]["service_level"]["mean"] <= 1.0
+
+
+def test_contact_interactions_are_checked_like_a_file(served: Served) -> None:
+    good = {"arrived_at": "2026-01-19T09:00:00Z", "queue": "billing", "wait_seconds": 12,
+            "answered": True, "handle_seconds": 310.5, "interaction_id": "api-1",
+            "customer_id": "C-SECRET-1", "satisfaction": 4}  # fmt: skip
+    gone = {"arrived_at": "2026-01-19T09:01:00+00:00", "queue": "Sales", "wait_seconds": 95,
+            "answered": "false", "interaction_id": "api-2"}  # fmt: skip
+    posted = served.call("POST", "cc/contact/interactions", "device", json=[good, gone])
+    assert posted.status_code == 200, posted.text
+    assert posted.json() == {"twin": "cc", "accepted": 2, "duplicate": 0, "quarantined": 0,
+                             "reasons": []}  # fmt: skip
+    replay = served.call("POST", "cc/contact/interactions", "device", json=[good, gone]).json()
+    assert replay["accepted"] == 0 and replay["duplicate"] == 2
+    bad = [
+        {**good, "interaction_id": "b1", "arrived_at": "2026-01-19T09:00:00"},  # no offset
+        {**good, "interaction_id": "b2", "wait_seconds": -3},  # negative
+        {**good, "interaction_id": "b3", "handle_seconds": None},  # answered, no handle
+        {**good, "interaction_id": "b4", "answered": "maybe"},
+        {**good, "interaction_id": "b5", "satisfaction": 11},
+    ]
+    out = served.call("POST", "cc/contact/interactions", "admin", json=bad).json()
+    assert out["accepted"] == 0 and out["quarantined"] == 5
+    reasons = " ".join(out["reasons"])
+    for words in ("offset", "negative", "handle_seconds must be > 0", "not true or false",
+                  "outside 0-10"):  # fmt: skip
+        assert words in reasons
+    assert "http-interactions" not in reasons
+    with closing(open_twin("cc", home=served.home)) as twin, twin.engine.connect() as conn:
+        sources = set(conn.execute(select(IngestRow.source)).scalars())
+        rejects = set(conn.execute(select(QuarantineRow.source)).scalars())
+    # posted batches are recorded as 'http', not under their temporary files' names
+    assert "http" in sources and not any("http-interactions" in s for s in sources)
+    assert "http" in rejects and "C-SECRET-1" not in str(sources)
+    assert served.call("POST", "cc/contact/interactions", "viewer", json=[good]).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [([], "at least 1"), ({"queue": "billing"}, "list"),
+     ([{"queue": "billing", "wait_seconds": 1, "answered": True}], "arrived_at"),
+     ([{"arrived_at": "2026-01-19T09:00:00Z", "queue": "b", "wait_seconds": 1,
+        "answered": True, "colour": "red"}], "colour"),
+     ([{"arrived_at": "2026-01-19T09:00:00Z", "queue": "a\r\nb", "wait_seconds": 1,
+        "answered": True}], "pattern")],
+)  # fmt: skip
+def test_malformed_batches_are_422_problems(served: Served, body: Any, why: str) -> None:
+    got = served.call("POST", "cc/contact/interactions", json=body)
+    assert why in _problem(got, 422, "invalid-parameter")["detail"]
+
+
+def test_bad_queries_wrong_templates_and_unready_twins_are_problems(served: Served) -> None:
+    for query in ("staffing?day=monday", "staffing?method=guess", "forecast?days=0",
+                  "forecast?reps=1", "forecast?days=60"):  # fmt: skip
+        _problem(served.call("GET", f"cc/contact/{query}"), 422, "invalid-parameter")
+    for path in ("ward/contact/staffing", "ward/contact/calibration", "ward/contact/forecast"):
+        body = _problem(served.call("GET", path), 409, "wrong-template")
+        assert body["expected"] == "contact-centre" and body["template"] == "hospital"
+    row = {"arrived_at": "2026-01-19T09:00:00Z", "queue": "b", "wait_seconds": 1,
+           "answered": False}  # fmt: skip
+    _problem(served.call("POST", "ward/contact/interactions", json=[row]), 409, "wrong-template")
+    for path in ("fresh/contact/staffing", "fresh/contact/calibration", "fresh/contact/forecast"):
+        unready = _problem(served.call("GET", path), 409, "twin-not-ready")
+        assert "calibrat" in unready["detail"] and str(served.home) not in unready["detail"]
+    _problem(served.call("GET", "nobody/contact/staffing"), 404, "twin-not-found")
