@@ -52,6 +52,12 @@ def test_social_services_twin_end_to_end(tmp_path: Path) -> None:
     code, out = _run(tmp_path, "forecast", "dept", "--days", "10", "--reps", "20", "--json")
     fc = json.loads(out)
     assert code == 0 and fc["days"] == 10 and len(fc["daily"]) == 20
+    code, out = _run(tmp_path, "state", "dept", "--json")
+    now = json.loads(out)
+    assert code == 0 and set(now["teams"]) == {"alpha", "beta"}
+    assert all(
+        v == "<5" or v == 0 or v >= 5 for t in now["teams"].values() for v in t["where"].values()
+    )
     code, out = _run(tmp_path, "forecast", "dept", "--days", "5", "--reps", "10")
     assert code == 0 and "open cases" in out and "waiting for a slot" in out
     spec = tmp_path / "dept.yaml"

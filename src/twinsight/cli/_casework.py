@@ -47,6 +47,7 @@ __all__ = [
     "casework_forecast",
     "casework_ingest",
     "casework_kpis",
+    "casework_state",
     "is_casework",
 ]
 
@@ -443,3 +444,67 @@ def casework_compare(
         "common random numbers"
     )
     return comp, run_id, title
+
+
+_WHERE = {
+    "referral": "awaiting triage",
+    "triage": "waiting for a slot",
+    "assessment_start": "being assessed",
+    "info_received": "being assessed",
+    "info_requested": "waiting for information",
+    "decision": "decided, closing",
+}
+
+
+def casework_state(twin: Twin, at: datetime | None, db: str | None, as_json: bool) -> None:
+    """``twinsight state`` on a social-services twin: open cases by team and where they are,
+    those past the deadline, and allocated cases per worker (counts of cases < 5 suppressed)."""
+    from ..casework import present
+
+    try:
+        with _errors(db):
+            try:
+                cal = load_casework_calibration(twin)
+                st = present(twin, at)
+            except _EXPECTED as exc:
+                _fail_on(exc)
+    finally:
+        twin.close()
+    cases = st.cases.assign(where=st.cases["state"].map(_WHERE))
+    teams: dict[str, Any] = {}
+    for team, g in cases.groupby("team"):
+        allocated = int(g["state"].isin(["assessment_start", "info_received", "info_requested",
+                                         "decision"]).sum())  # fmt: skip
+        workers = cal.teams_[str(team)].workers if str(team) in cal.teams_ else None
+        teams[str(team)] = {
+            "open": suppress(len(g)),
+            "past_deadline": suppress(int(g["past_deadline"].sum())),
+            "where": {
+                w: suppress(int((g["where"] == w).sum())) for w in dict.fromkeys(_WHERE.values())
+            },
+            "cases_per_worker": round(allocated / workers, 2) if workers else None,
+        }
+    out = {
+        "twin": twin.name,
+        "at": st.at.isoformat(),
+        "open": suppress(len(cases)),
+        "past_deadline": suppress(int(cases["past_deadline"].sum())),
+        "stale": suppress(st.stale),
+        "teams": teams,
+    }
+    if as_json:
+        stdout.file.write(json.dumps(out) + "\n")
+        return
+    table = Table(
+        title=f"social-services twin '{twin.name}' at {st.at:%Y-%m-%d %H:%M} UTC: {out['open']} "
+        f"open cases, {out['past_deadline']} past the deadline ({out['stale']} stale left out; "
+        "counts < 5 suppressed)",
+        title_justify="left",
+    )
+    columns = ["team", *dict.fromkeys(_WHERE.values()), "past deadline", "cases per worker"]
+    for col in columns:
+        table.add_column(col, justify="left" if col == "team" else "right")
+    for team, row in teams.items():
+        table.add_row(team, *(str(v) for v in row["where"].values()), str(row["past_deadline"]),
+                      str(row["cases_per_worker"] or "-"))  # fmt: skip
+    stdout.print(table)

@@ -60,6 +60,10 @@ def state(
     """The hospital at an instant: census per unit, patients in the ED, stale patients dropped."""
     instant = parse_instant(at, "--at") if at is not None else None
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    if twin.template == "social-services":  # open cases by team: cli/_casework.py
+        from ._casework import casework_state
+
+        return casework_state(twin, instant, db, as_json)
     result: HospitalState | None = None
     try:
         with _errors(db):
