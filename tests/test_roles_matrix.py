@@ -65,6 +65,7 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/dashboard/app.css"): PUBLIC,
     ("GET", "/dashboard/outbreak.js"): PUBLIC,
     ("GET", "/dashboard/patient.js"): PUBLIC,
+    ("GET", "/dashboard/contact.js"): PUBLIC,
     # the outbreak and patient twins (docs/service.md): run on twins 'flu' and 'bp'
     ("GET", f"{TWIN}/outbreak/forecast"): READ,
     ("POST", f"{TWIN}/outbreak/calibrate"): ANALYSE,

@@ -48,3 +48,9 @@ async def outbreak_script() -> Response:
 async def patient_script() -> Response:
     """The dashboard's patient twin page."""
     return Response(_asset("patient.js"), media_type="text/javascript", headers=_CACHE)
+
+
+@router.get("/dashboard/contact.js")
+async def contact_script() -> Response:
+    """The dashboard's contact-centre twin page."""
+    return Response(_asset("contact.js"), media_type="text/javascript", headers=_CACHE)
