@@ -247,3 +247,15 @@ def test_the_python_facade_returns_frames(tmp_path: Path) -> None:
 
         init_twin("wards", "hospital", home=tmp_path).close()
         CaseworkTwin("wards", home=tmp_path)
+
+
+def test_teams_may_serve_client_groups_instead_of_districts(year: pd.DataFrame) -> None:
+    from twinsight.experiment import run_experiment
+
+    cal = CaseworkCalibration(window_days=200, segment="group").fit(year)
+    model = cal.model()
+    assert set(model.districts) == {"children", "adults", "older"} and model.segment == "group"
+    assert "group=children" in cal.observed_ and "district=west" in cal.observed_
+    kpis = model.kpis(run_experiment(model.spec(60.0, warmup=10.0), reps=2, seed=1).per_rep)
+    assert "within_deadline[group=older]" in kpis
+    assert CaseworkCalibration.from_dict(cal.to_dict()).model() == model

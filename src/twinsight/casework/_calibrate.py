@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..calibrate import LengthOfStay, poisson_interval, wilson
-from ._cases import case_history
+from ._cases import by_segment, case_history
 from ._model import CaseworkModel, Team, case_class
 
 __all__ = ["PRIORITY_ORDER", "CaseworkCalibration", "CaseworkCalibrationError"]
@@ -64,7 +64,9 @@ class CaseworkCalibration:
     teams not named are estimated), ``priorities`` (labels, most urgent first; default: known
     labels in :data:`PRIORITY_ORDER`), ``level`` (of the intervals), ``min_class_passes``
     (ended passes a district and priority needs for its own assessment time and rework share),
-    ``recent_days`` (the referrals of these last days set the level of a forecast).
+    ``recent_days`` (the referrals of these last days set the level of a forecast),
+    ``segment`` (``district``, or ``group`` where teams serve client groups: the model's
+    "districts" are then the client groups).
 
     Learned: ``until_``, ``referrals_`` (district -> 7 rates per day, Monday first),
     ``referral_intervals_``, ``recent_factor_`` (district -> referrals in the last
@@ -85,6 +87,7 @@ class CaseworkCalibration:
         level: float = 0.95,
         min_class_passes: int = 40,
         recent_days: float = 28.0,
+        segment: str = "district",
     ) -> None:
         self.window_days = window_days
         self.deadline_days = deadline_days
@@ -94,6 +97,7 @@ class CaseworkCalibration:
         self.level = level
         self.min_class_passes = min_class_passes
         self.recent_days = recent_days
+        self.segment = segment
 
     def fit(self, events: pd.DataFrame, until: datetime | None = None) -> CaseworkCalibration:
         """Learn from ``events`` (``load_case_events``'s frame); returns ``self``."""
@@ -101,6 +105,7 @@ class CaseworkCalibration:
             raise CaseworkCalibrationError("there are no case events: ingest some first")
         until = until or events["time"].max().to_pydatetime()
         start = until - timedelta(days=self.window_days)
+        events = by_segment(events, self.segment)
         hist = case_history(events, until)
         cases, spells = hist.cases, hist.spells
         window = spells[spells["start"] >= pd.Timestamp(start)]
@@ -232,14 +237,15 @@ class CaseworkCalibration:
         days = (dec["decision"] - dec["referral"]).dt.total_seconds() / 86400.0
         dec = dec.assign(days=days, within=days <= self.deadline_days)
         out: dict[str, dict[str, float]] = {}
-        for key, g in [("all", dec), *[(f"district={d}", g) for d, g in dec.groupby("district")]]:
+        seg, other = ("district", "group") if self.segment == "district" else ("group", "district")
+        for key, g in [("all", dec), *[(f"{seg}={d}", g) for d, g in dec.groupby("district")]]:
             out[str(key)] = {
                 "decisions": len(g),
                 "time_to_decision": float(g["days"].mean()) if len(g) else math.nan,
                 "within_deadline": float(g["within"].mean()) if len(g) else math.nan,
             }
         for grp, g in dec.groupby("client_group"):
-            out[f"group={grp}"] = {
+            out[f"{other}={grp}"] = {
                 "decisions": len(g),
                 "time_to_decision": float(g["days"].mean()),
                 "within_deadline": float(g["within"].mean()),
@@ -275,6 +281,7 @@ class CaseworkCalibration:
             deadline_days=self.deadline_days,
             assessment_by_class={c: los.spec_ for c, los in self.assessment_by_class_.items()},
             rework_by_class={c: r[0] for c, r in self.rework_by_class_.items()},
+            segment=self.segment,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -289,6 +296,7 @@ class CaseworkCalibration:
                 "level": self.level,
                 "min_class_passes": self.min_class_passes,
                 "recent_days": self.recent_days,
+                "segment": self.segment,
             },
             "until": self.until_.isoformat(),
             "referrals": self.referrals_,
@@ -318,7 +326,7 @@ class CaseworkCalibration:
         c = d["config"]
         cal = cls(c["window_days"], c["deadline_days"], c["caseload"], c["workers"] or None,
                   c["priorities"] or None, c["level"], c["min_class_passes"],
-                  c.get("recent_days", 28.0))  # fmt: skip
+                  c.get("recent_days", 28.0), c.get("segment", "district"))  # fmt: skip
         cal.until_ = datetime.fromisoformat(d["until"])
         cal.referrals_ = {k: [float(x) for x in v] for k, v in d["referrals"].items()}
         cal.referral_intervals_ = {

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["CaseHistory", "case_history"]
+__all__ = ["CaseHistory", "by_segment", "case_history"]
 
 _DAY = 86400.0
 _ENDS = {
@@ -121,6 +121,16 @@ def _one_case(
                     "rework": j is not None and types[j] == "info_requested",
                 }
             )
+
+
+def by_segment(events: pd.DataFrame, segment: str) -> pd.DataFrame:
+    """The events with the segment the model is keyed by in the ``district`` column: as they
+    are for ``district``; with ``district`` and ``client_group`` swapped for ``group``."""
+    if segment == "district":
+        return events
+    if segment != "group":
+        raise ValueError(f"segment '{segment}': use district or group")
+    return events.assign(district=events["client_group"], client_group=events["district"])
 
 
 def elapsed_days(instants: pd.Series, at: datetime) -> np.ndarray:

@@ -124,6 +124,9 @@ class CaseworkModel:
     #: districts differ in complexity.
     assessment_by_class: Mapping[str, Dist] = field(default_factory=dict)
     rework_by_class: Mapping[str, float] = field(default_factory=dict)
+    #: What the "districts" are: ``district`` (teams serve areas) or ``group`` (teams serve
+    #: client groups: children, adults, ...); it names the class attribute and the KPI keys.
+    segment: str = "district"
 
     def __post_init__(self) -> None:
         served = [d for t in self.teams.values() for d in t.districts]
@@ -184,7 +187,7 @@ class CaseworkModel:
         classes: dict[str, Any] = {}
         for rank, p in enumerate(self.priorities, start=1):
             for d in self.districts:
-                attrs = {"district": d, "priority": p, "team": self.team_of(d)}
+                attrs = {self.segment: d, "priority": p, "team": self.team_of(d)}
                 classes[case_class(d, p)] = {"priority": rank, "attributes": {**attrs}}
                 attrs["phase"] = "open"
                 classes[open_class(d, p)] = {"priority": 0, "attributes": attrs}
@@ -293,7 +296,8 @@ class CaseworkModel:
         ``decided`` (every decision in the window, warm-start cases included),
         ``allocation_wait`` (mean cases waiting for a slot), ``time_to_decision`` (days, mean),
         ``within_deadline`` (share), ``decisions``; ``caseload_per_worker[<team>]``; and the last
-        three by ``[team=<t>]``, ``[district=<d>]`` and ``[priority=<p>]``."""
+        three by ``[team=<t>]``, ``[district=<d>]`` (``[group=<g>]`` when the segment is the
+        client group) and ``[priority=<p>]``."""
         names = [
             "triage",
             *[station(s, t) for t in self.teams for s in ("assess", "info", "decide", "close")],
@@ -309,7 +313,7 @@ class CaseworkModel:
         }
         groups: dict[str, list[str]] = {"": [district_journey(d, p) for d, p in self.classes()]}
         for d in self.districts:
-            groups[f"district={d}"] = [district_journey(d, p) for p in self.priorities]
+            groups[f"{self.segment}={d}"] = [district_journey(d, p) for p in self.priorities]
         for p in self.priorities:
             groups[f"priority={p}"] = [district_journey(d, p) for d in self.districts]
         for t, team in self.teams.items():

@@ -10,6 +10,7 @@ Settings live in the twin's ``twin.yaml`` under ``casework:`` (all optional)::
       workers: {alpha: 7, beta: 6}   # per team; teams not named are estimated from the data
       priorities: [urgent, standard] # most urgent first (the triage rule's order)
       window_days: 182           # history used by the calibration
+      segment: district          # or group: teams serve client groups (children, adults, ...)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ from ..govern import DEFAULT_K, audit, suppress
 from ..govern._audit import cli_actor
 from ..twin import Twin
 from ._calibrate import CaseworkCalibration, CaseworkCalibrationError
-from ._cases import case_history
+from ._cases import by_segment, case_history
 from ._events import CaseIngestReport, ingest_case_events, load_case_events
 from ._forecast import CaseState, CaseworkForecast, case_state, forecast_casework
 from ._model import CaseworkModel
@@ -73,6 +74,7 @@ class CaseworkConfig(BaseModel):
     workers: dict[str, int] = Field(default_factory=dict)
     priorities: list[str] = Field(default_factory=list)
     window_days: float = Field(default=182.0, gt=0)
+    segment: Literal["district", "group"] = "district"
 
 
 def casework_config(twin: Twin) -> CaseworkConfig:
@@ -90,7 +92,8 @@ def casework_config(twin: Twin) -> CaseworkConfig:
         where = ".".join(map(str, err["loc"]))
         raise CaseworkConfigError(
             f"{path}: casework.{where}: {err['msg']}",
-            "allowed: deadline_days, caseload, workers {team: n}, priorities [..], window_days",
+            "allowed: deadline_days, caseload, workers {team: n}, priorities [..], window_days,"
+            " segment (district or group)",
         ) from None
 
 
@@ -114,6 +117,7 @@ def run_calibration(
         caseload=cfg.caseload,
         workers=cfg.workers or None,
         priorities=cfg.priorities or None,
+        segment=cfg.segment,
     ).fit(load_case_events(twin.engine, until), until)
     if save:
         path = twin.path / CALIBRATION_FILE
@@ -149,8 +153,8 @@ def _model(
 
 def present(twin: Twin, at: datetime | None = None) -> CaseState:
     """The open cases at ``at`` (default: the latest event) placed in the calibrated model."""
-    _, model = _model(twin, None)
-    events = load_case_events(twin.engine, at)
+    cal, model = _model(twin, None)
+    events = by_segment(load_case_events(twin.engine, at), cal.segment)
     if events.empty:
         raise CaseworkCalibrationError("there are no case events: ingest some first")
     when = at or events["time"].max().to_pydatetime()
