@@ -42,6 +42,13 @@ CHECKS = [
     response_schema_conformance,
 ]
 
+
+@schemathesis.serializer("application/x-ndjson", "application/jsonl")
+def _ndjson(ctx: Any, value: Any) -> bytes:
+    """An NDJSON batch body: the schema's string (one event per line) as UTF-8."""
+    return value.encode() if isinstance(value, str) else json.dumps(value).encode()
+
+
 schema = schemathesis.openapi.from_dict(create_app(ServiceSettings(home=Path("."))).openapi())
 schema = schema.exclude(path_regex=r"/live$")
 
