@@ -325,6 +325,11 @@ def equity_command(
         out.add_row(str(r["group"]), str(r["decisions"]), _fmt(r["time_to_decision"], False),
                     _fmt(r["within_deadline"], True), _fmt(obs.get("time_to_decision"), False),
                     _fmt(obs.get("within_deadline"), True))  # fmt: skip
+    shown = set(table["group"].astype(str))
+    for key, obs in observed.items():  # observed only (the other dimension: client groups)
+        if key not in shown and "decisions" in obs:
+            out.add_row(key, "-", "-", "-", _fmt(obs.get("time_to_decision"), False),
+                        _fmt(obs.get("within_deadline"), True))  # fmt: skip
     stdout.print(out)
 
 
