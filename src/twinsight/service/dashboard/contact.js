@@ -86,9 +86,9 @@ async function pageContact(root, signal) {
         h("span", { class: "n", text: pct(d.sl) }), h("span", { class: "what", text: `${q}: service level · ASA ${fmt(d.asa, 0)} s · abandonment ${pct(d.abandon, 1)}` })));
       out.append(h("section", { class: "panel", "aria-labelledby": `cc-h-${q}` },
         h("h3", { id: `cc-h-${q}`, text: `${q}: ${fmt(d.calls, 0)} calls expected` }),
-        h("div", { style: "display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:1rem;align-items:start" },
+        h("div", { style: "display:grid;grid-template-columns:minmax(0,7fr) minmax(0,5fr);gap:1rem;align-items:start" },
           h("figure", {}, staffingChart(q, rows, target)),
-          h("div", { style: "max-height:300px;overflow:auto", tabindex: 0, "aria-label": `${q} staffing table` },
+          h("div", { style: "max-height:320px;overflow:auto;font-size:.85rem", tabindex: 0, "aria-label": `${q} staffing table` },
             table(`${q}: per interval`, ["Start", "Calls", "Required", "Rostered", "Service level", "ASA (s)", "Abandon"],
               rows.map((r) => [r.start, fmt(r.calls, 1), String(r.agents), String(r.rostered), pct(r.service_level), fmt(r.asa_seconds, 0), pct(r.abandon, 1)]),
               [1, 2, 3, 4, 5, 6])))));

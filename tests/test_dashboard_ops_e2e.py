@@ -1,0 +1,185 @@
+"""The contact-centre (and social-services) pages of the dashboard end to end in a real headless
+Chromium (Debian's ``/usr/bin/chromium`` driven by Playwright; a browser is never downloaded):
+twins made from emulated records are served by uvicorn; each page is loaded after signing in and
+what is drawn is checked from the SVG's data attributes against the API's numbers. Screenshots
+are kept in ``tests/artifacts/dashboard/`` (not in git)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from twinsight.contact import emulate_contact_centre, run_calibration, write_interactions
+from twinsight.contact import ingest as contact_ingest
+from twinsight.govern import AccessStore
+from twinsight.service import ServiceSettings, create_app
+from twinsight.twin import init_twin
+
+CHROMIUM = os.environ.get("TWINSIGHT_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "dashboard"
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytestmark = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None,
+    reason=f"no Chromium at {CHROMIUM}: install Debian's with 'apt-get install -y chromium' "
+    "(browsers are never downloaded)",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class App:
+    def __init__(self, url: str, tokens: dict[str, str]) -> None:
+        self.url = url
+        self.tokens = tokens
+
+    def get(self, path: str, role: str = "viewer") -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"}
+        response = httpx.get(f"{self.url}/api/v1/twins/{path}", headers=headers, timeout=60)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def _twins(home: Path) -> None:
+    cc = init_twin("cc", template="contact-centre", home=home)
+    calls = home / "calls.csv"
+    write_interactions(emulate_contact_centre(14, 2, calls_per_day=300).rows, calls)
+    contact_ingest(cc, [calls])
+    run_calibration(cc)
+    cc.close()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """The emulated twins behind uvicorn, with a viewer token."""
+    import uvicorn
+
+    home = tmp_path_factory.mktemp("ops-e2e") / "home"
+    _twins(home)
+    access = AccessStore(home)
+    try:
+        tokens = {"viewer": access.create("viewer")[0]}
+    finally:
+        access.close()
+    port = _free_port()
+    settings = ServiceSettings(home=home, ingest_rate=None)
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                            log_level="warning", timeout_graceful_shutdown=1)  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield App(f"http://127.0.0.1:{port}", tokens)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox"]
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def session(browser: Any, app: App) -> Iterator[Any]:
+    """Opens pages with ``session(twin, page)`` as a viewer; fails on any script error."""
+    opened: list[tuple[Any, list[str]]] = []
+
+    def make(twin: str, page_name: str) -> Any:
+        context = browser.new_context(viewport={"width": 1366, "height": 768})
+        pg = context.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        opened.append((context, errors))
+        pg.goto(f"{app.url}/#{page_name}")
+        pg.evaluate(f"localStorage.setItem('twinsight.twin', '{twin}')")
+        pg.fill("#token", app.tokens["viewer"])
+        pg.click("#signin-form button[type=submit]")
+        return pg
+
+    yield make
+    for context, errors in opened:
+        context.close()
+        assert errors == [], f"script errors: {errors}"
+
+
+def _shot(pg: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _attr(pg: Any, selector: str, name: str) -> list[str]:
+    return [
+        str(x)
+        for x in pg.eval_on_selector_all(selector, f"els => els.map(e => e.getAttribute('{name}'))")
+    ]
+
+
+def test_contact_page_draws_required_and_rostered_agents_and_service_level(
+    session: Any, app: App
+) -> None:
+    pg = session("cc", "contact")
+    pg.wait_for_selector("svg[data-chart=contact-staffing][data-queue=technical]")
+    assert pg.is_visible("nav >> text=Staffing") and not pg.is_visible("nav >> text=Outbreak")
+    plan = app.get("cc/contact/staffing?day=mon&method=erlang")
+    assert _attr(pg, "svg[data-chart=contact-staffing]", "data-queue") == plan["queues"]
+    for q in plan["queues"]:
+        rows = [r for r in plan["intervals"] if r["queue"] == q]
+        chart = f"svg[data-chart=contact-staffing][data-queue={q}]"
+        assert _attr(pg, chart, "data-intervals") == [str(len(rows))]
+        assert _attr(pg, f"{chart} rect[data-series=required]", "data-value") == [
+            str(r["agents"]) for r in rows
+        ]
+        assert _attr(pg, f"{chart} rect[data-series=rostered]", "data-value") == [
+            str(r["rostered"]) for r in rows
+        ]
+        drawn = _attr(pg, f"{chart} path[data-series=service-level]", "data-values")[0].split()
+        assert [float(v) for v in drawn] == pytest.approx(
+            [r["service_level"] for r in rows], abs=5e-5
+        )
+        assert _attr(pg, f"{chart} line[data-series=target]", "data-value") == ["0.8"]
+    # the table beside each chart: one row per interval, with ASA and abandonment
+    tables = pg.locator("#contact-queues table")
+    assert tables.count() == len(plan["queues"])
+    first = tables.nth(0)
+    assert "ASA (s)" in first.inner_text() and "Abandon" in first.inner_text()
+    assert first.locator("tbody tr").count() == len(
+        [r for r in plan["intervals"] if r["queue"] == plan["queues"][0]]
+    )
+    _shot(pg, "contact")
+    # another day from the form, by keyboard
+    pg.select_option("#cc-day", "sat")
+    pg.focus("#contact-form button[type=submit]")
+    pg.keyboard.press("Enter")
+    pg.wait_for_selector("#contact-head [data-day=sat]")
+    saturday = app.get("cc/contact/staffing?day=sat&method=erlang")
+    bars = pg.locator("svg[data-chart=contact-staffing] rect[data-series=required]").count()
+    assert bars == len(saturday["intervals"])
+    unlabelled = pg.evaluate(
+        "[...document.querySelectorAll('main select, main input')]"
+        ".filter(e => e.labels.length === 0).length"
+    )
+    assert unlabelled == 0
