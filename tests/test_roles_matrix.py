@@ -13,6 +13,9 @@ import yaml
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
+from twinsight.casework import emulate_casework, write_case_events
+from twinsight.casework import ingest as casework_ingest
+from twinsight.casework import run_calibration as casework_calibration
 from twinsight.contact import emulate_contact_centre, write_interactions
 from twinsight.contact import ingest as contact_ingest
 from twinsight.contact import run_calibration as contact_calibration
@@ -79,6 +82,10 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", f"{TWIN}/contact/calibration"): READ,
     ("GET", f"{TWIN}/contact/forecast"): READ,
     ("POST", f"{TWIN}/contact/interactions"): INGEST,
+    # the social-services twin (docs/service.md): run on twin 'ss'
+    ("GET", f"{TWIN}/casework/forecast"): READ,
+    ("GET", f"{TWIN}/casework/equity"): READ,
+    ("POST", f"{TWIN}/casework/events"): INGEST,
 }
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 _SCENARIO = {"name": "more-beds", "interventions": [{"beds": {"unit": "MED1", "change": 2}}]}
@@ -95,6 +102,9 @@ def _event(i: int) -> dict[str, Any]:
 
 def _request(method: str, path: str, i: int) -> dict[str, Any]:
     """What to send to ``path`` so that an allowed role gets a 2xx."""
+    if path.endswith("/casework/events"):
+        return {"json": [{"case_id": f"M{i}", "type": "referral",
+                          "time": "2026-05-04T09:00:00Z", "district": "north"}]}  # fmt: skip
     if path.endswith("/events"):
         return {"json": _event(i)}
     if path.endswith("/events/batch"):
@@ -114,6 +124,10 @@ def _request(method: str, path: str, i: int) -> dict[str, Any]:
         return {"json": [{"arrived_at": "2026-01-19T09:00:00Z", "queue": "billing",
                           "wait_seconds": 12, "answered": True, "handle_seconds": 300,
                           "interaction_id": f"m-{i}"}]}  # fmt: skip
+    if path.endswith("/casework/forecast"):
+        return {"params": {"days": 7, "reps": 2}}
+    if path.endswith("/casework/equity"):
+        return {"params": {"days": 30, "reps": 2}}
     if path.endswith("/contact/forecast"):
         return {"params": {"days": 1, "reps": 2}}
     if path.endswith("/outbreak/forecast"):
@@ -162,6 +176,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fixture]:
     contact_ingest(cc, [calls])
     contact_calibration(cc)
     cc.close()
+    ss = init_twin("ss", template="social-services", home=home)
+    cases = home / "cases.csv"
+    write_case_events(emulate_casework(120, 1).rows, cases)
+    casework_ingest(ss, [cases])
+    casework_calibration(ss)
+    ss.close()
     access = AccessStore(home)
     try:
         tokens = {role: access.create(role)[0] for role in ROLES}
@@ -185,7 +205,7 @@ def test_every_route_is_in_the_matrix() -> None:
 @pytest.mark.parametrize(("method", "path"), sorted(MATRIX))
 def test_each_role_gets_2xx_or_403(served: Fixture, method: str, path: str) -> None:
     twin = "flu" if "/outbreak/" in path else "bp" if "/patient/" in path else "ward"
-    twin = "cc" if "/contact/" in path else twin
+    twin = "cc" if "/contact/" in path else "ss" if "/casework/" in path else twin
     url = path.replace("{name}", twin)
     allowed = MATRIX[(method, path)]
     for i, role in enumerate([*ROLES, None]):

@@ -25,6 +25,7 @@ from .problems import PROBLEM_JSON, install_problem_handlers
 from .routers import (
     audit,
     calibration,
+    casework,
     contact,
     dashboard,
     forecast,
@@ -138,6 +139,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     for module in (outbreak, patient):  # the outbreak and patient twins (docs/service.md)
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(contact.router, prefix=API_PREFIX)  # contact-centre twins
+    app.include_router(casework.router, prefix=API_PREFIX)  # social-services twins
     app.include_router(dashboard.router)  # the dashboard at /, outside the API's prefix
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -52,13 +52,22 @@ class InteractionIn(BaseModel):
 
 class CaseEventIn(BaseModel):
     """One case event (a row of the case event CSV layout, ``docs/social-services.md``);
-    checked and quarantined like a file's row."""
+    checked and quarantined like a file's row (unknown type, time without an offset, a
+    referral without its district, ...)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
     case_id: _Text = Field(description="the case's id (pseudonymised on entry)")
-    event: _Text = Field(description="referral, triage, assessment_start, ... decision, closed")
-    time: _Text = Field(description="ISO 8601 with a UTC offset")
+    type: _Text = Field(
+        description="referral, triage, assessment_start, info_requested, info_received, "
+        "decision or closed"
+    )
+    time: _Text = Field(description="ISO 8601 with a UTC offset", examples=["2026-05-04T09:00:00Z"])
+    team: _Text | None = None
+    district: _Text | None = None
+    group: _Text | None = Field(default=None, description="the client group")
+    priority: _Text | None = None
+    event_id: _Text | None = Field(default=None, description="makes a replay add nothing")
 
 
 class OpsIngestOut(BaseModel):
@@ -118,23 +127,31 @@ class ContactForecastOut(BaseModel):
 
 
 class CaseworkForecastOut(BaseModel):
-    """Backlog (open cases) and cases waiting for a slot per day as quantiles
-    (``p5``..``p95``), and over the horizon decisions and the share decided within the
-    deadline (quantiles), from the present's open cases."""
-
-    model_config = ConfigDict(extra="allow")
+    """From the present's open cases, ``days`` days ahead: the backlog (open cases) and the
+    cases waiting for a caseload slot per day as quantiles (``p5``..``p95`` over
+    replications), and over the horizon the decisions of cases referred in it and the share
+    decided within the deadline (``kpis``: quantiles, overall and by district, priority and
+    team). Open cases now (people) are ``"<k"`` below k; model outputs are not suppressed."""
 
     twin: str
+    at: str
     days: float
     reps: int
     seed: int
     deadline_days: float
+    open_cases: int | str
+    open_past_deadline: int | str
+    backlog: list[dict[str, Any]]
+    waiting: list[dict[str, Any]]
+    kpis: dict[str, dict[str, float | None]]
 
 
 class CaseworkEquityOut(BaseModel):
-    """Per group (``all``, ``district=..``, ``priority=..``, ``team=..``): decisions (people
-    per run, ``"<k"`` below k), mean days to decision and the share within the deadline (null
-    when the group's decisions are suppressed)."""
+    """Per group (``all``, ``district=..``, ``priority=..``, ``team=..``) of the calibrated
+    model run ``days`` days in steady state: decisions (people per run, ``"<k"`` below k),
+    mean days to decision and the share decided within the deadline (null when the group's
+    decisions are suppressed); and the same observed in the calibration's window (by district
+    and client group)."""
 
     twin: str
     days: float
@@ -142,5 +159,6 @@ class CaseworkEquityOut(BaseModel):
     seed: int
     k: int
     deadline_days: float
-    target: float | None = Field(description="the share within deadline aimed at, if set")
-    groups: list[dict[str, Any]]
+    target: float = Field(description="the share within the deadline aimed at (the chart's line)")
+    model: list[dict[str, Any]]
+    observed: dict[str, dict[str, Any]]
