@@ -15,6 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from twinsight.casework import emulate_casework, write_case_events
+from twinsight.casework import ingest as casework_ingest
+from twinsight.casework import run_calibration as casework_calibration
+from twinsight.casework import run_forecast as casework_forecast
 from twinsight.contact import (
     emulate_contact_centre,
     run_calibration,
@@ -52,7 +56,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     contact_ingest(cc, [calls])
     run_calibration(cc)
     cc.close()
+    ss = init_twin("ss", template="social-services", home=home)
+    cases = home / "cases.csv"
+    # 120 days of the emulated department (two teams, four districts), with defects
+    write_case_events(emulate_casework(120, 1).rows, cases)
+    casework_ingest(ss, [cases])
+    casework_calibration(ss)
+    ss.close()
     init_twin("ward", home=home).close()
+    init_twin("blank", template="social-services", home=home).close()  # no events
     init_twin("fresh", template="contact-centre", home=home).close()  # no records
     access = AccessStore(home)
     try:
@@ -180,3 +192,94 @@ def test_bad_queries_wrong_templates_and_unready_twins_are_problems(served: Serv
         unready = _problem(served.call("GET", path), 409, "twin-not-ready")
         assert "calibrat" in unready["detail"] and str(served.home) not in unready["detail"]
     _problem(served.call("GET", "nobody/contact/staffing"), 404, "twin-not-found")
+
+
+def test_casework_forecast_equals_the_library(served: Served) -> None:
+    got = served.call("GET", "ss/casework/forecast?days=14&reps=8&seed=2", "viewer")
+    assert got.status_code == 200, got.text
+    body = got.json()
+    with closing(open_twin("ss", home=served.home)) as twin:
+        direct = casework_forecast(twin, 14, reps=8, seed=2).to_dict()
+    assert body["at"] == direct["at"] and body["deadline_days"] == 28.0
+    backlog = [r for r in direct["daily"] if r["measure"] == "backlog"]
+    assert len(body["backlog"]) == len(backlog) == 14 and len(body["waiting"]) == 14
+    for row, ref in zip(body["backlog"], backlog, strict=True):
+        assert row["date"] == ref["date"] and row["p50"] == pytest.approx(ref["p50"], rel=1e-12)
+        assert row["p5"] <= row["p25"] <= row["p50"] <= row["p75"] <= row["p95"]
+    within = body["kpis"]["within_deadline"]
+    assert 0 <= within["p5"] <= within["p50"] <= within["p95"] <= 1
+    assert "within_deadline[district=north]" in body["kpis"]
+    # open cases now are people: a number of at least 5 here (or "<5")
+    assert body["open_cases"] == direct["open_cases"] >= 5
+    again = served.call("GET", "ss/casework/forecast?days=14&reps=8&seed=2", "analyst").json()
+    assert again == body
+
+
+def test_casework_equity_suppresses_small_cells(served: Served) -> None:
+    got = served.call("GET", "ss/casework/equity?days=3&reps=2&seed=1", "viewer")
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert body["k"] == 5 and body["target"] == 0.9
+    groups = {r["group"]: r for r in body["model"]}
+    assert {"all", "district=north", "priority=urgent", "team=alpha"} <= set(groups)
+    small = [r for r in body["model"] if r["decisions"] == "<5"]
+    assert small, "three days should leave some group with fewer than 5 decisions"
+    for row in body["model"]:
+        if row["decisions"] == "<5":  # a suppressed group shows no rates either
+            assert row["time_to_decision"] is None and row["within_deadline"] is None
+        else:
+            assert isinstance(row["decisions"], int) and row["decisions"] >= 5
+    for row in body["observed"].values():
+        for key in ("decisions", "cases"):
+            value = row.get(key)
+            assert value is None or value == "<5" or value == 0 or value >= 5
+    assert 0 < body["observed"]["all"]["within_deadline"] <= 1
+    longer = served.call("GET", "ss/casework/equity?days=60&reps=2&target=0.8").json()
+    assert longer["target"] == 0.8
+    assert 0 < {r["group"]: r for r in longer["model"]}["all"]["within_deadline"] <= 1
+
+
+def test_casework_events_are_checked_like_a_file(served: Served) -> None:
+    good = [
+        {"case_id": "Z-SECRET-1", "type": "referral", "time": "2026-05-04T19:00:00Z",
+         "district": "north", "group": "adults"},
+        {"case_id": "Z-SECRET-1", "type": "triage", "time": "2026-05-04T20:00:00Z",
+         "priority": "urgent"},
+    ]  # fmt: skip
+    posted = served.call("POST", "ss/casework/events", "device", json=good)
+    assert posted.status_code == 200, posted.text
+    assert posted.json()["accepted"] == 2 and posted.json()["quarantined"] == 0
+    replay = served.call("POST", "ss/casework/events", "device", json=good).json()
+    assert replay["accepted"] == 0 and replay["duplicate"] == 2
+    bad = [
+        {"case_id": "Z2", "type": "phonecall", "time": "2026-05-04T09:00:00Z"},
+        {"case_id": "Z3", "type": "referral", "time": "2026-05-04T09:00:00",
+         "district": "east"},
+        {"case_id": "Z4", "type": "referral", "time": "2026-05-04T09:00:00Z"},
+        {"case_id": "Z5", "type": "assessment_start", "time": "2026-05-04T09:00:00Z"},
+    ]  # fmt: skip
+    out = served.call("POST", "ss/casework/events", "admin", json=bad).json()
+    assert out["accepted"] == 0 and out["quarantined"] == 4
+    reasons = " ".join(out["reasons"])
+    for words in ("'phonecall' is not one of", "offset", "needs its district", "needs its team"):
+        assert words in reasons
+    with closing(open_twin("ss", home=served.home)) as twin, twin.engine.connect() as conn:
+        sources = set(conn.execute(select(IngestRow.source)).scalars())
+        raw = " ".join(conn.execute(select(QuarantineRow.raw)).scalars())
+    assert "http" in sources and not any("http-case-events" in s for s in sources)
+    assert "Z-SECRET-1" not in raw
+    assert served.call("POST", "ss/casework/events", "viewer", json=good).status_code == 403
+
+
+def test_casework_problems(served: Served) -> None:
+    for query in ("forecast?days=0", "forecast?reps=1", "equity?target=1.5", "equity?days=-1"):
+        _problem(served.call("GET", f"ss/casework/{query}"), 422, "invalid-parameter")
+    _problem(served.call("POST", "ss/casework/events", json=[{"case_id": "x"}]), 422,
+             "invalid-parameter")  # fmt: skip
+    for path in ("ward/casework/forecast", "cc/casework/equity"):
+        body = _problem(served.call("GET", path), 409, "wrong-template")
+        assert body["expected"] == "social-services"
+    _problem(served.call("GET", "ss/contact/staffing"), 409, "wrong-template")
+    for path in ("blank/casework/forecast", "blank/casework/equity"):
+        unready = _problem(served.call("GET", path), 409, "twin-not-ready")
+        assert "calibrat" in unready["detail"] and str(served.home) not in unready["detail"]
