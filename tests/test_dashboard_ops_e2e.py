@@ -18,6 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
+from twinsight.casework import emulate_casework, write_case_events
+from twinsight.casework import ingest as casework_ingest
+from twinsight.casework import run_calibration as casework_calibration
 from twinsight.contact import emulate_contact_centre, run_calibration, write_interactions
 from twinsight.contact import ingest as contact_ingest
 from twinsight.govern import AccessStore
@@ -59,6 +62,12 @@ def _twins(home: Path) -> None:
     contact_ingest(cc, [calls])
     run_calibration(cc)
     cc.close()
+    ss = init_twin("ss", template="social-services", home=home)
+    cases = home / "cases.csv"
+    write_case_events(emulate_casework(120, 1).rows, cases)
+    casework_ingest(ss, [cases])
+    casework_calibration(ss)
+    ss.close()
 
 
 @pytest.fixture(scope="module")
@@ -181,5 +190,55 @@ def test_contact_page_draws_required_and_rostered_agents_and_service_level(
     unlabelled = pg.evaluate(
         "[...document.querySelectorAll('main select, main input')]"
         ".filter(e => e.labels.length === 0).length"
+    )
+    assert unlabelled == 0
+
+
+def test_casework_page_draws_the_backlog_fan_and_deadline_shares_with_small_cells(
+    session: Any, app: App
+) -> None:
+    pg = session("ss", "casework")
+    pg.wait_for_selector("svg[data-chart=casework-deadline]")
+    assert pg.is_visible("nav >> text=Casework") and not pg.is_visible("nav >> text=Staffing")
+    fc = app.get("ss/casework/forecast?days=28&reps=100&seed=1")
+    eq = app.get("ss/casework/equity?days=182&reps=10&seed=1&target=0.9")
+    fan = "svg[data-chart=casework-backlog]"
+    assert _attr(pg, fan, "data-days") == ["28"]
+    for band in ("90", "50", "median"):
+        assert pg.locator(f"{fan} path[data-band='{band}']").count() == 1
+    drawn = _attr(pg, f"{fan} path[data-band=median]", "data-values")[0].split()
+    assert [float(v) for v in drawn] == pytest.approx([r["p50"] for r in fc["backlog"]], abs=1e-3)
+    districts = [r for r in eq["model"] if r["group"].startswith("district=")]
+    chart = "svg[data-chart=casework-deadline]"
+    assert _attr(pg, chart, "data-districts") == [str(len(districts))]
+    assert _attr(pg, f"{chart} line[data-series=target]", "data-value") == ["0.9"]
+    bars = dict(zip(_attr(pg, f"{chart} rect", "data-district"),
+                    _attr(pg, f"{chart} rect", "data-value"), strict=True))  # fmt: skip
+    for r in districts:
+        name = r["group"].split("=")[1]
+        if r["decisions"] == "<5":
+            assert name not in bars
+        else:
+            assert float(bars[name]) == pytest.approx(r["within_deadline"], abs=1e-4)
+    assert pg.locator(f"{chart} circle[data-observed]").count() == len(districts)
+    assert pg.locator("#casework-tables table").count() == 2
+    _shot(pg, "casework")
+    # short runs, by keyboard: districts with fewer than 5 decisions show "<5" and no bar
+    pg.fill("#cw-days", "7")
+    pg.fill("#cw-eqdays", "3")
+    pg.focus("#cw-seed")
+    pg.keyboard.press("Enter")
+    pg.wait_for_selector(f"{fan}[data-days='7']")
+    short = app.get("ss/casework/equity?days=3&reps=10&seed=1&target=0.9")
+    small = [r["group"].split("=")[1] for r in short["model"]
+             if r["group"].startswith("district=") and r["decisions"] == "<5"]  # fmt: skip
+    assert small, "three days should leave a district with fewer than 5 decisions"
+    assert sorted(_attr(pg, f"{chart} text[data-suppressed]", "data-district")) == sorted(small)
+    assert set(_attr(pg, f"{chart} text[data-suppressed]", "data-suppressed")) == {"<5"}
+    assert not set(small) & set(_attr(pg, f"{chart} rect", "data-district"))
+    assert "<5" in pg.inner_text("#casework-tables")
+    _shot(pg, "casework-small-cells")
+    unlabelled = pg.evaluate(
+        "[...document.querySelectorAll('main input')].filter(e => e.labels.length === 0).length"
     )
     assert unlabelled == 0

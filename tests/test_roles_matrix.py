@@ -69,6 +69,7 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/dashboard/outbreak.js"): PUBLIC,
     ("GET", "/dashboard/patient.js"): PUBLIC,
     ("GET", "/dashboard/contact.js"): PUBLIC,
+    ("GET", "/dashboard/casework.js"): PUBLIC,
     # the outbreak and patient twins (docs/service.md): run on twins 'flu' and 'bp'
     ("GET", f"{TWIN}/outbreak/forecast"): READ,
     ("POST", f"{TWIN}/outbreak/calibrate"): ANALYSE,

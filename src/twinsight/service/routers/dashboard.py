@@ -54,3 +54,9 @@ async def patient_script() -> Response:
 async def contact_script() -> Response:
     """The dashboard's contact-centre twin page."""
     return Response(_asset("contact.js"), media_type="text/javascript", headers=_CACHE)
+
+
+@router.get("/dashboard/casework.js")
+async def casework_script() -> Response:
+    """The dashboard's social-services twin page."""
+    return Response(_asset("casework.js"), media_type="text/javascript", headers=_CACHE)
