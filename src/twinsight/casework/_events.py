@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import Engine, Table, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, Table, select
 
+from ..connect._records import close_ingest, insert_new, open_ingest
 from ..govern import Pseudonymiser
-from ..store import CaseEventRow, IngestRow, QuarantineRow
+from ..store import CaseEventRow, QuarantineRow
 
 __all__ = [
     "EVENT_TYPES",
@@ -217,18 +217,7 @@ def ingest_case_events(
     rejects: list[dict[str, Any]] = []
     seen: set[str] = set()
     with engine.begin() as conn:
-        ingest_id = conn.execute(
-            insert(IngestRow)
-            .values(
-                source=str(path),
-                fingerprint=fingerprint,
-                format=fmt,
-                started_at=now,
-                status="running",
-                position=0,
-            )
-            .returning(IngestRow.id)
-        ).scalar_one()
+        ingest_id = open_ingest(conn, str(path), fingerprint, fmt, now)
         for row in rows:
             values, reason = _check(row.rec)
             if values is None:
@@ -271,36 +260,21 @@ def ingest_case_events(
                     "received_at": now,
                 }
             )
-        inserted = 0
-        for i in range(0, len(accepted), 5000):
-            chunk = accepted[i : i + 5000]
-            stmt = _on_conflict(conn.dialect.name, _EVENTS, "event_key")
-            inserted += len(conn.execute(stmt, chunk).all())
-        for i in range(0, len(rejects), 5000):
-            stmt = _on_conflict(conn.dialect.name, _QUARANTINE, "record_key")
-            conn.execute(stmt, rejects[i : i + 5000]).all()
+        inserted = insert_new(conn, _EVENTS, "event_key", accepted)
+        insert_new(conn, _QUARANTINE, "record_key", rejects)
         report.ingest_id = int(ingest_id)
         report.accepted = inserted
         report.duplicate += len(accepted) - inserted
         report.quarantined = len(rejects)
-        conn.execute(
-            update(IngestRow)
-            .where(IngestRow.id == ingest_id)
-            .values(
-                accepted=report.accepted,
-                duplicate=report.duplicate,
-                quarantined=report.quarantined,
-                status="done",
-                finished_at=datetime.now(UTC),
-                position=len(data),
-            )
+        close_ingest(
+            conn,
+            ingest_id,
+            accepted=report.accepted,
+            duplicate=report.duplicate,
+            quarantined=report.quarantined,
+            position=len(data),
         )
     return report
-
-
-def _on_conflict(dialect: str, table: Table, key: str) -> Any:
-    mod: Any = sqlite if dialect == "sqlite" else postgresql
-    return mod.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
 
 
 def load_case_events(engine: Engine, until: datetime | None = None) -> pd.DataFrame:

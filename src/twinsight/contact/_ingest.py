@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import Engine, Table, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, Table, select
 
+from ..connect._records import close_ingest, insert_new, open_ingest
 from ..govern import Pseudonymiser
-from ..store import IngestRow, InteractionRow, QuarantineRow
+from ..store import InteractionRow, QuarantineRow
 
 __all__ = [
     "COLUMNS",
@@ -62,7 +62,6 @@ _TRUE = frozenset(["true", "1", "yes", "y", "answered", "t"])
 _FALSE = frozenset(["false", "0", "no", "n", "abandoned", "f"])
 _TABLE = cast(Table, InteractionRow.__table__)
 _QUARANTINE = cast(Table, QuarantineRow.__table__)
-_CHUNK = 5_000
 
 
 class ContactIngestError(ValueError):
@@ -231,11 +230,6 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, int, str, dict[str, str]]]:
         yield i + 1, i, json.dumps(rec, default=str), row
 
 
-def _on_conflict(dialect: str, table: Table, key: str) -> Any:
-    ins: Any = sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
-    return ins.on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
-
-
 def ingest_interactions(
     path: Path | str, engine: Engine, pseudonymise: Pseudonymiser
 ) -> ContactIngestReport:
@@ -283,41 +277,22 @@ def ingest_interactions(
         seen.add(rec["record_key"])
         good.append({**rec, "received_at": now})
     with engine.begin() as conn:
-        ingest_id = conn.execute(
-            insert(IngestRow)
-            .values(
-                source=str(path),
-                fingerprint=fingerprint,
-                format=fmt,
-                started_at=now,
-                status="running",
-                position=0,
-            )
-            .returning(IngestRow.id)
-        ).scalar_one()
+        ingest_id = open_ingest(conn, str(path), fingerprint, fmt, now)
         report.ingest_id = int(ingest_id)
-        inserted = 0
-        for i in range(0, len(good), _CHUNK):
-            chunk = [{**r, "ingest_id": ingest_id} for r in good[i : i + _CHUNK]]
-            stmt = _on_conflict(conn.dialect.name, _TABLE, "record_key")
-            inserted += len(conn.execute(stmt, chunk).all())
-        if bad:
-            rejects = [{**r, "ingest_id": ingest_id} for r in bad]
-            conn.execute(_on_conflict(conn.dialect.name, _QUARANTINE, "record_key"), rejects).all()
+        inserted = insert_new(
+            conn, _TABLE, "record_key", [{**r, "ingest_id": ingest_id} for r in good]
+        )
+        insert_new(conn, _QUARANTINE, "record_key", [{**r, "ingest_id": ingest_id} for r in bad])
         report.accepted = inserted
         report.duplicate += len(good) - inserted
         report.quarantined = len(bad)
-        conn.execute(
-            update(IngestRow)
-            .where(IngestRow.id == ingest_id)
-            .values(
-                accepted=report.accepted,
-                duplicate=report.duplicate,
-                quarantined=report.quarantined,
-                status="done",
-                finished_at=datetime.now(UTC),
-                position=len(data),
-            )
+        close_ingest(
+            conn,
+            ingest_id,
+            accepted=report.accepted,
+            duplicate=report.duplicate,
+            quarantined=report.quarantined,
+            position=len(data),
         )
     return report
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, insert, update
+from sqlalchemy import Engine, Table, update
 
 from ..connect._mqtt import (
     _TICK,
@@ -31,9 +31,10 @@ from ..connect._mqtt import (
     _log,
     parse_mqtt_url,
 )
+from ..connect._records import insert_new, open_ingest
 from ..govern import Pseudonymiser
 from ..store import IngestRow, InteractionRow, QuarantineRow
-from ._ingest import COLUMNS, ContactIngestReport, _on_conflict, parse_interaction
+from ._ingest import COLUMNS, ContactIngestReport, parse_interaction
 
 __all__ = ["InteractionSink", "ingest_interactions_mqtt", "publish_interactions"]
 
@@ -63,14 +64,7 @@ class InteractionSink:
         started = datetime.now(UTC)
         self.fingerprint = hashlib.sha256(f"{source}|{started.isoformat()}".encode()).hexdigest()
         with engine.begin() as conn:
-            self.ingest_id = int(
-                conn.execute(
-                    insert(IngestRow)
-                    .values(source=source, fingerprint=self.fingerprint, format=fmt,
-                            started_at=started, status="running", position=0)
-                    .returning(IngestRow.id)
-                ).scalar_one()
-            )  # fmt: skip
+            self.ingest_id = open_ingest(conn, source, self.fingerprint, fmt, started)
         self.report = ContactIngestReport(source, fmt, ingest_id=self.ingest_id)
         self._good: list[dict[str, Any]] = []
         self._bad: list[dict[str, Any]] = []
@@ -114,11 +108,8 @@ class InteractionSink:
         with self.engine.begin() as conn:
             stored = 0
             unique = list({r["record_key"]: r for r in good}.values())
-            if unique:
-                stmt = _on_conflict(conn.dialect.name, _TABLE, "record_key")
-                stored = len(conn.execute(stmt, unique).all())
-            if bad:
-                conn.execute(_on_conflict(conn.dialect.name, _QUARANTINE, "record_key"), bad)
+            stored = insert_new(conn, _TABLE, "record_key", unique)
+            insert_new(conn, _QUARANTINE, "record_key", bad)
             self.report.accepted += stored
             self.report.duplicate += len(good) - stored
             self.report.quarantined += len(bad)

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import Engine, Table, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, Table, select
 
-from ..store import IngestRow, ObservationRow, QuarantineRow
+from ..connect._records import close_ingest, insert_new, open_ingest
+from ..store import ObservationRow, QuarantineRow
 
 __all__ = [
     "FORMAT",
@@ -256,18 +256,7 @@ def ingest_counts(path: Path | str, engine: Engine) -> OutbreakIngestReport:
                     f"{c.metric} on {c.day} is {c.value:g} here but {old:g} in the "
                     "store: correct the file (stored counts are never overwritten)"
                 )
-        ingest_id = conn.execute(
-            insert(IngestRow)
-            .values(
-                source=str(path),
-                fingerprint=fingerprint,
-                format=FORMAT,
-                started_at=now,
-                status="running",
-                position=0,
-            )
-            .returning(IngestRow.id)
-        ).scalar_one()
+        ingest_id = open_ingest(conn, str(path), fingerprint, FORMAT, now)
         rows, seen = [], set()
         rejects = []
         for c in cells:
@@ -305,44 +294,21 @@ def ingest_counts(path: Path | str, engine: Engine) -> OutbreakIngestReport:
                     }
                 )
                 report.reasons.append(f"line {c.line}: {reason}")
-        inserted = 0
-        if rows:
-            inserted = len(
-                conn.execute(_on_conflict(conn.dialect.name, _OBS, "obs_key"), rows).all()
-            )
-        if rejects:
-            conn.execute(_on_conflict(conn.dialect.name, _QUARANTINE, "record_key"), rejects).all()
+        inserted = insert_new(conn, _OBS, "obs_key", rows)
+        insert_new(conn, _QUARANTINE, "record_key", rejects)
         report.accepted = inserted
         report.duplicate += len(rows) - inserted
         report.quarantined = len(rejects)
-        conn.execute(
-            update(IngestRow)
-            .where(IngestRow.id == ingest_id)
-            .values(
-                accepted=report.accepted,
-                duplicate=report.duplicate,
-                quarantined=report.quarantined,
-                status="done",
-                finished_at=datetime.now(UTC),
-                position=len(data),
-            )
+        close_ingest(
+            conn,
+            ingest_id,
+            accepted=report.accepted,
+            duplicate=report.duplicate,
+            quarantined=report.quarantined,
+            position=len(data),
         )
     report.gaps = _gaps(cells)
     return report
-
-
-def _on_conflict(dialect: str, table: Table, key: str) -> Any:
-    if dialect == "sqlite":
-        return (
-            sqlite.insert(table)
-            .on_conflict_do_nothing(index_elements=[key])
-            .returning(table.c[key])
-        )
-    return (
-        postgresql.insert(table)
-        .on_conflict_do_nothing(index_elements=[key])
-        .returning(table.c[key])
-    )
 
 
 def load_counts(engine: Engine) -> pd.DataFrame:

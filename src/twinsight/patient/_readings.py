@@ -31,12 +31,12 @@ from typing import Any, Final, cast
 import pandas as pd
 from fhir.resources.R4B.observation import Observation
 from pydantic import ValidationError
-from sqlalchemy import Engine, Table, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, Table, select
 
 from ..connect import IngestError, IngestReport
 from ..connect._fhir_map import patient_reference
-from ..store import IngestRow, ObservationRow, QuarantineRow
+from ..connect._records import close_ingest, insert_new, open_ingest
+from ..store import ObservationRow, QuarantineRow
 
 __all__ = [
     "DIASTOLIC_LOINC",
@@ -276,11 +276,6 @@ def parse_readings(path: Path, *, now: datetime | None = None) -> tuple[str, lis
     return fmt, readings
 
 
-def _insert_ignore(engine: Engine, table: Table, key: str) -> Any:
-    dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
-
-
 def _obs_key(subject: str, at: datetime, metric: str) -> str:
     natural = f"{subject}|{at.astimezone(UTC).isoformat()}|{metric}"
     return "bp:" + hashlib.sha256(natural.encode()).hexdigest()
@@ -305,18 +300,7 @@ def ingest_readings(
     source = str(path.resolve())
     accepted = duplicate = 0
     with engine.begin() as conn:
-        ingest_id = conn.execute(
-            insert(IngestRow)
-            .values(
-                source=source,
-                fingerprint=fingerprint,
-                format=f"bp-{fmt}",
-                started_at=received,
-                status="running",
-                position=0,
-            )
-            .returning(IngestRow.id)
-        ).scalar_one()
+        ingest_id = open_ingest(conn, source, fingerprint, f"bp-{fmt}", received)
         subjects = set(
             conn.execute(
                 select(ObservationRow.subject_key)
@@ -396,21 +380,15 @@ def ingest_readings(
                         "received_at": received,
                     }
                 )
-        if rows:
-            conn.execute(_insert_ignore(engine, _OBSERVATIONS, "obs_key"), rows)
-        if rejects:
-            conn.execute(_insert_ignore(engine, _QUARANTINE, "record_key"), rejects)
-        conn.execute(
-            update(IngestRow)
-            .where(IngestRow.id == ingest_id)
-            .values(
-                accepted=accepted,
-                duplicate=duplicate,
-                quarantined=len(rejects),
-                status="done",
-                finished_at=datetime.now(UTC),
-                position=len(raw),
-            )
+        insert_new(conn, _OBSERVATIONS, "obs_key", rows)
+        insert_new(conn, _QUARANTINE, "record_key", rejects)
+        close_ingest(
+            conn,
+            ingest_id,
+            accepted=accepted,
+            duplicate=duplicate,
+            quarantined=len(rejects),
+            position=len(raw),
         )
     return IngestReport(source, f"bp-{fmt}", accepted, duplicate, len(rejects), ingest_id)
 
