@@ -63,6 +63,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     casework_ingest(ss, [cases])
     casework_calibration(ss)
     ss.close()
+    far = init_twin("far", template="social-services", home=home)  # gets a year-9999 event
+    casework_ingest(far, [cases])
+    casework_calibration(far)
+    far.close()
     init_twin("ward", home=home).close()
     init_twin("blank", template="social-services", home=home).close()  # no events
     init_twin("fresh", template="contact-centre", home=home).close()  # no records
@@ -283,3 +287,13 @@ def test_casework_problems(served: Served) -> None:
     for path in ("blank/casework/forecast", "blank/casework/equity"):
         unready = _problem(served.call("GET", path), 409, "twin-not-ready")
         assert "calibrat" in unready["detail"] and str(served.home) not in unready["detail"]
+
+
+def test_a_record_dated_far_ahead_is_a_409_not_a_server_error(served: Served) -> None:
+    # found by posting odd values: the file path accepts any instant with an offset, and a
+    # forecast from a present near year 9999 overflows the calendar
+    event = {"case_id": "Z9", "type": "referral", "time": "9999-12-31T23:59:59Z",
+             "district": "north"}  # fmt: skip
+    assert served.call("POST", "far/casework/events", json=[event]).json()["accepted"] == 1
+    got = served.call("GET", "far/casework/forecast?days=180&reps=2")
+    assert "far in the future" in _problem(got, 409, "twin-not-ready")["detail"]

@@ -55,6 +55,10 @@ def _message(exc: Exception) -> str:
     return f"{exc}: {hint}" if hint else str(exc)
 
 
+def _far(exc: OverflowError) -> str:
+    return f"cannot forecast from the stored times ({exc}): is a record dated far in the future?"
+
+
 def forecast_out(
     handle: TwinHandle, days: float, reps: int, seed: int, k: int = DEFAULT_K
 ) -> CaseworkForecastOut:
@@ -67,6 +71,8 @@ def forecast_out(
         fc = run_forecast(twin, days, reps=reps, seed=seed)
     except _EXPECTED as exc:
         raise not_ready(handle, _message(exc)) from None
+    except OverflowError as exc:  # a stored time near year 9999: the days ahead overflow
+        raise not_ready(handle, _far(exc)) from None
     data = fc.to_dict()
     daily = data["daily"]
     quantiles = [c for c in daily[0] if c.startswith("p")] if daily else []

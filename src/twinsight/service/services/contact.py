@@ -84,6 +84,10 @@ def _message(exc: Exception) -> str:
     return f"{exc}: {hint}" if hint else str(exc)
 
 
+def _far(exc: OverflowError) -> str:
+    return f"cannot forecast from the stored times ({exc}): is a record dated far in the future?"
+
+
 def calibration_out(handle: TwinHandle) -> ContactCalibrationOut:
     """The saved calibration's summary (409 when there is none)."""
     require_template(handle, TEMPLATE)
@@ -127,6 +131,8 @@ def forecast_out(
         out = run_forecast(twin, days, reps=reps, seed=seed, method=method)
     except _EXPECTED as exc:
         raise not_ready(handle, _message(exc)) from None
+    except OverflowError as exc:  # a stored time near year 9999: the days ahead overflow
+        raise not_ready(handle, _far(exc)) from None
     return ContactForecastOut(twin=twin.name, service_level_target=target, **_finite(out))
 
 
