@@ -38,7 +38,7 @@ from ..govern import DEFAULT_K, suppress
 from ..twin import Twin, open_twin, twin_home
 from ._app import app
 from ._emulate import emulate_app
-from ._output import fail, parse_instant, stderr, stdout
+from ._output import fail, parse_instant, print_ingest_reports, stderr, stdout
 from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
 
 __all__ = [
@@ -89,23 +89,7 @@ def casework_ingest(twin: Twin, files: list[Path], db: str | None, as_json: bool
                 _fail_on(exc)
     finally:
         twin.close()
-    totals = {
-        k: sum(getattr(r, k) for r in reports) for k in ("accepted", "duplicate", "quarantined")
-    }
-    if as_json:
-        out = {"twin": twin.name, **totals, "files": [r.to_dict() for r in reports]}
-        stdout.file.write(json.dumps(out) + "\n")
-        return
-    for r in reports:
-        stdout.print(
-            f"{escape(r.source)}: {r.accepted} accepted, {r.duplicate} duplicate, "
-            f"{r.quarantined} quarantined",
-            highlight=False,
-        )
-        for reason in r.reasons[:10]:
-            stdout.print(f"  quarantined {escape(reason)}", highlight=False)
-        if len(r.reasons) > 10:
-            stdout.print(f"  ... and {len(r.reasons) - 10} more (see the quarantine table)")
+    print_ingest_reports(twin.name, reports, as_json)
 
 
 def _observed(observed: dict[str, Any], k: int = DEFAULT_K) -> dict[str, Any]:

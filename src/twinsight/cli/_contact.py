@@ -16,7 +16,6 @@ from typing import Annotated, Any, NoReturn
 import typer
 import yaml
 from rich import box
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -39,7 +38,7 @@ from ..decide import Comparison, PairedTarget, ScenarioError
 from ..twin import Twin, open_twin, twin_home
 from ._app import app
 from ._emulate import emulate_app
-from ._output import fail, stderr, stdout
+from ._output import fail, print_ingest_reports, stderr, stdout
 from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
 
 __all__ = [
@@ -208,22 +207,7 @@ def contact_ingest(twin: Twin, files: list[Path], db: str | None, as_json: bool)
                 _fail_on(exc)
     finally:
         twin.close()
-    totals = {
-        k: sum(getattr(r, k) for r in reports) for k in ("accepted", "duplicate", "quarantined")
-    }
-    if as_json:
-        _write({"twin": twin.name, **totals, "files": [r.to_dict() for r in reports]})
-        return
-    for r in reports:
-        stdout.print(
-            f"{escape(r.source)}: {r.accepted} accepted, {r.duplicate} duplicate, "
-            f"{r.quarantined} quarantined",
-            highlight=False,
-        )
-        for reason in r.reasons[:10]:
-            stdout.print(f"  quarantined {escape(reason)}", highlight=False)
-        if len(r.reasons) > 10:
-            stdout.print(f"  ... and {len(r.reasons) - 10} more (see the quarantine table)")
+    print_ingest_reports(twin.name, reports, as_json)
 
 
 def contact_calibrate(twin: Twin, db: str | None, as_json: bool) -> None:

@@ -28,7 +28,7 @@ from ..outbreak import (
 from ..outbreak import ingest as ingest_counts
 from ..twin import Twin, open_twin, twin_home
 from ._app import app
-from ._output import fail, stdout
+from ._output import fail, print_ingest_reports, stdout
 from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
 
 __all__ = [
@@ -74,23 +74,10 @@ def outbreak_ingest(twin: Twin, files: list[Path], db: str | None, as_json: bool
                 _fail_on(exc)
     finally:
         twin.close()
-    totals = {
-        k: sum(getattr(r, k) for r in reports) for k in ("accepted", "duplicate", "quarantined")
-    }
+    print_ingest_reports(twin.name, reports, as_json)
     if as_json:
-        out = {"twin": twin.name, **totals, "files": [r.to_dict() for r in reports]}
-        stdout.file.write(json.dumps(out) + "\n")
         return
     for r in reports:
-        stdout.print(
-            f"{escape(r.source)}: {r.accepted} accepted, {r.duplicate} duplicate, "
-            f"{r.quarantined} quarantined",
-            highlight=False,
-        )
-        for reason in r.reasons[:10]:
-            stdout.print(f"  quarantined {escape(reason)}", highlight=False)
-        if len(r.reasons) > 10:
-            stdout.print(f"  ... and {len(r.reasons) - 10} more (see the quarantine table)")
         for metric, days in r.gaps.items():
             shown = ", ".join(days[:5]) + (" ..." if len(days) > 5 else "")
             stdout.print(f"  gap: no {metric} on {len(days)} day(s): {shown}", highlight=False)

@@ -6,8 +6,10 @@ option or override), the same code Typer uses for usage errors.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime
-from typing import NoReturn
+from typing import Any, NoReturn, Protocol
 
 import typer
 from rich.console import Console
@@ -20,6 +22,7 @@ __all__ = [
     "EXIT_RUN_FAILED",
     "fail",
     "parse_instant",
+    "print_ingest_reports",
     "report_spec_error",
     "stderr",
     "stdout",
@@ -76,3 +79,40 @@ def parse_instant(text: str, option: str) -> datetime:
             "add Z or an offset, e.g. 2026-03-02T08:00:00Z or 2026-03-02T09:00:00+01:00",
         )
     return at
+
+
+class IngestSummary(Protocol):
+    """What a twin's ingest of one file reports (counts, the first quarantine reasons)."""
+
+    source: str
+    accepted: int
+    duplicate: int
+    quarantined: int
+    reasons: list[str]
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def print_ingest_reports(
+    twin: str, reports: Sequence[IngestSummary], as_json: bool, *, shown: int = 10
+) -> None:
+    """The ingest of files into a twin: one JSON object (totals and each file), or a line per
+    file with its first ``shown`` quarantine reasons."""
+    totals = {
+        k: sum(getattr(r, k) for r in reports) for k in ("accepted", "duplicate", "quarantined")
+    }
+    if as_json:
+        out = {"twin": twin, **totals, "files": [r.to_dict() for r in reports]}
+        stdout.file.write(json.dumps(out) + "\n")
+        return
+    for r in reports:
+        stdout.print(
+            f"{r.source}: {r.accepted} accepted, {r.duplicate} duplicate, "
+            f"{r.quarantined} quarantined",
+            highlight=False,
+            markup=False,
+        )
+        for reason in r.reasons[:shown]:
+            stdout.print(f"  quarantined {reason}", highlight=False, markup=False)
+        if len(r.reasons) > shown:
+            stdout.print(f"  ... and {len(r.reasons) - shown} more (see the quarantine table)")
