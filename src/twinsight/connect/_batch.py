@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..store import IngestRow, QuarantineRow
 from ._adt import AdtEvent, parse_adt
-from ._fast import PlainEvent, plain_csv, plain_event
+from ._fast import PlainCsv, PlainEvent, plain_event
 
 __all__ = ["Batch", "Context", "Pseudonymise", "Record", "commit_batch"]
 
@@ -44,6 +44,7 @@ _EVENT_COLUMNS = (
     "received_at",
 )
 _PSEUDONYM_CACHE = 100_000
+_CSV_REQUIRED = frozenset(("type", "time", "unit", "patient_id"))
 _QUARANTINE = cast(Table, QuarantineRow.__table__)
 _VALIDATOR = AdtEvent.__pydantic_validator__
 _VOCABULARY = frozenset(
@@ -89,6 +90,12 @@ class Context:
         #: CSV rows come out of ``_fields`` already without blank cells (see ``_validate``);
         #: not when a column name repeats (the last cell of that name must win, even blank).
         self._clean = header is not None and len(set(header)) == len(header)
+        #: The fast path for the CSV records of this header (plain records, same decisions).
+        self._plain_csv = (
+            PlainCsv(header)
+            if header is not None and self._clean and set(header) >= _CSV_REQUIRED
+            else None
+        )
         self._pseudonymise = pseudonymise
         self._pseudonyms: dict[str, str] = {}
         self.sqlite = sqlite
@@ -128,8 +135,8 @@ class Context:
             text = record.data.decode("utf-8", errors="replace")
             self._reject(record, text, None, f"not UTF-8 text (byte {exc.start})", batch)
             return
-        if self._clean:
-            plain = plain_csv(text, self.header)  # type: ignore[arg-type]
+        if self._plain_csv is not None:
+            plain = self._plain_csv(text)
             if plain is not None:
                 batch.events.append(self._event_row(plain))
                 return

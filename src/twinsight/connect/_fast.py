@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from ._adt import ADT_FIELDS, AdtType
 
-__all__ = ["PlainEvent", "plain_csv", "plain_event"]
+__all__ = ["PlainCsv", "PlainEvent", "plain_csv", "plain_event"]
 
 _TYPES = frozenset(t.value for t in AdtType)
 _ADMISSIONS = frozenset(("emergency", "elective"))
@@ -57,25 +57,7 @@ def _text(value: Any, longest: int) -> str | None:
         return None
     if type(value) is not str or len(value) > longest:
         raise _NotPlain
-    return value if value.strip() else None  # blank means absent (parse_adt)
-
-
-def _required(value: Any, longest: int) -> str:
-    text = _text(value, longest)
-    if text is None:
-        raise _NotPlain
-    return text
-
-
-def _time(value: Any) -> datetime:
-    if type(value) is str and _ISO.match(value):
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            raise _NotPlain from None
-    if type(value) is datetime and value.utcoffset() is not None:
-        return value
-    raise _NotPlain
+    return None if not value or value.isspace() else value  # blank means absent (parse_adt)
 
 
 def _acuity(value: Any) -> int | None:
@@ -84,10 +66,10 @@ def _acuity(value: Any) -> int | None:
     if type(value) is int and 1 <= value <= 5:
         return value
     if type(value) is str:
-        if not value.strip():
-            return None
         if value in _ACUITY:
             return _ACUITY[value]
+        if not value or value.isspace():
+            return None
     raise _NotPlain
 
 
@@ -95,10 +77,10 @@ def _admission(value: Any) -> str | None:
     if value is None:
         return None
     if type(value) is str:
-        if not value.strip():
-            return None
         if value in _ADMISSIONS:
             return value
+        if not value or value.isspace():
+            return None
     raise _NotPlain
 
 
@@ -111,40 +93,130 @@ def _version_ok(row: Mapping[str, Any]) -> bool:
 
 def plain_event(row: Mapping[str, Any]) -> PlainEvent | None:
     """The event of ``row`` (field -> value; blank text means absent) if it is plain, else
-    None (let pydantic decide)."""
-    if not row.keys() <= _FIELDS or not _version_ok(row):
+    None (let pydantic decide). Written inline: it runs once per record of a file."""
+    if not row.keys() <= _FIELDS or ("v" in row and not _version_ok(row)):
         return None
-    kind = row.get("type")
-    if type(kind) is not str or kind not in _TYPES:
+    get = row.get
+    kind = get("type")
+    unit = get("unit")
+    patient = get("patient_id")
+    if (
+        type(kind) is not str
+        or kind not in _TYPES
+        or type(unit) is not str
+        or type(patient) is not str
+        or not 0 < len(unit) <= 100
+        or not 0 < len(patient) <= 200
+        or unit.isspace()
+        or patient.isspace()
+    ):
         return None
+    stamp = get("time")
+    if type(stamp) is str:
+        if not _ISO.match(stamp):
+            return None
+        try:
+            when = datetime.fromisoformat(stamp)
+        except ValueError:
+            return None
+    elif type(stamp) is datetime and stamp.utcoffset() is not None:
+        when = stamp
+    else:
+        return None
+    event_id = get("event_id")
+    from_unit = get("from_unit")
+    specialty = get("specialty")
+    acuity = get("acuity")
+    admission = get("admission")
     try:
-        unit = _required(row.get("unit"), 100)
-        from_unit = _text(row.get("from_unit"), 100)
+        if event_id is not None:
+            event_id = _text(event_id, 200)
+        if from_unit is not None:
+            from_unit = _text(from_unit, 100)
+        if specialty is not None:
+            specialty = _text(specialty, 100)
+        if acuity is not None:
+            acuity = _acuity(acuity)
+        if admission is not None:
+            admission = _admission(admission)
+    except _NotPlain:
+        return None
+    if (kind == _TRANSFER and from_unit is None) or from_unit == unit:
+        return None
+    return PlainEvent(event_id, kind, when, unit, from_unit, patient, acuity, specialty, admission)
+
+
+class PlainCsv:
+    """``plain_event`` for the CSV records of one header, without building a dict per record.
+
+    Call it with a record's text (its line end included): the event when the record is plain
+    (no quote, carriage return or NUL inside; as many cells as the header), else None. The
+    header's names must be distinct ADT fields with ``type``, ``time``, ``unit`` and
+    ``patient_id`` among them (what the file reader checks).
+    """
+
+    def __init__(self, header: list[str]) -> None:
+        where = {name: i for i, name in enumerate(header)}
+        self.width = len(header)
+        self.v = where.get("v")
+        self.type = where["type"]
+        self.time = where["time"]
+        self.unit = where["unit"]
+        self.patient = where["patient_id"]
+        self.event_id = where.get("event_id")
+        self.from_unit = where.get("from_unit")
+        self.acuity = where.get("acuity")
+        self.specialty = where.get("specialty")
+        self.admission = where.get("admission")
+
+    def __call__(self, text: str) -> PlainEvent | None:
+        body = text.rstrip("\r\n")
+        if '"' in body or "\r" in body or "\n" in body or "\x00" in body:
+            return None
+        cells = body.split(",")
+        if len(cells) != self.width:
+            return None
+        if self.v is not None and cells[self.v].strip() not in ("1", ""):
+            return None
+        kind = cells[self.type]
+        stamp = cells[self.time]
+        unit = cells[self.unit]
+        patient = cells[self.patient]
+        if (
+            kind not in _TYPES
+            or not _ISO.match(stamp)
+            or not 0 < len(unit) <= 100
+            or not 0 < len(patient) <= 200
+            or unit.isspace()
+            or patient.isspace()
+        ):
+            return None
+        try:
+            when = datetime.fromisoformat(stamp)
+            event_id = self._optional(cells, self.event_id, 200)
+            from_unit = self._optional(cells, self.from_unit, 100)
+            specialty = self._optional(cells, self.specialty, 100)
+            acuity = _acuity(cells[self.acuity]) if self.acuity is not None else None
+            admission = _admission(cells[self.admission]) if self.admission is not None else None
+        except (ValueError, _NotPlain):
+            return None
         if (kind == _TRANSFER and from_unit is None) or from_unit == unit:
             return None
         return PlainEvent(
-            _text(row.get("event_id"), 200),
-            kind,
-            _time(row.get("time")),
-            unit,
-            from_unit,
-            _required(row.get("patient_id"), 200),
-            _acuity(row.get("acuity")),
-            _text(row.get("specialty"), 100),
-            _admission(row.get("admission")),
+            event_id, kind, when, unit, from_unit, patient, acuity, specialty, admission
         )
-    except _NotPlain:
-        return None
+
+    @staticmethod
+    def _optional(cells: list[str], index: int | None, longest: int) -> str | None:
+        if index is None:
+            return None
+        return _text(cells[index], longest)
 
 
 def plain_csv(text: str, header: list[str]) -> PlainEvent | None:
     """The event of one CSV record (``text``, its line end included) when it is plain: no
     quote, carriage return or NUL inside, as many cells as the header (whose names are
-    distinct ADT fields); else None."""
-    body = text.rstrip("\r\n")
-    if '"' in body or "\r" in body or "\n" in body or "\x00" in body:
+    distinct ADT fields); else None. See :class:`PlainCsv` for many records of one header."""
+    if not {"type", "time", "unit", "patient_id"} <= set(header):
         return None
-    cells = body.split(",")
-    if len(cells) != len(header):
-        return None
-    return plain_event(dict(zip(header, cells, strict=True)))
+    return PlainCsv(header)(text)

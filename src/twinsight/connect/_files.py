@@ -21,9 +21,8 @@ from sqlalchemy import Engine, insert, select
 
 from ..store import IngestRow
 from ._adt import ADT_FIELDS
-from ._batch import Batch, Context, Pseudonymise, Record
+from ._batch import Batch, Context, Pseudonymise, Record, commit_batch
 from ._fhir_sniff import looks_like_fhir
-from ._writer import BatchWriter
 
 __all__ = ["IngestError", "IngestReport", "detect_format", "ingest_file", "ingest_files"]
 
@@ -39,7 +38,7 @@ _EXTENSIONS: dict[str, FileFormat] = {
     ".pq": "parquet",
 }
 #: Records per transaction by default (larger batches amortise each commit's sync).
-_BATCH = 8_192
+_BATCH = 25_000
 #: Physical lines one CSV record may span (quoted line breaks) before a quote counts as stray.
 _MAX_CONTINUATION = 50
 
@@ -127,14 +126,14 @@ def ingest_file(
         handle.seek(start)
         is_sqlite = engine.dialect.name == "sqlite"
         ctx = Context(source, fingerprint, ingest_id, header, pseudonymise, is_sqlite)
+        totals = [0, 0, 0]
         batch = Batch([], [])
-        with BatchWriter(engine, ctx) as writer:
-            for record in _records(handle, start, line, fmt):
-                ctx.add(record, batch)
-                if len(batch.events) + len(batch.rejects) >= batch_size:
-                    writer.submit(batch)
-                    batch = Batch([], [])
-            totals = writer.finish(batch)
+        for record in _records(handle, start, line, fmt):
+            ctx.add(record, batch)
+            if len(batch.events) + len(batch.rejects) >= batch_size:
+                commit_batch(engine, ctx, batch, totals)
+                batch = Batch([], [])
+        commit_batch(engine, ctx, batch, totals, final=True)
     return IngestReport(source, fmt, totals[0], totals[1], totals[2], ingest_id, resumed_from)
 
 

@@ -22,10 +22,9 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from ._adt import ADT_FIELDS
-from ._batch import Batch, Context, Pseudonymise, Record, _validate
+from ._batch import Batch, Context, Pseudonymise, Record, _validate, commit_batch
 from ._fast import plain_event
 from ._files import _BATCH, _FINGERPRINT_BYTES, IngestError, IngestReport, _check_readable, _start
-from ._writer import BatchWriter
 
 __all__ = ["ParquetReader", "ingest_parquet"]
 
@@ -151,15 +150,15 @@ def ingest_parquet(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     reader = ParquetReader(path, engine, pseudonymise)
+    totals = [0, 0, 0]
     batch = Batch([], [])
     try:
-        with BatchWriter(engine, reader.ctx) as writer:
-            for index, row in reader.rows():
-                reader.add(index, row, batch)
-                if len(batch.events) + len(batch.rejects) >= batch_size:
-                    writer.submit(batch)
-                    batch = Batch([], [])
-            totals = writer.finish(batch)
+        for index, row in reader.rows():
+            reader.add(index, row, batch)
+            if len(batch.events) + len(batch.rejects) >= batch_size:
+                commit_batch(engine, reader.ctx, batch, totals)
+                batch = Batch([], [])
+        commit_batch(engine, reader.ctx, batch, totals, final=True)
     finally:
         reader.close()
     return IngestReport(
