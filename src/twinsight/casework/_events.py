@@ -24,7 +24,7 @@ import csv
 import hashlib
 import io
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -158,6 +158,10 @@ def _check_header(header: list[str], source: str) -> None:
         )
 
 
+#: No event is dated further ahead than this (a typo in the year, a sentinel like 9999).
+_FUTURE = timedelta(days=3653)
+
+
 def _parse_time(text: str) -> datetime:
     value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if value.tzinfo is None:
@@ -179,6 +183,8 @@ def _check(rec: dict[str, str]) -> tuple[dict[str, Any] | None, str | None]:
         time = _parse_time(text)
     except ValueError:
         return None, f"time '{text.strip()}' is not an ISO 8601 instant with an offset (add Z)"
+    if time > datetime.now(UTC) + _FUTURE:
+        return None, f"time '{text.strip()}' is more than 10 years ahead: check the year"
     values: dict[str, Any] = {"case_id": case_id, "type": kind, "time": time}
     for col, key in (("team", "team"), ("district", "district"), ("group", "client_group")):
         values[key] = rec.get(col, "").strip() or None

@@ -24,7 +24,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -102,6 +102,10 @@ def _number(text: str, name: str) -> float:
     return value
 
 
+#: No record is dated further ahead than this (a typo in the year, a sentinel like 9999).
+_FUTURE = timedelta(days=3653)
+
+
 def _instant(text: str) -> datetime:
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
@@ -111,6 +115,10 @@ def _instant(text: str) -> datetime:
         ) from None
     if when.tzinfo is None:
         raise ValueError(f"arrived_at '{text}' has no UTC offset (add Z or +01:00)")
+    if when > datetime.now(UTC) + _FUTURE:
+        raise ValueError(
+            f"arrived_at '{text}' is more than 10 years ahead: check the year or the clock"
+        )
     return when.astimezone(UTC)
 
 
