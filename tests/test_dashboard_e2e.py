@@ -8,39 +8,20 @@ Screenshots are kept in ``tests/artifacts/dashboard/`` (not in git)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 import twinsight
+from _browser import launch_chromium, needs_chromium, new_page, screenshot, serve
 from twinsight.emulate import emulate_hospital, write_events
 from twinsight.govern import AccessStore
-from twinsight.service import ServiceSettings, create_app
-from twinsight.service.services.live import LiveServer
 
-CHROMIUM = os.environ.get("TWINSIGHT_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "dashboard"
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None,
-    reason=f"no Chromium at {CHROMIUM}: install Debian's with 'apt-get install -y chromium' "
-    "(browsers are never downloaded)",
-)
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytestmark = needs_chromium
 UNITS = {"ICU", "MED1", "MED2", "ORTHO", "SURG"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class App:
@@ -52,8 +33,6 @@ class App:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """A twin of 70 emulated days (120 beds), calibrated with a forecast, served by uvicorn."""
-    import uvicorn
-
     tmp = tmp_path_factory.mktemp("e2e")
     home = tmp / "home"
     write_events(emulate_hospital(70, 5, beds=120).rows, tmp / "events.csv")
@@ -66,43 +45,20 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         tokens = {role: access.create(role)[0] for role in ("viewer", "analyst", "admin")}
     finally:
         access.close()
-    port = _free_port()
-    settings = ServiceSettings(home=home, ingest_rate=None)
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning", timeout_graceful_shutdown=1)  # fmt: skip
-    server = LiveServer(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield App(f"http://127.0.0.1:{port}", tokens)
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serve(home) as url:
+        yield App(url, tokens)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox"]
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture
 def page(browser: Any, app: App) -> Iterator[Any]:
     """A laptop-sized page signed in as an analyst; fails the test on any script error."""
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    context, pg, errors = new_page(browser)
     pg.goto(f"{app.url}/#live")
     pg.fill("#token", app.tokens["analyst"])
     pg.click("#signin-form button[type=submit]")
@@ -113,9 +69,6 @@ def page(browser: Any, app: App) -> Iterator[Any]:
     assert errors == [], f"script errors: {errors}"
 
 
-def _shot(pg: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def _attr(pg: Any, selector: str, name: str) -> list[str]:
@@ -150,7 +103,7 @@ def test_live_page_draws_occupancy_and_updates_when_events_arrive(page: Any, app
         f"Number(document.querySelector('#live-meta').dataset.version) > {version}",
         timeout=10_000,
     )
-    _shot(page, "live")
+    screenshot(page, "live")
 
 
 def test_forecast_page_draws_a_fan_per_ward_with_both_bands(page: Any) -> None:
@@ -165,7 +118,7 @@ def test_forecast_page_draws_a_fan_per_ward_with_both_bands(page: Any) -> None:
         assert page.locator(f"{chart} path[data-band=median]").count() == 1
         assert page.locator(f"{chart} line.line-85").count() == 1
     assert "No backtest yet" in page.inner_text("main")
-    _shot(page, "forecast")
+    screenshot(page, "forecast")
 
 
 def test_scenario_built_in_the_form_is_compared_with_sentences_and_chart(page: Any) -> None:
@@ -193,7 +146,7 @@ def test_scenario_built_in_the_form_is_compared_with_sentences_and_chart(page: A
     ):
         assert float(low) <= float(mean) <= float(high)
     page.wait_for_selector("text=compare")  # the run is listed
-    _shot(page, "scenarios")
+    screenshot(page, "scenarios")
 
 
 def test_optimisation_form_finds_the_cheapest_beds(page: Any) -> None:
@@ -211,7 +164,7 @@ def test_optimisation_form_finds_the_cheapest_beds(page: Any) -> None:
         low, high = int(page.input_value("#opt-lo-ICU")), int(page.input_value("#opt-hi-ICU"))
         assert low <= decision["ICU_beds"] <= high
         assert "met" in page.inner_text("#opt-result table")
-    _shot(page, "optimise")
+    screenshot(page, "optimise")
 
 
 def test_calibration_page_draws_fitted_against_data_per_unit(page: Any) -> None:
@@ -221,7 +174,7 @@ def test_calibration_page_draws_fitted_against_data_per_unit(page: Any) -> None:
     assert page.locator("svg[data-chart=survival] path.fitted").count() == len(UNITS)
     assert page.locator("svg[data-chart=survival] path.empirical").count() == len(UNITS)
     page.wait_for_selector("text=Alarms")
-    _shot(page, "calibration")
+    screenshot(page, "calibration")
 
 
 def test_audit_page_needs_an_admin_and_lists_who_did_what(page: Any, app: App) -> None:
@@ -233,7 +186,7 @@ def test_audit_page_needs_an_admin_and_lists_who_did_what(page: Any, app: App) -
     page.wait_for_selector("table")
     text = page.inner_text("main")
     assert "The audit chain is intact" in text and "ingest" in text
-    _shot(page, "audit")
+    screenshot(page, "audit")
 
 
 def test_keyboard_and_labels(page: Any) -> None:

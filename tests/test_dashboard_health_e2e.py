@@ -8,11 +8,6 @@ decision-support banner must be present and stay in view. Screenshots are kept i
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,29 +16,17 @@ import httpx
 import pytest
 import yaml
 
+from _browser import launch_chromium, needs_chromium, new_page, screenshot, serve
 from twinsight.govern import AccessStore
 from twinsight.outbreak import ingest as outbreak_ingest
 from twinsight.outbreak import run_calibration
 from twinsight.patient import ingest_patient_file
-from twinsight.service import ServiceSettings, create_app
 from twinsight.twin import init_twin
 
-CHROMIUM = os.environ.get("TWINSIGHT_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "dashboard"
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytestmark = needs_chromium
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None,
-    reason=f"no Chromium at {CHROMIUM}: install Debian's with 'apt-get install -y chromium' "
-    "(browsers are never downloaded)",
-)
 NOTICE = "Decision support for clinicians, not medical advice"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class App:
@@ -61,8 +44,6 @@ class App:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """An outbreak twin (examples/outbreak, calibrated) and a patient twin (examples/patient)."""
-    import uvicorn
-
     home = tmp_path_factory.mktemp("health-e2e") / "home"
     flu = init_twin("flu", template="outbreak", home=home)
     config = yaml.safe_load((flu.path / "twin.yaml").read_text(encoding="utf-8"))
@@ -80,42 +61,19 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         tokens = {role: access.create(role)[0] for role in ("viewer", "analyst")}
     finally:
         access.close()
-    port = _free_port()
-    settings = ServiceSettings(home=home, ingest_rate=None)
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning", timeout_graceful_shutdown=1)  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield App(f"http://127.0.0.1:{port}", tokens)
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serve(home) as url:
+        yield App(url, tokens)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox"]
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 def _open(browser: Any, app: App, role: str, twin: str, page_name: str) -> tuple[Any, Any]:
     """A laptop-sized page signed in as ``role`` showing ``twin``'s page ``page_name``."""
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    context, pg, errors = new_page(browser)
     pg.goto(f"{app.url}/#{page_name}")
     pg.evaluate(f"localStorage.setItem('twinsight.twin', '{twin}')")
     pg.fill("#token", app.tokens[role])
@@ -139,9 +97,6 @@ def session(browser: Any, app: App) -> Iterator[Any]:
         assert errors == [], f"script errors: {errors}"
 
 
-def _shot(pg: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def _attr(pg: Any, selector: str, name: str) -> list[str]:
@@ -181,7 +136,7 @@ def test_outbreak_page_draws_fans_with_bands_observed_counts_and_chime(
         assert pg.locator(f"svg[data-metric={metric}] path[data-series=chime]").count() == 1
     assert "CHIME: doubling time" in pg.inner_text("#outbreak-head")
     assert pg.locator("#outbreak-tables table").count() == 4
-    _shot(pg, "outbreak")
+    screenshot(pg, "outbreak")
     # a shorter forecast from the form, by keyboard
     pg.fill("#ob-days", "7")
     pg.focus("#ob-seed")
@@ -223,7 +178,7 @@ def test_patient_page_shows_banner_readings_regimens_and_risk(session: Any, app:
     assert rows.count() == len(api["options"])
     assert pg.get_attribute("svg[data-chart=risk]", "data-before") == str(api["risk_10y"]["before"])
     assert pg.get_attribute("svg[data-chart=risk]", "data-after") == str(api["risk_10y"]["after"])
-    _shot(pg, "patient")
+    screenshot(pg, "patient")
     # the banner stays in view when the page is scrolled to the end
     pg.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     box = banner.bounding_box()
@@ -237,4 +192,4 @@ def test_patient_page_for_a_viewer_keeps_the_banner_and_hides_regimens(session: 
     assert NOTICE in pg.inner_text("[role=note]")
     assert pg.locator("svg[data-chart=bp-trajectories]").count() == 0
     assert pg.locator("svg.chart:not([aria-label])").count() == 0
-    _shot(pg, "patient-viewer")
+    screenshot(pg, "patient-viewer")

@@ -6,11 +6,6 @@ are kept in ``tests/artifacts/dashboard/`` (not in git)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,29 +13,17 @@ from typing import Any
 import httpx
 import pytest
 
+from _browser import launch_chromium, needs_chromium, new_page, screenshot, serve
 from twinsight.casework import emulate_casework, write_case_events
 from twinsight.casework import ingest as casework_ingest
 from twinsight.casework import run_calibration as casework_calibration
 from twinsight.contact import emulate_contact_centre, run_calibration, write_interactions
 from twinsight.contact import ingest as contact_ingest
 from twinsight.govern import AccessStore
-from twinsight.service import ServiceSettings, create_app
 from twinsight.twin import init_twin
 
-CHROMIUM = os.environ.get("TWINSIGHT_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "dashboard"
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None,
-    reason=f"no Chromium at {CHROMIUM}: install Debian's with 'apt-get install -y chromium' "
-    "(browsers are never downloaded)",
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytestmark = needs_chromium
 
 
 class App:
@@ -73,8 +56,6 @@ def _twins(home: Path) -> None:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """The emulated twins behind uvicorn, with a viewer token."""
-    import uvicorn
-
     home = tmp_path_factory.mktemp("ops-e2e") / "home"
     _twins(home)
     access = AccessStore(home)
@@ -82,34 +63,14 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         tokens = {"viewer": access.create("viewer")[0]}
     finally:
         access.close()
-    port = _free_port()
-    settings = ServiceSettings(home=home, ingest_rate=None)
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                            log_level="warning", timeout_graceful_shutdown=1)  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield App(f"http://127.0.0.1:{port}", tokens)
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serve(home) as url:
+        yield App(url, tokens)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless=new", "--no-sandbox"]
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 @pytest.fixture
@@ -118,10 +79,7 @@ def session(browser: Any, app: App) -> Iterator[Any]:
     opened: list[tuple[Any, list[str]]] = []
 
     def make(twin: str, page_name: str) -> Any:
-        context = browser.new_context(viewport={"width": 1366, "height": 768})
-        pg = context.new_page()
-        errors: list[str] = []
-        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        context, pg, errors = new_page(browser)
         opened.append((context, errors))
         pg.goto(f"{app.url}/#{page_name}")
         pg.evaluate(f"localStorage.setItem('twinsight.twin', '{twin}')")
@@ -135,9 +93,6 @@ def session(browser: Any, app: App) -> Iterator[Any]:
         assert errors == [], f"script errors: {errors}"
 
 
-def _shot(pg: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def _attr(pg: Any, selector: str, name: str) -> list[str]:
@@ -178,7 +133,7 @@ def test_contact_page_draws_required_and_rostered_agents_and_service_level(
     assert first.locator("tbody tr").count() == len(
         [r for r in plan["intervals"] if r["queue"] == plan["queues"][0]]
     )
-    _shot(pg, "contact")
+    screenshot(pg, "contact")
     # another day from the form, by keyboard
     pg.select_option("#cc-day", "sat")
     pg.focus("#contact-form button[type=submit]")
@@ -222,7 +177,7 @@ def test_casework_page_draws_the_backlog_fan_and_deadline_shares_with_small_cell
             assert float(bars[name]) == pytest.approx(r["within_deadline"], abs=1e-4)
     assert pg.locator(f"{chart} circle[data-observed]").count() == len(districts)
     assert pg.locator("#casework-tables table").count() == 2
-    _shot(pg, "casework")
+    screenshot(pg, "casework")
     # short runs, by keyboard: districts with fewer than 5 decisions show "<5" and no bar
     pg.fill("#cw-days", "7")
     pg.fill("#cw-eqdays", "3")
@@ -237,7 +192,7 @@ def test_casework_page_draws_the_backlog_fan_and_deadline_shares_with_small_cell
     assert set(_attr(pg, f"{chart} text[data-suppressed]", "data-suppressed")) == {"<5"}
     assert not set(small) & set(_attr(pg, f"{chart} rect", "data-district"))
     assert "<5" in pg.inner_text("#casework-tables")
-    _shot(pg, "casework-small-cells")
+    screenshot(pg, "casework-small-cells")
     unlabelled = pg.evaluate(
         "[...document.querySelectorAll('main input')].filter(e => e.labels.length === 0).length"
     )
