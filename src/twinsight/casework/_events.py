@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -31,7 +31,7 @@ from typing import Any, cast
 import pandas as pd
 from sqlalchemy import Engine, Table, select
 
-from ..connect._records import close_ingest, insert_new, open_ingest
+from ..connect._records import RecordIngestReport, close_ingest, insert_new, open_ingest
 from ..govern import Pseudonymiser
 from ..store import CaseEventRow, QuarantineRow
 
@@ -64,29 +64,8 @@ class CaseIngestError(ValueError):
     """The file cannot be read at all (missing, wrong format, required columns absent)."""
 
 
-@dataclass
-class CaseIngestReport:
-    """Counts of one file: accepted, duplicate (already stored or twice in the file),
-    quarantined, and the first quarantine reasons."""
-
-    source: str
-    format: str
-    accepted: int = 0
-    duplicate: int = 0
-    quarantined: int = 0
-    reasons: list[str] = field(default_factory=list)
-    ingest_id: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready counts (at most 20 reasons)."""
-        return {
-            "source": self.source,
-            "format": self.format,
-            "accepted": self.accepted,
-            "duplicate": self.duplicate,
-            "quarantined": self.quarantined,
-            "reasons": self.reasons[:20],
-        }
+class CaseIngestReport(RecordIngestReport):
+    """Counts of one file of case events (see ``RecordIngestReport``)."""
 
 
 @dataclass

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-import yaml
 from rich.markup import escape
 from rich.table import Table
 
@@ -35,7 +34,7 @@ from ..casework import (
 )
 from ..experiment import run_experiment
 from ..govern import DEFAULT_K, suppress
-from ..twin import Twin, open_twin, twin_home
+from ..twin import Twin, open_twin, twin_template
 from ._app import app
 from ._emulate import emulate_app
 from ._output import fail, parse_instant, print_ingest_reports, stderr, stdout
@@ -62,13 +61,9 @@ _EXPECTED = (CaseworkConfigError, CaseIngestError, CaseworkCalibrationError, Val
 
 
 def is_casework(name: str, home: Path | None) -> bool:
-    """Whether twin ``name`` was made from the social-services template (its twin.yaml alone;
-    any problem reads as no, and the usual command reports it)."""
-    try:
-        config = yaml.safe_load((twin_home(home) / name / "twin.yaml").read_text("utf-8"))
-    except (OSError, yaml.YAMLError):
-        return False
-    return isinstance(config, dict) and config.get("template") == TEMPLATE
+    """Whether twin ``name`` was made from this template (its twin.yaml alone; any problem reads
+    as no, and the usual command reports it)."""
+    return twin_template(name, home) == TEMPLATE
 
 
 def _fail_on(exc: Exception) -> NoReturn:

@@ -35,7 +35,7 @@ from ..contact import (
 )
 from ..contact import ingest as ingest_files
 from ..decide import Comparison, PairedTarget, ScenarioError
-from ..twin import Twin, open_twin, twin_home
+from ..twin import Twin, open_twin, twin_template
 from ._app import app
 from ._emulate import emulate_app
 from ._output import fail, print_ingest_reports, stderr, stdout
@@ -63,13 +63,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def is_contact(name: str, home: Path | None) -> bool:
-    """Whether twin ``name`` was made from the contact-centre template (read from its
-    twin.yaml alone; any problem reads as no, and the usual command reports it)."""
-    try:
-        config = yaml.safe_load((twin_home(home) / name / "twin.yaml").read_text("utf-8"))
-    except (OSError, yaml.YAMLError):
-        return False
-    return isinstance(config, dict) and config.get("template") == TEMPLATE
+    """Whether twin ``name`` was made from this template (its twin.yaml alone; any problem reads
+    as no, and the usual command reports it)."""
+    return twin_template(name, home) == TEMPLATE
 
 
 def _fail_on(exc: Exception) -> NoReturn:

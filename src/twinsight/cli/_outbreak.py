@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-import yaml
 from rich.markup import escape
 from rich.table import Table
 
@@ -26,7 +25,7 @@ from ..outbreak import (
     save_outbreak_calibration,
 )
 from ..outbreak import ingest as ingest_counts
-from ..twin import Twin, open_twin, twin_home
+from ..twin import Twin, open_twin, twin_template
 from ._app import app
 from ._output import fail, print_ingest_reports, stdout
 from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
@@ -44,13 +43,9 @@ MAX_DAYS = 180
 
 
 def is_outbreak(name: str, home: Path | None) -> bool:
-    """Whether twin ``name`` was made from the outbreak template (read from its twin.yaml
-    alone; any problem reads as no, and the usual command reports it)."""
-    try:
-        config = yaml.safe_load((twin_home(home) / name / "twin.yaml").read_text("utf-8"))
-    except (OSError, yaml.YAMLError):
-        return False
-    return isinstance(config, dict) and config.get("template") == "outbreak"
+    """Whether twin ``name`` was made from this template (its twin.yaml alone; any problem reads
+    as no, and the usual command reports it)."""
+    return twin_template(name, home) == "outbreak"
 
 
 def _fail_on(exc: Exception) -> NoReturn:

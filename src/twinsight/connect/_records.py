@@ -11,6 +11,7 @@ returned are the ones inserted) for the records and for the quarantine, and ``cl
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,10 +20,35 @@ from sqlalchemy import Connection, Table, insert, update
 from ..store import IngestRow
 from ._batch import _insert
 
-__all__ = ["close_ingest", "insert_new", "open_ingest"]
+__all__ = ["RecordIngestReport", "close_ingest", "insert_new", "open_ingest"]
 
 #: Rows per INSERT statement (bounded statement size on either database).
 _CHUNK = 5_000
+
+
+@dataclass
+class RecordIngestReport:
+    """Counts of one file: accepted, duplicate (already stored or twice in the file),
+    quarantined, and the first quarantine reasons."""
+
+    source: str
+    format: str
+    accepted: int = 0
+    duplicate: int = 0
+    quarantined: int = 0
+    reasons: list[str] = field(default_factory=list)
+    ingest_id: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready counts (at most 20 reasons)."""
+        return {
+            "source": self.source,
+            "format": self.format,
+            "accepted": self.accepted,
+            "duplicate": self.duplicate,
+            "quarantined": self.quarantined,
+            "reasons": self.reasons[:20],
+        }
 
 
 def open_ingest(

@@ -23,7 +23,6 @@ import io
 import json
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -31,7 +30,7 @@ from typing import Any, cast
 import pandas as pd
 from sqlalchemy import Engine, Table, select
 
-from ..connect._records import close_ingest, insert_new, open_ingest
+from ..connect._records import RecordIngestReport, close_ingest, insert_new, open_ingest
 from ..govern import Pseudonymiser
 from ..store import InteractionRow, QuarantineRow
 
@@ -68,28 +67,8 @@ class ContactIngestError(ValueError):
     """The file cannot be read at all (missing, unknown format, required columns missing)."""
 
 
-@dataclass
-class ContactIngestReport:
-    """Counts of one file and the first quarantine reasons."""
-
-    source: str
-    format: str
-    accepted: int = 0
-    duplicate: int = 0
-    quarantined: int = 0
-    reasons: list[str] = field(default_factory=list)
-    ingest_id: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready counts."""
-        return {
-            "source": self.source,
-            "format": self.format,
-            "accepted": self.accepted,
-            "duplicate": self.duplicate,
-            "quarantined": self.quarantined,
-            "reasons": self.reasons[:20],
-        }
+class ContactIngestReport(RecordIngestReport):
+    """Counts of one file of interactions (see ``RecordIngestReport``)."""
 
 
 def _number(text: str, name: str) -> float:

@@ -28,7 +28,7 @@ from typing import Any, cast
 import pandas as pd
 from sqlalchemy import Engine, Table, select
 
-from ..connect._records import close_ingest, insert_new, open_ingest
+from ..connect._records import RecordIngestReport, close_ingest, insert_new, open_ingest
 from ..store import ObservationRow, QuarantineRow
 
 __all__ = [
@@ -55,29 +55,15 @@ class OutbreakIngestError(ValueError):
 
 
 @dataclass
-class OutbreakIngestReport:
-    """Counts of one file: accepted, duplicate (already stored), quarantined; gaps per metric
-    (days missing between a metric's first and last day); the quarantine reasons."""
+class OutbreakIngestReport(RecordIngestReport):
+    """Counts of one file of daily counts (see ``RecordIngestReport``) and its gaps per metric
+    (days missing between a metric's first and last day)."""
 
-    source: str
-    format: str
-    accepted: int = 0
-    duplicate: int = 0
-    quarantined: int = 0
     gaps: dict[str, list[str]] = field(default_factory=dict)
-    reasons: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready counts."""
-        return {
-            "source": self.source,
-            "format": self.format,
-            "accepted": self.accepted,
-            "duplicate": self.duplicate,
-            "quarantined": self.quarantined,
-            "gaps": self.gaps,
-            "reasons": self.reasons[:20],
-        }
+        """JSON-ready counts, gaps and the first reasons."""
+        return {**super().to_dict(), "gaps": self.gaps}
 
 
 @dataclass

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
-from ._home import TEMPLATES, Twin, TwinError, init_twin, open_twin, twin_home
+from ._home import TEMPLATES, Twin, TwinError, init_twin, open_twin, twin_home, twin_template
 
-__all__ = ["TEMPLATES", "Twin", "TwinError", "init_twin", "open_twin", "twin_home"]
+__all__ = [
+    "TEMPLATES",
+    "Twin",
+    "TwinError",
+    "init_twin",
+    "open_twin",
+    "twin_home",
+    "twin_template",
+]

@@ -21,7 +21,15 @@ from ..connect import IngestReport, RecordSink, ingest_mqtt, ingest_path
 from ..govern import KEY_FILE, Pseudonymiser, audit, create_key_file, load_pseudonymiser
 from ..store import open_store
 
-__all__ = ["TEMPLATES", "Twin", "TwinError", "init_twin", "open_twin", "twin_home"]
+__all__ = [
+    "TEMPLATES",
+    "Twin",
+    "TwinError",
+    "init_twin",
+    "open_twin",
+    "twin_home",
+    "twin_template",
+]
 
 #: Templates a twin can be made from.
 TEMPLATES = ("hospital", "patient", "outbreak", "contact-centre", "social-services")
@@ -76,6 +84,18 @@ def twin_home(home: Path | str | None = None) -> Path:
         return Path(home).expanduser()
     env = os.environ.get("TWINSIGHT_HOME")
     return Path(env).expanduser() if env else Path.home() / ".twinsight"
+
+
+def twin_template(name: str, home: Path | str | None = None) -> str | None:
+    """The template twin ``name`` was made from, read from its twin.yaml alone (no database is
+    opened); None when there is no such twin or its file cannot be read (the command that opens
+    it then says why)."""
+    try:
+        config = yaml.safe_load((twin_home(home) / name / CONFIG).read_text("utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    template = config.get("template") if isinstance(config, dict) else None
+    return template if isinstance(template, str) else None
 
 
 def _folder(name: str, home: Path | str | None) -> Path:
