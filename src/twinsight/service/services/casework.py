@@ -12,8 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,7 +30,7 @@ from ...casework import (
 from ...experiment import run_experiment
 from ...govern import DEFAULT_K, audit, suppress
 from ..schemas_ops import CaseEventIn, CaseworkEquityOut, CaseworkForecastOut, OpsIngestOut
-from .health_common import HTTP_SOURCE, not_ready, relabel_source, require_template
+from .health_common import HTTP_SOURCE, ingest_posted, not_ready, require_template
 from .registry import TwinHandle
 
 __all__ = ["TEMPLATE", "equity_out", "forecast_out", "ingest_rows"]
@@ -173,15 +171,13 @@ def ingest_rows(handle: TwinHandle, rows: list[CaseEventIn], actor: str) -> OpsI
     idempotence): written as a CSV file ``http-case-events.csv`` and ingested (audited)."""
     require_template(handle, TEMPLATE)
     twin = handle.twin
-    with tempfile.TemporaryDirectory(prefix="twinsight-") as folder:
-        path = Path(folder) / "http-case-events.csv"
-        path.write_text(_csv(rows), encoding="utf-8")
-        try:
-            with handle.lock:
-                report = ingest_case_events(path, twin.engine, twin.pseudonymise)
-                relabel_source(twin.engine, str(path))
-        except CaseIngestError as exc:
-            raise not_ready(handle, str(exc)) from None
+    report, path = ingest_posted(
+        handle,
+        "http-case-events.csv",
+        _csv(rows),
+        lambda file: ingest_case_events(file, twin.engine, twin.pseudonymise),
+        (CaseIngestError,),
+    )
     report.source = HTTP_SOURCE
     audit.ingested(twin.engine, report, actor)
     return OpsIngestOut(
@@ -189,5 +185,5 @@ def ingest_rows(handle: TwinHandle, rows: list[CaseEventIn], actor: str) -> OpsI
         accepted=report.accepted,
         duplicate=report.duplicate,
         quarantined=report.quarantined,
-        reasons=[r.replace(str(path), "the batch") for r in report.reasons[:20]],
+        reasons=[r.replace(path, "the batch") for r in report.reasons[:20]],
     )

@@ -11,8 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from ...contact import (
@@ -35,7 +33,7 @@ from ..schemas_ops import (
     OpsIngestOut,
     StaffingOut,
 )
-from .health_common import HTTP_SOURCE, not_ready, relabel_source, require_template
+from .health_common import HTTP_SOURCE, ingest_posted, not_ready, require_template
 from .registry import TwinHandle
 
 __all__ = ["TEMPLATE", "calibration_out", "forecast_out", "ingest_rows", "staffing_out"]
@@ -162,15 +160,13 @@ def ingest_rows(handle: TwinHandle, rows: list[InteractionIn], actor: str) -> Op
     idempotence): written as a CSV file ``http-interactions.csv`` and ingested (audited)."""
     require_template(handle, TEMPLATE)
     twin = handle.twin
-    with tempfile.TemporaryDirectory(prefix="twinsight-") as folder:
-        path = Path(folder) / "http-interactions.csv"
-        path.write_text(_csv(rows), encoding="utf-8")
-        try:
-            with handle.lock:
-                report = ingest_interactions(path, twin.engine, twin.pseudonymise)
-                relabel_source(twin.engine, str(path))
-        except ContactIngestError as exc:
-            raise not_ready(handle, str(exc)) from None
+    report, path = ingest_posted(
+        handle,
+        "http-interactions.csv",
+        _csv(rows),
+        lambda file: ingest_interactions(file, twin.engine, twin.pseudonymise),
+        (ContactIngestError,),
+    )
     report.source = HTTP_SOURCE
     audit.ingested(twin.engine, report, actor)
     return OpsIngestOut(
@@ -178,5 +174,5 @@ def ingest_rows(handle: TwinHandle, rows: list[InteractionIn], actor: str) -> Op
         accepted=report.accepted,
         duplicate=report.duplicate,
         quarantined=report.quarantined,
-        reasons=[r.replace(str(path), "the batch") for r in report.reasons[:20]],
+        reasons=[r.replace(path, "the batch") for r in report.reasons[:20]],
     )

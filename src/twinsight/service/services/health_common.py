@@ -1,7 +1,13 @@
-"""Shared by the outbreak and patient services: the template check and the problem of a twin
+"""Shared by the services of the outbreak, patient, contact-centre and casework twins: the
+template check, posted rows ingested through the file path, and the problem of a twin
 whose configuration or data cannot serve the request."""
 
 from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, update
 
@@ -9,10 +15,18 @@ from ...store import IngestRow, QuarantineRow
 from ..problems import ProblemError
 from .registry import TwinHandle
 
-__all__ = ["HTTP_SOURCE", "not_ready", "relabel_source", "require_template"]
+__all__ = [
+    "HTTP_SOURCE",
+    "ingest_posted",
+    "not_ready",
+    "relabel_source",
+    "require_template",
+]
 
 #: The ``source`` recorded for rows posted as JSON (ingests and quarantine rows).
 HTTP_SOURCE = "http"
+
+_Report = TypeVar("_Report")
 
 
 def _article(word: str) -> str:
@@ -49,3 +63,28 @@ def relabel_source(engine: Engine, temporary: str) -> None:
     with engine.begin() as conn:
         for table in (IngestRow, QuarantineRow):
             conn.execute(update(table).where(table.source == temporary).values(source=HTTP_SOURCE))
+
+
+def ingest_posted(
+    handle: TwinHandle,
+    filename: str,
+    text: str,
+    ingest: Callable[[Path], _Report],
+    errors: tuple[type[Exception], ...],
+) -> tuple[_Report, str]:
+    """Store rows posted as JSON through the twin's file path (the same checks, quarantine and
+    idempotence): ``text`` is written as ``filename`` in a temporary folder, ``ingest(path)``
+    runs under the twin's lock, and its ingest and quarantine rows are recorded under
+    ``HTTP_SOURCE``. The report and the temporary path (to be left out of reasons); a file the
+    reader refuses whole (``errors``) is a 409 problem that does not name the path."""
+    with tempfile.TemporaryDirectory(prefix="twinsight-") as folder:
+        path = Path(folder) / filename
+        path.write_text(text, encoding="utf-8")
+        try:
+            with handle.lock:
+                report = ingest(path)
+                for source in {str(path), str(path.resolve())}:
+                    relabel_source(handle.twin.engine, source)
+        except errors as exc:
+            raise not_ready(handle, str(exc).replace(str(path), "the batch")) from None
+    return report, str(path)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from ...govern import DEFAULT_K, audit, suppress
@@ -34,7 +32,7 @@ from ..schemas_health import (
     OutbreakCalibrationOut,
     OutbreakForecastOut,
 )
-from .health_common import HTTP_SOURCE, not_ready, relabel_source, require_template
+from .health_common import HTTP_SOURCE, ingest_posted, not_ready, require_template
 from .registry import TwinHandle
 
 __all__ = ["calibrate", "chime_out", "forecast_out", "ingest_rows"]
@@ -149,15 +147,13 @@ def ingest_rows(handle: TwinHandle, rows: list[CountsRow], actor: str) -> Health
     rows are written as a wide CSV file named ``http-counts.csv`` and ingested (audited)."""
     require_template(handle, TEMPLATE)
     twin = handle.twin
-    with tempfile.TemporaryDirectory(prefix="twinsight-") as folder:
-        path = Path(folder) / "http-counts.csv"
-        path.write_text(_csv(rows), encoding="utf-8")
-        try:
-            with handle.lock:
-                report = ingest_counts(path, twin.engine)
-                relabel_source(twin.engine, str(path))
-        except OutbreakIngestError as exc:
-            raise not_ready(handle, str(exc)) from None
+    report, path = ingest_posted(
+        handle,
+        "http-counts.csv",
+        _csv(rows),
+        lambda file: ingest_counts(file, twin.engine),
+        (OutbreakIngestError,),
+    )
     report.source = HTTP_SOURCE
     audit.ingested(twin.engine, report, actor)
     return HealthIngestOut(
@@ -165,6 +161,6 @@ def ingest_rows(handle: TwinHandle, rows: list[CountsRow], actor: str) -> Health
         accepted=report.accepted,
         duplicate=report.duplicate,
         quarantined=report.quarantined,
-        reasons=[r.replace(str(path), "the batch") for r in report.reasons[:20]],
+        reasons=[r.replace(path, "the batch") for r in report.reasons[:20]],
         gaps=report.gaps,
     )

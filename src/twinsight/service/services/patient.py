@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -37,7 +35,7 @@ from ..schemas_health import (
     ReadingIn,
     RecommendationOut,
 )
-from .health_common import not_ready, relabel_source, require_template
+from .health_common import ingest_posted, not_ready, require_template
 from .registry import TwinHandle
 
 __all__ = ["TRAJECTORIES", "ingest_rows", "readings_out", "recommendation_out"]
@@ -112,15 +110,13 @@ def ingest_rows(handle: TwinHandle, rows: list[ReadingIn], actor: str) -> Health
     impossible value, a time without offset, another patient's reading ...), audited."""
     require_template(handle, TEMPLATE)
     twin = handle.twin
-    with tempfile.TemporaryDirectory(prefix="twinsight-") as folder:
-        path = Path(folder) / "http-readings.csv"
-        path.write_text(_csv(rows), encoding="utf-8")
-        try:
-            with handle.lock:
-                report = ingest_readings(path, twin.engine, twin.pseudonymise)
-                relabel_source(twin.engine, str(path.resolve()))
-        except IngestError as exc:
-            raise not_ready(handle, str(exc).replace(str(path), "the batch")) from None
+    report, _ = ingest_posted(
+        handle,
+        "http-readings.csv",
+        _csv(rows),
+        lambda file: ingest_readings(file, twin.engine, twin.pseudonymise),
+        (IngestError,),
+    )
     audit.ingested(twin.engine, report, actor)
     return HealthIngestOut(
         twin=twin.name,
