@@ -2,7 +2,9 @@
 audit [verify] NAME`` (a twin's audit log; ``--access`` for the home's own log).
 
 ``audit verify`` exits 0 and prints ``intact: N entries`` when the chain holds, exits 1 naming
-the first edited, removed or reordered entry when it does not, and 2 on bad input.
+the first edited, removed or reordered entry when it does not (removed newest entries are found
+against the anchor kept outside the database), and 2 on bad input. ``--reanchor`` moves the
+anchor to the log's head after a database was restored from a backup (audited).
 """
 
 from __future__ import annotations
@@ -168,6 +170,7 @@ def _verify(report: audit.AuditReport, as_json: bool) -> None:
             "intact": report.intact,
             "entries": report.entries,
             "head": f"{report.head_seq}:{report.head_hash}",
+            "anchor_seq": report.anchor_seq,
             "problem": None
             if problem is None
             else {"kind": problem.kind, "seq": problem.seq, "message": problem.message},
@@ -176,6 +179,15 @@ def _verify(report: audit.AuditReport, as_json: bool) -> None:
     elif problem is None:
         stdout.print(f"intact: {report.entries} entries", highlight=False)
         stdout.print(f"head: {report.head_seq}:{report.head_hash}", highlight=False)
+        if report.anchor_seq is None:
+            stdout.print("anchor: none yet (it is written with the next entry)", highlight=False)
+        elif report.anchor_seq < report.head_seq:
+            stdout.print(
+                f"anchor: entry {report.anchor_seq} (behind the head: an interrupted append)",
+                highlight=False,
+            )
+        else:
+            stdout.print(f"anchor: entry {report.anchor_seq}", highlight=False)
     else:
         stdout.print(f"[bold red]broken[/]: {escape(problem.message)}", highlight=False)
     if problem is not None:
@@ -203,6 +215,14 @@ def audit_command(
             show_default=False,
         ),
     ] = None,
+    reanchor: Annotated[
+        bool,
+        typer.Option(
+            "--reanchor",
+            help="With verify: after restoring the database from a backup, move the anchor to "
+            "the log's newest entry (the chain must hold; audited).",
+        ),
+    ] = False,
     home: HomeOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -226,7 +246,12 @@ def audit_command(
         engine, close = twin.engine, twin.close
     try:
         with _errors(db):
-            if verify:
+            if verify and reanchor:
+                try:
+                    report = audit.reanchor(engine)
+                except ValueError as exc:
+                    fail(f"--reanchor: {exc}", "restore the database from an intact backup")
+            elif verify:
                 report = audit.verify(engine, head=expected)
             else:
                 entries = audit.entries(engine, limit=limit)

@@ -19,6 +19,7 @@ from ._access import (
     TokenInfo,
     allowed,
 )
+from ._anchor import ANCHOR_KEY_ENV, AnchorError, anchor_folder, attach_anchor
 from ._pseudonym import (
     KEY_ENV,
     KEY_FILE,
@@ -32,6 +33,7 @@ from ._suppress import DEFAULT_K, suppress, suppress_counts, suppress_frame
 __all__ = [
     "ACCESS_DB",
     "ACTIONS",
+    "ANCHOR_KEY_ENV",
     "DEFAULT_K",
     "KEY_ENV",
     "KEY_FILE",
@@ -39,11 +41,14 @@ __all__ = [
     "ROLES",
     "AccessError",
     "AccessStore",
+    "AnchorError",
     "Principal",
     "PseudonymKeyError",
     "Pseudonymiser",
     "TokenInfo",
     "allowed",
+    "anchor_folder",
+    "attach_anchor",
     "audit",
     "create_key_file",
     "load_pseudonymiser",

@@ -37,6 +37,7 @@ from sqlalchemy import (
 
 from ..store import AuditRow, make_engine
 from ..store._types import UtcDateTime
+from ._anchor import attach_anchor
 
 __all__ = [
     "ACCESS_DB",
@@ -52,6 +53,8 @@ __all__ = [
 
 #: The access database, in the service home (beside the twins' folders).
 ACCESS_DB = "access.sqlite"
+#: The home log's anchor (govern._anchor), beside ``access.sqlite``.
+ACCESS_ANCHOR = "access.anchor"
 #: Roles, least to most powerful; ``device`` stands apart (ingest only).
 ROLES = ("viewer", "analyst", "admin", "device")
 #: What each kind of action needs: the roles allowed to do it.
@@ -164,6 +167,9 @@ class AccessStore:
     def __init__(self, home: Path) -> None:
         self.path = Path(home) / ACCESS_DB
         self.engine: Engine = make_engine(self.path)
+        # the home's log is anchored beside it; the key in a folder no twin name can take
+        key_file = Path(home) / ".secrets" / "audit.key"
+        attach_anchor(self.engine, Path(home) / ACCESS_ANCHOR, key_file)
         try:
             self._prepare()
         except BaseException:

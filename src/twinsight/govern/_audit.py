@@ -8,7 +8,9 @@ Appends are serialised by the database: on PostgreSQL the table is locked in SHA
 EXCLUSIVE mode for the transaction (readers are not blocked), on SQLite the transaction takes
 the write lock before it reads the last entry; ``seq`` is the primary key, so two appenders can
 never both write the same number. ``verify(engine)`` walks the chain and names the first entry
-that was edited, removed or reordered.
+that was edited, removed or reordered; the anchor kept outside the database (``_anchor``:
+the newest committed entry's seq and hash, HMAC-authenticated) also reveals removed newest
+entries.
 
 Actors are token ids (``token:<id>``) or ``cli:<login>``, never a token; ``detail`` must hold
 counts and names, never personal data (patient identifiers or keys).
@@ -28,6 +30,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from ..store._models_govern import AuditRow
+from ._anchor import Anchor, AnchorError, anchor_of, note_pending
 
 __all__ = [
     "GENESIS",
@@ -41,6 +44,7 @@ __all__ = [
     "entries",
     "entry_hash",
     "ingested",
+    "reanchor",
     "verify",
 ]
 
@@ -115,8 +119,12 @@ def append_on(
     target: str,
     detail: Mapping[str, Any] | None = None,
     at: datetime | None = None,
+    durable: bool = True,
 ) -> AuditEntry:
-    """Append one entry inside the caller's transaction on ``conn`` (it commits with it)."""
+    """Append one entry inside the caller's transaction on ``conn`` (it commits with it).
+
+    When the engine's log is anchored, the anchor moves to this entry once the transaction has
+    committed (``durable=False``: it does not; the next durable append covers it)."""
     if not actor or not action:
         raise ValueError("an audit entry needs an actor and an action")
     detail_json = _canonical(dict(detail or {}))
@@ -138,6 +146,7 @@ def append_on(
         "hash": digest,
     }
     conn.execute(insert(AuditRow).values(row))
+    note_pending(conn, seq, digest, durable)
     return AuditEntry(seq, when, actor, action, target, json.loads(detail_json), prev, digest)
 
 
@@ -173,7 +182,9 @@ def append(
             with conn.begin():
                 if not durable and not sqlite:
                     conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
-                return append_on(conn, actor=actor, action=action, target=target, detail=detail)
+                return append_on(
+                    conn, actor=actor, action=action, target=target, detail=detail, durable=durable
+                )
         finally:
             if not durable and sqlite:
                 conn.exec_driver_sql("PRAGMA synchronous=FULL")
@@ -279,8 +290,9 @@ def entries(
 
 @dataclass(frozen=True)
 class AuditProblem:
-    """Where the chain breaks: ``kind`` is ``edited``, ``removed`` or ``reordered``; ``seq`` the
-    first entry concerned (for ``removed``: the first missing number)."""
+    """Where the chain breaks: ``kind`` is ``edited``, ``removed`` or ``reordered`` (``seq``: the
+    first entry concerned; for ``removed`` the first missing number), or ``anchor`` (the anchor
+    file was altered or cannot be read; ``seq`` 0)."""
 
     kind: str
     seq: int
@@ -289,12 +301,15 @@ class AuditProblem:
 
 @dataclass(frozen=True)
 class AuditReport:
-    """The result of ``verify``: how many entries, the head (last seq and hash), the problem."""
+    """The result of ``verify``: how many entries, the head (last seq and hash), the problem,
+    and the anchor's seq (None: the log has no anchor; below ``head_seq``: the anchor lags,
+    e.g. after a crash between a commit and the anchor's update)."""
 
     entries: int
     head_seq: int
     head_hash: str
     problem: AuditProblem | None
+    anchor_seq: int | None = None
 
     @property
     def intact(self) -> bool:
@@ -302,7 +317,7 @@ class AuditReport:
         return self.problem is None
 
 
-def _check(rows: list[Any], head: tuple[int, str] | None) -> AuditProblem | None:
+def _walk(rows: list[Any]) -> AuditProblem | None:
     by_hash = {r.hash: r for r in rows}
     prev_hash, prev_seq, expected = GENESIS, 0, 1
     for row in rows:
@@ -330,29 +345,85 @@ def _check(rows: list[Any], head: tuple[int, str] | None) -> AuditProblem | None
         if recomputed != row.hash or seq != expected:
             return AuditProblem("edited", seq, f"entry {seq} was edited (its hash does not match)")
         prev_hash, prev_seq, expected = row.hash, seq, seq + 1
-    if head is not None:
-        seq, digest = head
-        if seq > prev_seq:
-            first = prev_seq + 1
-            return AuditProblem(
-                "removed", first, f"entries from {first} to {seq} were removed (the recorded head)"
-            )
-        match = next((r for r in rows if int(r.seq) == seq), None)
-        if match is None or match.hash != digest:
-            return AuditProblem("edited", seq, f"entry {seq} differs from the recorded head")
     return None
+
+
+def _against(rows: list[Any], head: tuple[int, str], what: str) -> AuditProblem | None:
+    """Compare an intact chain with a head recorded elsewhere (``what``: where)."""
+    last = int(rows[-1].seq) if rows else 0
+    seq, digest = head
+    if seq > last:
+        first = last + 1
+        gap = f"entry {first} was" if first == seq else f"entries {first}-{seq} were"
+        return AuditProblem(
+            "removed",
+            first,
+            f"{gap} removed: the newest entries are missing ({what} vouches for entry {seq}, "
+            f"the log ends at {last})",
+        )
+    match = next((r for r in rows if int(r.seq) == seq), None)
+    if seq > 0 and (match is None or match.hash != digest):
+        return AuditProblem("edited", seq, f"entry {seq} differs from {what}")
+    return None
+
+
+def _check(rows: list[Any], head: tuple[int, str] | None) -> AuditProblem | None:
+    problem = _walk(rows)
+    if problem is None and head is not None:
+        problem = _against(rows, head, "the recorded head")
+    return problem
 
 
 def verify(engine: Engine, *, head: tuple[int, str] | None = None) -> AuditReport:
     """Walk the chain in ``seq`` order; the first edited, removed or reordered entry, if any.
 
-    Removing the newest entries leaves a valid shorter chain: pass ``head`` (a ``(seq, hash)``
-    printed by an earlier verify and kept elsewhere) to detect that too.
+    When the log is anchored (``attach_anchor``; twins and the service home are), removed
+    newest entries are found against the anchor. ``head`` (a ``(seq, hash)`` printed by an
+    earlier verify and kept elsewhere) checks against that too.
     """
+    anchor_file = anchor_of(engine)
+    anchor: Anchor | None = None
+    unreadable: AuditProblem | None = None
+    if anchor_file is not None:  # read first: it only ever vouches for committed entries
+        try:
+            anchor = anchor_file.read()
+        except AnchorError as exc:
+            unreadable = AuditProblem("anchor", 0, str(exc))
     with engine.connect() as conn:
         rows = list(conn.execute(select(AuditRow).order_by(AuditRow.seq)))
         count = int(conn.execute(select(func.count()).select_from(AuditRow)).scalar_one())
-    problem = _check(rows, head)
+    problem = _check(rows, head) or unreadable
+    if problem is None and anchor is not None:
+        problem = _against(rows, (anchor.seq, anchor.hash), "the anchor")
     last_seq = int(rows[-1].seq) if rows else 0
     last_hash = str(rows[-1].hash) if rows else GENESIS
-    return AuditReport(count, last_seq, last_hash, problem)
+    return AuditReport(count, last_seq, last_hash, problem, None if anchor is None else anchor.seq)
+
+
+def reanchor(engine: Engine, actor: str | None = None) -> AuditReport:
+    """Set the anchor to the log's newest entry, after checking the chain (not the anchor),
+    and audit that (``anchor-reset``, the old and new seq). For a database restored from a
+    backup: its log legitimately ends before the anchor. Refused (``ValueError``) when the
+    log is not anchored or its chain is broken."""
+    anchor_file = anchor_of(engine)
+    if anchor_file is None:
+        raise ValueError("this audit log has no anchor")
+    with engine.connect() as conn:
+        rows = list(conn.execute(select(AuditRow).order_by(AuditRow.seq)))
+    problem = _walk(rows)
+    if problem is not None:
+        raise ValueError(f"the chain is broken ({problem.message}): not re-anchored")
+    try:
+        old: int | None = None if (a := anchor_file.read()) is None else a.seq
+    except AnchorError:
+        old = None
+    head = (int(rows[-1].seq), str(rows[-1].hash)) if rows else None
+    anchor_file.reset(None if head is None else Anchor(*head))
+    append(
+        engine,
+        actor=actor or cli_actor(),
+        action="anchor-reset",
+        target="audit.anchor",
+        detail={"from": old, "to": head[0] if head else 0},
+    )
+    return verify(engine)
