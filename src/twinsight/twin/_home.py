@@ -18,7 +18,14 @@ import yaml
 from sqlalchemy import Engine
 
 from ..connect import IngestReport, RecordSink, ingest_mqtt, ingest_path
-from ..govern import KEY_FILE, Pseudonymiser, audit, create_key_file, load_pseudonymiser
+from ..govern import (
+    KEY_FILE,
+    Pseudonymiser,
+    anchor_folder,
+    audit,
+    create_key_file,
+    load_pseudonymiser,
+)
 from ..store import open_store
 
 __all__ = [
@@ -123,6 +130,7 @@ def init_twin(
     config = {"twinsight": 1, "name": name, "template": template}
     config["store"] = "sqlite" if db_url is None else "url"
     engine = open_store(db_url or folder / DATABASE)
+    anchor_folder(engine, folder)  # the audit log's anchor (docs/security.md)
     (folder / CONFIG).write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return Twin(name, folder, template, engine, load_pseudonymiser(key_file))
 
@@ -143,4 +151,5 @@ def open_twin(name: str, home: Path | str | None = None, db_url: str | None = No
         raise TwinError(f"twin '{name}' keeps its events in a database server: pass --db URL")
     pseudonymise = load_pseudonymiser(folder / KEY_FILE)
     engine = open_store(db_url or folder / DATABASE)
+    anchor_folder(engine, folder)  # the audit log's anchor (docs/security.md)
     return Twin(name, folder, str(config["template"]), engine, pseudonymise)
