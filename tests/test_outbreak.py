@@ -192,7 +192,11 @@ def test_link_turns_admissions_into_hospital_arrivals() -> None:
     spec = load_spec(ROOT / "examples" / "hospital.yaml")
     unit = list(spec.stations)[2]
     fed = arrivals.add_to(
-        spec, datetime(2026, 3, 2, tzinfo=UTC), to=unit, entity_class=next(iter(spec.classes))
+        spec,
+        datetime(2026, 3, 2, tzinfo=UTC),
+        to=unit,
+        entity_class=next(iter(spec.classes)),
+        form="weekly",
     )
     assert len(fed.arrivals) == len(spec.arrivals) + 1
     stream = fed.arrivals[-1]

@@ -12,6 +12,11 @@ shares; default: even) and gives
   profile, and ``add_to(spec, to=)``: the hospital model's ``FlowSpec`` with the stream added:
   the patients of the outbreak admitted straight to a unit, beside its own arrivals.
 
+A flow spec has no dated (non-repeating) rate table, so a horizon beyond 7 days is expressed
+with what the spec has (``form="dated"``, the default beyond 168 hours; ``_dated.py``):
+entities placed at model time 0 in pure-delay stations whose delays end at their arrival times,
+so the expected arrivals in every model hour equal the series' exactly.
+
 Rates are arrivals per hour; days are UTC days.
 """
 
@@ -25,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..spec import FlowSpec
+from ._dated import HOURS_PER_UNIT, dated_arrivals
 
 __all__ = ["AdmissionArrivals", "admissions_to_arrivals"]
 
@@ -73,6 +79,20 @@ class AdmissionArrivals:
             "class": entity_class,
         }
 
+    def expected(self, start: datetime, hours: float) -> float:
+        """Expected arrivals from ``start`` over the next ``hours`` hours (the integral of
+        the hourly rates; 0 outside the series)."""
+        first = datetime(self.first_day.year, self.first_day.month, self.first_day.day, tzinfo=UTC)
+        a = (start.astimezone(UTC) - first).total_seconds() / 3600.0
+        return self._cumulative(a + hours) - self._cumulative(a)
+
+    def _cumulative(self, x: float) -> float:
+        """Expected arrivals from ``first_day`` 00:00 to ``x`` hours after it."""
+        x = min(max(x, 0.0), float(self.hourly.size))
+        whole = int(x)
+        done = float(self.hourly[:whole].sum())
+        return done + (x - whole) * float(self.hourly[whole]) if whole < self.hourly.size else done
+
     def add_to(
         self,
         spec: FlowSpec,
@@ -81,9 +101,32 @@ class AdmissionArrivals:
         to: str,
         name: str = "outbreak",
         entity_class: str = "inpatient",
+        form: str = "auto",
+        draws: int = 10,
     ) -> FlowSpec:
-        """``spec`` with the outbreak's admissions added as an arrival stream to ``to`` (the
-        spec's horizon should not exceed 7 days: the profile repeats weekly)."""
+        """``spec`` (model time 0 at ``start``) with the outbreak's admissions arriving at ``to``.
+
+        ``form``: ``weekly`` (a Poisson stream with the hour-of-week profile of the week from
+        ``start``: exact for a horizon of up to 7 days, repeats after), ``dated`` (covers the
+        whole horizon, see ``_dated.py``; ``draws`` candidates per expected admission set how
+        close its counts are to Poisson: variance ``mean * (1 - 1/draws)`` at most), or
+        ``auto`` (weekly up to a 168-hour horizon, else dated)."""
+        if form not in ("auto", "weekly", "dated"):
+            raise ValueError("form must be 'auto', 'weekly' or 'dated'")
+        at = start.astimezone(UTC)
+        clock = at.weekday() * 1440.0 + at.hour * 60.0 + at.minute
+        if abs(clock - spec.start.minutes_of_week()) > 1e-6:
+            raise ValueError(
+                f"start {at:%a %H:%M} UTC is not the spec's model time 0 "
+                f"({spec.start.day} {spec.start.time}): give the instant of model time 0"
+            )
+        horizon_h = spec.horizon * HOURS_PER_UNIT[spec.time_unit.value]
+        if form == "dated" or (form == "auto" and horizon_h > 168.0 + 1e-9):
+            model_hours = int(np.ceil(horizon_h - 1e-9))
+            hourly = [self.expected(start + timedelta(hours=h), 1.0) for h in range(model_hours)]
+            return dated_arrivals(
+                spec, hourly, to=to, name=name, entity_class=entity_class, draws=draws
+            )
         data = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
         stream = self.arrival(start, to=to, name=name, entity_class=entity_class)
         if max(stream["profile"]["hour_of_week"]) <= 0:
