@@ -188,7 +188,9 @@ def compare_cmd(
         )
     if spec is not None and not args:
         fail("give at least one scenario file", "twinsight compare --spec FILE SCENARIO_FILE...")
-    if not 1 <= days <= 14:
+    from ._outbreak import is_outbreak  # an outbreak twin compares 1-180 days: cli/_outbreak.py
+
+    if not 1 <= days <= 14 and not (spec is None and is_outbreak(args[0], home)):
         fail(f"--days: {days:g} is outside 1-14", "compare between 1 and 14 days ahead")
     if reps is not None and reps < 2:
         fail(f"--reps: {reps} is too few for a paired interval", "use at least 2")
@@ -297,6 +299,10 @@ def _on_twin(
 
     if is_casework(name, home):
         return casework_compare(args, reps, seed, [], targets, max_reps, home, db, quiet)
+    from ._outbreak import is_outbreak, outbreak_compare  # an outbreak: cli/_outbreak.py
+
+    if is_outbreak(name, home):
+        return outbreak_compare(args, days, reps, seed, instant, home, db)
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
     try:
         if twin.template != "hospital":

@@ -14,13 +14,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..decide import Comparison
 from ..govern import audit
 from ..outbreak import (
     OutbreakCalibrationError,
     OutbreakConfigError,
     OutbreakIngestError,
+    OutbreakScenarioError,
     run_calibration,
     run_chime,
+    run_compare,
     run_forecast,
     save_outbreak_calibration,
 )
@@ -34,6 +37,7 @@ __all__ = [
     "chime_command",
     "is_outbreak",
     "outbreak_calibrate",
+    "outbreak_compare",
     "outbreak_forecast",
     "outbreak_ingest",
 ]
@@ -56,7 +60,13 @@ def _fail_on(exc: Exception) -> NoReturn:
     fail(str(exc))
 
 
-_EXPECTED = (OutbreakConfigError, OutbreakIngestError, OutbreakCalibrationError, ValueError)
+_EXPECTED = (
+    OutbreakConfigError,
+    OutbreakIngestError,
+    OutbreakCalibrationError,
+    OutbreakScenarioError,
+    ValueError,
+)
 
 
 def outbreak_ingest(twin: Twin, files: list[Path], db: str | None, as_json: bool) -> None:
@@ -146,6 +156,40 @@ def outbreak_forecast(
     for day in metrics[0].index:
         table.add_row(str(day), *(_band(m.loc[day]) for m in metrics))
     stdout.print(table)
+
+
+def outbreak_compare(
+    args: list[str],
+    days: float,
+    reps: int,
+    seed: int,
+    at: datetime | None,
+    home: Path | None,
+    db: str | None,
+) -> tuple[Comparison, str | None, str]:
+    """``twinsight compare NAME SCENARIO...`` on an outbreak twin: scenarios (stored names,
+    YAML files or ``NAME=30%@10``) against the baseline over ``days`` days (1-180), paired runs
+    of the binomial chain with common random numbers. Not stored as a run (``None``)."""
+    if not (math.isfinite(days) and 1 <= days <= MAX_DAYS):
+        fail(f"--days: {days:g} is outside 1-{MAX_DAYS}", "compare an outbreak 1-180 days ahead")
+    name = args[0]
+    twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    try:
+        with _errors(db):
+            try:
+                comp = run_compare(
+                    twin, args[1:], round(days), reps=reps, seed=seed,
+                    at=at.date() if at else None,
+                )  # fmt: skip
+            except _EXPECTED as exc:
+                _fail_on(exc)
+    finally:
+        twin.close()
+    title = (
+        f"outbreak twin '{name}': baseline against {len(args) - 1} scenario(s) over "
+        f"{round(days)} days, {comp.reps} paired runs each, seed {seed}, common random numbers"
+    )
+    return comp, None, title
 
 
 @app.command("chime")

@@ -19,7 +19,7 @@ row of one array, so a step is a handful of vectorised draws for all runs togeth
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -154,13 +154,17 @@ def simulate_stochastic(
     interventions: Sequence[Intervention] = (),
     substeps: int = 1,
     x0: np.ndarray | None = None,
+    day_rng: Callable[[int], np.random.Generator] | None = None,
 ) -> Trajectory:
     """``runs`` realisations of the binomial chain over ``days`` days (``substeps`` per day).
 
     Parameters may be numbers (shared by all runs) or arrays of length ``runs`` (one set per
     run: parameter uncertainty). The initial state (the model's, or ``x0`` of shape ``(C,)``
     or ``(runs, C)``) is rounded to whole individuals. Draws come only from ``rng``: the same
-    generator state gives the same runs.
+    generator state gives the same runs. ``day_rng(t)``, when given, supplies day ``t``'s
+    draws instead: common random numbers for variants that differ from a day on (a binomial
+    draw uses a variable number of uniforms, so one stream would drift apart for good after
+    the first difference; a stream per day re-aligns the variants every day).
     """
     if runs < 1 or days < 0 or substeps < 1:
         raise ValueError("runs and substeps must be >= 1 and days >= 0")
@@ -179,6 +183,8 @@ def simulate_stochastic(
     delta = s.delta.astype(np.int64)
     for t in range(days):
         c = coef[t]
+        if day_rng is not None:
+            rng = day_rng(t)
         for _ in range(substeps):
             h = np.broadcast_to(_rates(s, c, x, n), (runs, k_count))
             total = h @ s.src

@@ -29,7 +29,7 @@ from ..compartments import (
 from ._calibrate import OutbreakCalibration
 from ._template import SEIR_HOSPITAL, interventions
 
-__all__ = ["QUANTILES", "OutbreakForecast", "forecast_outbreak"]
+__all__ = ["QUANTILES", "OutbreakForecast", "forecast_outbreak", "present_state"]
 
 #: The band quantiles reported (5-95: the 90% band, 25-75: the 50% band).
 QUANTILES = BAND_QUANTILES
@@ -99,6 +99,16 @@ def _anchor(present: np.ndarray, cal: OutbreakCalibration) -> np.ndarray:
     return out
 
 
+def present_state(cal: OutbreakCalibration, params: dict[str, np.ndarray]) -> np.ndarray:
+    """The compartments on the calibration's last day for each parameter set ``(B, C)``:
+    the model solved from day 0, its hospital compartments set to the counts observed then."""
+    ivs = interventions(cal.config, cal.start)
+    present = simulate(
+        SEIR_HOSPITAL, params, cal.days, interventions=ivs, method=cal.config.method
+    ).states[:, cal.days]
+    return _anchor(present, cal)
+
+
 def forecast_outbreak(
     cal: OutbreakCalibration, days: int = 28, *, runs: int = 1000, seed: int = 1
 ) -> OutbreakForecast:
@@ -110,10 +120,7 @@ def forecast_outbreak(
     rng = np.random.default_rng(seed)
     params = cal.draws(runs, rng)
     ivs = interventions(cal.config, cal.start)
-    present = simulate(
-        SEIR_HOSPITAL, params, cal.days, interventions=ivs, method=cal.config.method
-    ).states[:, cal.days]
-    present = _anchor(present, cal)
+    present = present_state(cal, params)
     ahead = [replace(iv, day=iv.day - cal.days) for iv in ivs]
     sto = simulate_stochastic(
         SEIR_HOSPITAL, params, days, runs, rng, interventions=ahead, x0=present

@@ -26,17 +26,20 @@ from ._chime import Chime, chime, params_from_mapping
 from ._forecast import OutbreakForecast, forecast_outbreak
 from ._ingest import OutbreakIngestReport, ingest_counts, load_counts
 from ._link import AdmissionArrivals, admissions_to_arrivals
+from ._scenarios import Mode, OutbreakComparison, compare_outbreak, parse_outbreak_scenario
 from ._template import OutbreakConfig
 
 __all__ = [
     "CALIBRATION_FILE",
     "OutbreakConfigError",
+    "current_calibration",
     "hospital_arrivals",
     "ingest",
     "load_outbreak_calibration",
     "outbreak_config",
     "run_calibration",
     "run_chime",
+    "run_compare",
     "run_forecast",
     "save_outbreak_calibration",
 ]
@@ -140,6 +143,12 @@ def run_forecast(
 ) -> OutbreakForecast:
     """Forecast ``days`` days from the saved calibration (or a fresh one to ``at`` when
     there is none, or it is older or newer than ``at``)."""
+    return forecast_outbreak(current_calibration(twin, at), days, runs=runs, seed=seed)
+
+
+def current_calibration(twin: Twin, at: date | None = None) -> OutbreakCalibration:
+    """The saved calibration, or a fresh one to ``at`` when there is none, or it is older or
+    newer than ``at``, or the settings changed (other than the capacity)."""
     config = outbreak_config(twin)
     cal: OutbreakCalibration | None = None
     try:
@@ -155,7 +164,25 @@ def run_forecast(
         cal = None
     if cal is None:
         cal = run_calibration(twin, until=at, save=False)
-    return forecast_outbreak(replace(cal, config=config), days, runs=runs, seed=seed)
+    return replace(cal, config=config)
+
+
+def run_compare(
+    twin: Twin,
+    scenarios: Sequence[str],
+    days: int = 60,
+    *,
+    reps: int = 200,
+    seed: int = 1,
+    mode: Mode = "stochastic",
+    at: date | None = None,
+) -> OutbreakComparison:
+    """``twinsight compare NAME SCENARIO...`` on an outbreak twin: each scenario (a stored
+    name in the twin's ``scenarios/``, a YAML file or ``NAME=30%@10``) against the baseline
+    with common random numbers (``_scenarios.py``)."""
+    parsed = [parse_outbreak_scenario(a, twin.path / "scenarios") for a in scenarios]
+    cal = current_calibration(twin, at)
+    return compare_outbreak(cal, parsed, days=days, reps=reps, seed=seed, mode=mode)
 
 
 def hospital_arrivals(
