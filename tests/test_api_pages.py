@@ -194,3 +194,21 @@ def test_optimise_finds_the_cheapest_beds_on_the_twins_model(served: Served) -> 
         assert job["result"]["evaluated"] >= 2
     kinds = [r["kind"] for r in served.call("GET", f"{TWIN}/runs", "viewer").json()["runs"]]
     assert "optimise" in kinds
+
+
+def test_dashboard_serves_its_own_files_and_nothing_else(served: Served) -> None:
+    from importlib import resources
+
+    from twinsight.service.routers.dashboard import ASSETS
+
+    folder = resources.files("twinsight.service") / "dashboard"
+    shipped = {p.name for p in folder.iterdir() if p.name.endswith((".js", ".css"))}
+    assert shipped == set(ASSETS), "a script or style sheet in the package is not served"
+    for name, media_type in ASSETS.items():
+        answer = served.client.get(f"/dashboard/{name}")
+        assert answer.status_code == 200 and answer.text
+        assert answer.headers["content-type"].startswith(media_type)
+    for name in ("index.html", "..%2Fapp.py", "nothing.js"):
+        missing = served.client.get(f"/dashboard/{name}")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"

@@ -1,4 +1,4 @@
-"""The dashboard: ``GET /`` (the page) and its script and style sheet, served from the installed
+"""The dashboard: ``GET /`` (the page) and its scripts and style sheet, served from the installed
 package (no CDN, works offline). Public: the page holds no data; it asks for a token and reads
 the API with it (``docs/dashboard.md``)."""
 
@@ -9,11 +9,25 @@ from importlib import resources
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-__all__ = ["router"]
+from twinsight.service.problems import ProblemError
+
+__all__ = ["ASSETS", "router"]
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 _ASSETS = resources.files("twinsight.service") / "dashboard"
 _CACHE = {"Cache-Control": "no-cache"}
+
+#: The files served under ``/dashboard/``, with their media types: the main script and style
+#: sheet (plain ES2020 and CSS, no build step) and one script per twin page. Nothing else in the
+#: package folder is reachable.
+ASSETS: dict[str, str] = {
+    "app.js": "text/javascript",
+    "app.css": "text/css",
+    "outbreak.js": "text/javascript",
+    "patient.js": "text/javascript",
+    "contact.js": "text/javascript",
+    "casework.js": "text/javascript",
+}
 
 
 def _asset(name: str) -> str:
@@ -26,37 +40,11 @@ async def index() -> HTMLResponse:
     return HTMLResponse(_asset("index.html"), headers=_CACHE)
 
 
-@router.get("/dashboard/app.js")
-async def script() -> Response:
-    """The dashboard's script (plain ES2020, no build step)."""
-    return Response(_asset("app.js"), media_type="text/javascript", headers=_CACHE)
-
-
-@router.get("/dashboard/app.css")
-async def style() -> Response:
-    """The dashboard's style sheet."""
-    return Response(_asset("app.css"), media_type="text/css", headers=_CACHE)
-
-
-@router.get("/dashboard/outbreak.js")
-async def outbreak_script() -> Response:
-    """The dashboard's outbreak twin page."""
-    return Response(_asset("outbreak.js"), media_type="text/javascript", headers=_CACHE)
-
-
-@router.get("/dashboard/patient.js")
-async def patient_script() -> Response:
-    """The dashboard's patient twin page."""
-    return Response(_asset("patient.js"), media_type="text/javascript", headers=_CACHE)
-
-
-@router.get("/dashboard/contact.js")
-async def contact_script() -> Response:
-    """The dashboard's contact-centre twin page."""
-    return Response(_asset("contact.js"), media_type="text/javascript", headers=_CACHE)
-
-
-@router.get("/dashboard/casework.js")
-async def casework_script() -> Response:
-    """The dashboard's social-services twin page."""
-    return Response(_asset("casework.js"), media_type="text/javascript", headers=_CACHE)
+@router.get("/dashboard/{asset}")
+async def asset(asset: str) -> Response:
+    """One of the dashboard's scripts or its style sheet (``ASSETS``); 404 for any other name."""
+    media_type = ASSETS.get(asset)
+    if media_type is None:
+        detail = f"the dashboard has no file {asset!r}"
+        raise ProblemError(404, "not-found", "Not found", detail)
+    return Response(_asset(asset), media_type=media_type, headers=_CACHE)
