@@ -1,6 +1,8 @@
 """The FastAPI application: ``create_app(settings)`` (an app factory) and its lifespan.
 
-The lifespan makes the twin registry (twins open lazily, on their first request) and the
+Single-event ingest (``POST /twins/{name}/events``) is answered by a lean ASGI lane ahead of
+FastAPI's middleware and router (``fastpath``; the route stays for OpenAPI). The lifespan makes
+the twin registry (twins open lazily, on their first request) and the
 security (tokens of ``<home>/access.sqlite``, rate limits) and, on shutdown, marks each twin's
 HTTP ingest done and disposes of its engine. Routers are thin
 (``routers/``), the logic lives in ``services/``, request and response bodies in ``schemas``,
@@ -17,10 +19,12 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from .. import __version__
 from ..connect import AdtEvent
 from ..govern import AccessStore
+from .fastpath import handle_event_post, match_event_post
 from .problems import PROBLEM_JSON, install_problem_handlers
 from .routers import (
     audit,
@@ -44,7 +48,7 @@ from .services.registry import TwinRegistry
 from .services.retention import retention_loop
 from .settings import ServiceSettings
 
-__all__ = ["API_PREFIX", "create_app"]
+__all__ = ["API_PREFIX", "TwinsightAPI", "create_app"]
 
 #: Every route lives under this prefix (the API's major version).
 API_PREFIX = "/api/v1"
@@ -119,13 +123,25 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+class TwinsightAPI(FastAPI):
+    """FastAPI, with single-event ingest answered by a lean lane ahead of the middleware stack
+    and the router (``fastpath``) while ``state.fast_ingest`` is true (the default)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        name = match_event_post(scope)
+        if name is not None and self.state.fast_ingest:
+            await handle_event_post(self, scope, receive, send, name)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: ServiceSettings | None = None) -> TwinsightAPI:
     """The Twinsight HTTP service for the twins of ``settings.home`` (see ``docs/service.md``).
 
     Every route but ``/health`` and the docs needs a bearer token (``docs/security.md``) unless
     ``settings.auth`` is False (local development only).
     """
-    app = FastAPI(
+    app = TwinsightAPI(
         title="Twinsight",
         version=__version__,
         description="Digital twins: ingest events, read a twin's state, audit. Bearer tokens "
@@ -133,6 +149,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.settings = settings or ServiceSettings()
+    app.state.fast_ingest = True  # single events through the lean lane (fastpath.py)
     install_problem_handlers(app)
     for module in (health, twins, ingest, audit, forecast, calibration, scenarios, runs, live):
         app.include_router(module.router, prefix=API_PREFIX)

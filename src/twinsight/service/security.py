@@ -221,16 +221,24 @@ class Security:
     def remembered(self, request: Request, action: str) -> Principal | None:
         """The principal of a remembered token allowed ``action`` here (no file read, no
         audit); None: ask ``authorise`` (in a worker thread)."""
+        twin = request.path_params.get("name")
+        return self.remembered_token(
+            request.headers.get("authorization", ""), action, None if twin is None else str(twin)
+        )
+
+    def remembered_token(
+        self, authorization: str, action: str, twin: str | None
+    ) -> Principal | None:
+        """``remembered`` from the ``Authorization`` header's value and the path's twin."""
         if self.tokens is None:
             return None
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
         principal = self.tokens.get(token)
-        twin = request.path_params.get("name")
         if principal is None or not principal.may(action):
             return None
-        if twin is not None and not principal.may(action, str(twin)):
+        if twin is not None and not principal.may(action, twin):
             return None
         return principal
 
