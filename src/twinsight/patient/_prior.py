@@ -3,8 +3,11 @@
 Source: Law MR, Wald NJ, Morris JK, Jordan RE. Value of low dose combination treatment with
 blood pressure lowering drugs: analysis of 354 randomised trials. BMJ 2003;326:1427
 (doi:10.1136/bmj.326.7404.1427). Placebo-adjusted reductions (mm Hg) at standard dose,
-standardised to a pretreatment blood pressure of 150/90 mm Hg; the sources and the assumptions
-(half and double dose, the scaling with the pretreatment level) are in ``docs/patient.md``.
+standardised to a pretreatment blood pressure of 154/97 mm Hg (the trials' average); the
+sources and the assumptions (half and double dose, the scaling with the pretreatment level) are
+in ``docs/patient.md``. (Until 2026-11-21 this module took the figures as standardised to
+150/90: the abstract's conclusion, three half doses lowering 150/90 by 20/11 mm Hg, is
+reproduced with 154/97 (20.4 / 11.3 for the average class) and not with 150/90 (21.3 / 13.2).)
 
 * Standard dose, per class (``STANDARD``): the per-class figures of the paper's table as
   reproduced in secondary sources; their unweighted mean is 9.1 / 5.5 mm Hg, the abstract's
@@ -53,12 +56,13 @@ DOSE_UNITS: Final[Mapping[Dose, float]] = {"half": 0.5, "standard": 1.0, "double
 
 SOURCE: Final = (
     "Law MR, Wald NJ, Morris JK, Jordan RE. BMJ 2003;326:1427 (354 randomised trials), "
-    "placebo-adjusted reductions standardised to a pretreatment blood pressure of 150/90 mm Hg"
+    "placebo-adjusted reductions standardised to a pretreatment blood pressure of 154/97 mm Hg"
 )
-#: The pretreatment blood pressure the table is standardised to (systolic, diastolic; mm Hg).
-REFERENCE_BP: Final = (150.0, 90.0)
+#: The pretreatment blood pressure the table is standardised to (systolic, diastolic; mm Hg):
+#: the average in the trials (see docs/patient.md for the evidence).
+REFERENCE_BP: Final = (154.0, 97.0)
 
-#: Reduction at standard dose (systolic, diastolic; mm Hg) from 150/90 mm Hg, per class.
+#: Reduction at standard dose (systolic, diastolic; mm Hg) from 154/97 mm Hg, per class.
 STANDARD: Final[Mapping[DrugClass, tuple[float, float]]] = {
     "thiazide": (8.8, 4.4),
     "ace_inhibitor": (8.5, 4.7),
@@ -101,9 +105,9 @@ def drug_effect(
     """The expected placebo-adjusted reduction (systolic, diastolic; mm Hg, positive = lower)
     of one drug at ``dose`` from an untreated ``baseline`` (systolic, diastolic; mm Hg).
 
-    At 150/90 mm Hg this is the table (times the dose factor); each 10 mm Hg of baseline above
+    At 154/97 mm Hg this is the table (times the dose factor); each 10 mm Hg of baseline above
     (below) it adds (removes) ``PER_10_MMHG`` scaled by the drug's share of the average effect.
-    A reduction is never negative (a baseline far below 150/90 gives zero, not a rise).
+    A reduction is never negative (a baseline far below 154/97 gives zero, not a rise).
     """
     if drug not in STANDARD:
         raise ValueError(f"unknown drug class '{drug}': choose one of {', '.join(CLASSES)}")
