@@ -1,9 +1,10 @@
 """The patient twin's prior reproduces the figures of Law, Wald, Morris, Jordan (BMJ 2003).
 
 Exact figures (no tolerance beyond float rounding): the table's reductions at standard dose
-from 154/97 mm Hg (the trials' average pretreatment pressure) by class; the abstract's averages (9.1 / 5.5 at standard dose, 7.1 / 4.4 at
-half dose, to the 0.05 mm Hg of their printed precision); 1.0 / 1.1 mm Hg more per 10 mm Hg of
-pretreatment pressure; additivity across classes. See docs/patient.md for the sources.
+from 154/97 mm Hg (the trials' average pretreatment pressure) by class; the abstract's averages
+(9.1 / 5.5 at standard dose, 7.1 / 4.4 at half dose, to the 0.05 mm Hg of their printed
+precision); 1.0 / 1.1 mm Hg more per 10 mm Hg of pretreatment pressure; additivity across
+classes; the conclusion's 20 / 11 from 150/90. See docs/patient.md for the sources.
 """
 
 from __future__ import annotations
