@@ -14,9 +14,7 @@ asked.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,13 +23,14 @@ import numpy as np
 import pandas as pd
 
 from ..assimilate import ED, HospitalState
-from ..engines import RepResult, get_engine, kpi_names, run_window
 from ..experiment import replications_needed, t_interval
 from ..forecast import HospitalModel
 from ..forecast._forecast import _discharge_times
 from ..forecast._model import ED_4H, TIME_TO_BED
+from ..scale import Executor
 from ..spec import FlowSpec
 from ._apply import apply_to_model, apply_to_spec
+from ._compare_run import _Runner, _Runs
 from ._scenario import Scenario, close_names
 
 __all__ = [
@@ -128,85 +127,6 @@ class PairedTarget:
             return self.half_width
         mean = float(np.nanmean(baseline)) if np.isfinite(baseline).any() else 0.0
         return self.half_width * abs(mean) if mean else math.inf
-
-
-@dataclass
-class _Runs:
-    """Per-replication engine KPIs and series of one variant, in replication order."""
-
-    per_rep: dict[str, list[float]] = field(default_factory=dict)
-    series: dict[str, list[np.ndarray]] = field(default_factory=dict)
-
-    def add(self, results: list[RepResult], names: list[str]) -> None:
-        for r in results:
-            for k in names:
-                self.per_rep.setdefault(k, []).append(float(r.kpis[k]))
-            for k, v in r.series.items():
-                if k.startswith("occupancy["):
-                    self.series.setdefault(k, []).append(np.asarray(v, dtype=float))
-
-
-def _draw(
-    model: HospitalModel, seed: int, rep: int, rate_cv: float
-) -> tuple[float, dict[str, float]]:
-    """Replication ``rep``'s draw of the calibration's uncertainty: an arrival-level factor
-    (gamma, mean 1, CV ``rate_cv``) and a factor per unit's stays (lognormal with the
-    calibration's standard error); the same in every variant."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x7261, rep]))
-    factor = 1.0
-    if rate_cv > 0:
-        shape = 1.0 / rate_cv**2
-        factor = float(rng.gamma(shape, 1.0 / shape))
-    los = {k: float(np.exp(se * rng.standard_normal())) for k, se in sorted(model.los_se.items())
-           if se > 0}  # fmt: skip
-    return factor, los
-
-
-class _Runner:
-    """Runs replication numbers of every variant (each with its own draw of the parameters on a
-    hospital twin), on a pool of threads for the fast engine (its kernel releases the GIL)."""
-
-    def __init__(self, variants: list[Variant], seed: int, engine: str, rate_cv: float) -> None:
-        self.variants, self.seed, self.engine, self.rate_cv = variants, seed, engine, rate_cv
-        model = variants[0].model
-        self.uncertain = model is not None and (
-            rate_cv > 0 or any(v > 0 for v in model.los_se.values())
-        )
-        self.names = [kpi_names(v.spec) for v in variants]
-        self.runs = [_Runs() for _ in variants]
-        self.reps = 0
-
-    def _one(self, eng: Any, vi: int, ids: list[int]) -> list[RepResult]:
-        v = self.variants[vi]
-        h, w = run_window(v.spec)
-        if not self.uncertain or v.model is None:
-            return list(eng.run(v.spec, self.seed, ids, horizon=h, warmup=w))
-        out: list[RepResult] = []
-        for i in ids:
-            factor, los = _draw(v.model, self.seed, i, self.rate_cv)
-            spec = v.model.vary(v.spec, factor, los)
-            out += eng.run(spec, self.seed, [i], horizon=h, warmup=w)
-        return out
-
-    def run(self, count: int) -> None:
-        ids = list(range(self.reps, self.reps + count))
-        cores = os.cpu_count() or 1
-        size = max(1, -(-len(ids) // cores))
-        tasks = [(vi, ids[k : k + size]) for vi in range(len(self.variants))
-                 for k in range(0, len(ids), size)]  # fmt: skip
-        if self.engine == "fast":
-            from ..engines.fast import FastEngine
-
-            single = FastEngine(workers=1)
-            with ThreadPoolExecutor(max_workers=cores) as pool:
-                outs = list(pool.map(lambda t: self._one(single, *t), tasks))
-        else:
-            eng = get_engine(self.engine)
-            outs = [self._one(eng, vi, part) for vi, part in tasks]
-        for vi in range(len(self.variants)):
-            results = [r for (tvi, _), rs in zip(tasks, outs, strict=True) if tvi == vi for r in rs]
-            self.runs[vi].add(results, self.names[vi])
-        self.reps += count
 
 
 def _hospital_kpis(
@@ -429,18 +349,50 @@ def compare(
     chunk: int = 100,
     confidence: float = 0.95,
     progress: Progress | None = None,
+    executor: Executor | str | None = None,
+    workers: int | None = None,
 ) -> Comparison:
     """Run every variant with the same seed and replication numbers; with ``targets``, add
     replications (``reps`` is the pilot) until every targeted paired difference is as narrow as
     asked or ``max_reps`` is reached. Hospital variants need ``days`` and ``start`` (the
     state's instant); ``rate_cv`` and the model's ``los_se``: the calibration's uncertainty,
-    drawn per replication. Same arguments -> the same numbers."""
+    drawn per replication. Same arguments -> the same numbers.
+
+    ``executor``: where the replications run (``twinsight.scale``: an executor object, kept
+    open, or a name -- ``inprocess`` (None), ``processes``, ``dask``, ``auto``; one started
+    here serves every batch and is stopped at the end). Each batch of ``chunk`` replications
+    per variant (the pilot, then each step of the precision loop) is one set of jobs on it.
+    The numbers do not depend on the executor."""
     if reps < 2:
         raise ValueError("reps must be at least 2 (a paired interval needs two)")
     hospital = variants[0].model is not None
     if hospital and (days is None or start is None):
         raise ValueError("hospital variants need days and start")
-    runner = _Runner(variants, seed, engine, rate_cv)
+    runner = _Runner([(v.spec, v.model) for v in variants], seed, engine, rate_cv,
+                     executor, workers)  # fmt: skip
+    try:
+        return _compare(runner, variants, reps, seed, days, start, interval, kpis, targets,
+                        max_reps, chunk, confidence, progress)  # fmt: skip
+    finally:
+        runner.close()
+
+
+def _compare(
+    runner: _Runner,
+    variants: list[Variant],
+    reps: int,
+    seed: int,
+    days: float | None,
+    start: datetime | None,
+    interval: float,
+    kpis: Sequence[str],
+    targets: Sequence[PairedTarget],
+    max_reps: int,
+    chunk: int,
+    confidence: float,
+    progress: Progress | None,
+) -> Comparison:
+    hospital = variants[0].model is not None
 
     def grow(total: int, goal: int) -> None:
         while runner.reps < total:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from ..assimilate import current_state
 from ..forecast._build import model_from_calibration, rate_cv_from
+from ..scale import Executor
 from ..spec import FlowSpec
 from ..twin import Twin
 from ._compare import Comparison, PairedTarget, Progress, compare, hospital_variants, spec_variants
@@ -45,6 +46,8 @@ def compare_hospital(
     progress: Progress | None = None,
     record: bool = True,
     parameter_uncertainty: bool = False,
+    executor: Executor | str | None = None,
+    workers: int | None = None,
 ) -> tuple[Comparison, str | None]:
     """Compare the scenarios with the baseline from the hospital twin's present (the state at
     ``at``, default the latest event) for ``days`` days; recorded as a run unless ``record`` is
@@ -53,7 +56,10 @@ def compare_hospital(
     By default the comparison is conditional on the calibrated parameters; with
     ``parameter_uncertainty`` each replication also draws the arrival level and the units' mean
     stays from the calibration's uncertainty (the same draw in every variant; about 4x slower,
-    as each replication then runs a spec of its own)."""
+    as each replication then runs a spec of its own).
+
+    ``executor``/``workers``: where the replications run (see ``compare``). The executor is
+    not recorded: the numbers do not depend on it, so ``rerun`` may use any."""
     from ..hospital._ops import _calibration, configured_beds
 
     received = received_watermark(twin.engine)
@@ -66,7 +72,7 @@ def compare_hospital(
     variants = hospital_variants(model, state, scenarios, days)
     comp = compare(variants, reps=reps, seed=seed, rate_cv=cv, days=days,
                    start=state.at, targets=targets, max_reps=max_reps,
-                   progress=progress)  # fmt: skip
+                   progress=progress, executor=executor, workers=workers)  # fmt: skip
     if not record:
         return comp, None
     request = {
@@ -109,13 +115,16 @@ def compare_spec(
     progress: Progress | None = None,
     store: Engine | None = None,
     chunk: int = 100,
+    executor: Executor | str | None = None,
+    workers: int | None = None,
 ) -> tuple[Comparison, str | None]:
     """Compare the scenarios with a plain flow spec; recorded in ``store`` when given (the twin
     name is ``spec:<spec name>``) once every replication has finished (``chunk``: replications
-    per variant between progress calls)."""
+    per variant between progress calls, each batch one set of jobs on ``executor``; see
+    ``compare``; the executor is not recorded, the numbers do not depend on it)."""
     comp = compare(spec_variants(spec, scenarios), reps=reps, seed=seed, kpis=kpis,
                    targets=targets, max_reps=max_reps, progress=progress,
-                   chunk=chunk)  # fmt: skip
+                   chunk=chunk, executor=executor, workers=workers)  # fmt: skip
     if store is None:
         return comp, None
     request = {
@@ -141,9 +150,12 @@ def compare_spec(
     return comp, run_id
 
 
-def rerun_compare(engine: Engine, record: RunRecord) -> tuple[dict[str, Any], str]:
+def rerun_compare(
+    engine: Engine, record: RunRecord, executor: Executor | str | None = None
+) -> tuple[dict[str, Any], str]:
     """Run a recorded comparison again: the same scenarios, seed and replications (and, on a
-    hospital twin, the recorded model and the state from the data held at the watermark)."""
+    hospital twin, the recorded model and the state from the data held at the watermark), on
+    ``executor`` (any: the numbers do not depend on it)."""
     req = record.request
     scenarios = [Scenario.model_validate(s) for s in req["scenarios"]]
     common: dict[str, Any] = {
@@ -151,6 +163,7 @@ def rerun_compare(engine: Engine, record: RunRecord) -> tuple[dict[str, Any], st
         "seed": int(req["seed"]),
         "targets": _targets(req),
         "max_reps": int(req["max_reps"]),
+        "executor": executor,
     }
     if req["source"] == "spec":
         spec = FlowSpec.model_validate(req["spec"])

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from ..assimilate import HospitalState
 from ..forecast import Forecast, HospitalModel, forecast
+from ..scale import Executor
 from ._hospital import model_from_params, model_params, state_as_of
 from ._runs import RunRecord, record_run, spec_hash
 
@@ -83,9 +84,12 @@ def record_forecast(
     )
 
 
-def rerun_forecast(engine: Engine, record: RunRecord) -> tuple[dict[str, Any], str]:
+def rerun_forecast(
+    engine: Engine, record: RunRecord, executor: Executor | str | None = None
+) -> tuple[dict[str, Any], str]:
     """Run a recorded forecast again: the recorded model, the state from the data held at the
-    watermark, the same seed and replications. Returns (result, spec hash)."""
+    watermark, the same seed and replications, on ``executor`` (any: the executor is not
+    recorded, the numbers do not depend on it). Returns (result, spec hash)."""
     req = record.request
     model = model_from_params(record.parameters)
     at = datetime.fromisoformat(req["at"])
@@ -99,6 +103,7 @@ def rerun_forecast(engine: Engine, record: RunRecord) -> tuple[dict[str, Any], s
         interval=float(req["interval"]),
         rate_cv=float(req["rate_cv"]),
         groups=int(req["groups"]),
+        executor=executor,
     )
     ran = fc.spec or model.spec(state, float(req["days"]), interval=fc.interval)
     return forecast_result(fc), spec_hash(ran)

@@ -9,6 +9,7 @@ its own.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,11 +17,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from ..scale import Executor
 from ._runs import RunRecord, plain_json, twinsight_version
 
 __all__ = ["RerunReport", "register_rerunner", "rerun"]
 
-Rerunner = Callable[[Engine, RunRecord], tuple[dict[str, Any], str]]
+#: ``fn(engine, record) -> (result, spec hash)``; one that also takes ``executor=`` runs its
+#: replications there when ``rerun`` is given one.
+Rerunner = Callable[..., tuple[dict[str, Any], str]]
 _RERUNNERS: dict[str, Rerunner] = {}
 #: Packages that register the rerunner of a kind when imported.
 _PROVIDERS = {"optimise": "twinsight.optimise"}
@@ -74,14 +78,30 @@ def _diff(a: Any, b: Any, path: str, out: list[str], limit: int = 20) -> None:
         out.append(f"{path}: recorded {json.dumps(a)}, now {json.dumps(b)}")
 
 
-def rerun(engine: Engine, record: RunRecord) -> RerunReport:
-    """Run ``record`` again and compare the numbers with the recorded ones (exactly)."""
+def _takes_executor(fn: Rerunner) -> bool:
+    """Whether a rerunner takes ``executor=``."""
+    try:
+        return "executor" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # pragma: no cover - a builtin
+        return False
+
+
+def rerun(
+    engine: Engine, record: RunRecord, *, executor: Executor | str | None = None
+) -> RerunReport:
+    """Run ``record`` again and compare the numbers with the recorded ones (exactly).
+
+    ``executor``: where the replications run (``twinsight.scale``; None: in this process). It
+    is not part of the record: every executor gives the same numbers."""
     if record.kind not in _RERUNNERS and record.kind in _PROVIDERS:
         importlib.import_module(_PROVIDERS[record.kind])  # registers its rerunner on import
     fn = _RERUNNERS.get(record.kind)
     if fn is None:
         raise ValueError(f"runs of kind '{record.kind}' cannot be run again by this Twinsight")
-    result, ran_hash = fn(engine, record)
+    if executor is not None and _takes_executor(fn):
+        result, ran_hash = fn(engine, record, executor=executor)
+    else:
+        result, ran_hash = fn(engine, record)
     # the same JSON round trip as the stored result (tuples -> lists, NaN -> null)
     again = json.loads(plain_json(result))
     differences: list[str] = []

@@ -11,9 +11,7 @@ prediction intervals.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..assimilate import ED, HospitalState
-from ..engines import kpi_names
-from ..experiment import run_experiment
+from ..engines import RepResult, kpi_names, run_window
+from ..scale import Executor, Job, JobRunner, RunTask
 from ..spec import FlowSpec
 from ._model import ED_4H, EXIT, HOME, TIME_TO_BED, HospitalModel, mean_of
 
@@ -161,6 +159,8 @@ def forecast(
     groups: int = 20,
     engine: str = "fast",
     pool: bool = True,
+    executor: Executor | str | None = None,
+    workers: int | None = None,
 ) -> Forecast:
     """Forecast every unit's occupancy (and the ED's) for ``days`` from ``state``.
 
@@ -169,6 +169,11 @@ def forecast(
     each unit's stays per group by a lognormal factor. Same arguments -> the same numbers;
     ``pool``: run the groups of the fast engine side by side on one thread per core (the same
     numbers as one group after the other: replication ``i`` always has the streams of ``i``).
+    ``executor``: where the replications run instead (``twinsight.scale``: an executor object,
+    kept open, or a name -- ``inprocess``, ``processes``/``dask`` with ``workers`` processes,
+    started and stopped here, or ``auto``); each worker receives the spec of its group with the
+    present state as warm start (~55 kB pickled for a few hundred present patients). The numbers
+    are the same on every executor.
     """
     if reps < 1 or groups < 1:
         raise ValueError("reps and groups must be at least 1")
@@ -193,7 +198,9 @@ def forecast(
     base = model.spec(state, days, interval=interval)
     specs = [model.vary(base, f, los) for f, los in zip(factors, los_draws, strict=True)]
     firsts = [sum(sizes[:g]) for g in range(groups)]
-    for series, per_rep in _run_groups(specs, sizes, firsts, seed, engine, pool=pool):
+    for series, per_rep in _run_groups(
+        specs, sizes, firsts, seed, engine, pool=pool, executor=executor, workers=workers
+    ):
         for k in keys:
             parts[k].append(series[f"occupancy[{k}]"])
         for name, values in per_rep.items():
@@ -226,6 +233,13 @@ def _discharge_times(
 Arrays = dict[str, np.ndarray]
 
 
+def _collect(spec: FlowSpec, results: list[RepResult]) -> tuple[Arrays, Arrays]:
+    """(series, per-replication KPIs) of one group's results, in replication order."""
+    series = {k: np.vstack([r.series[k] for r in results]) for k in results[0].series}
+    per_rep = {k: np.array([r.kpis[k] for r in results], dtype=float) for k in kpi_names(spec)}
+    return series, per_rep
+
+
 def _run_groups(
     specs: list[FlowSpec],
     sizes: list[int],
@@ -234,26 +248,26 @@ def _run_groups(
     engine: str,
     *,
     pool: bool,
+    executor: Executor | str | None = None,
+    workers: int | None = None,
 ) -> list[tuple[Arrays, Arrays]]:
     """(series, per-replication KPIs) of each group: replications ``first .. first + size - 1``
-    of its spec. The fast engine's groups run on a pool of threads (its kernel releases the
-    GIL), one group per task, instead of each group starting threads of its own."""
-    if engine != "fast" or not pool:
-        out = []
-        for spec, size, first in zip(specs, sizes, firsts, strict=True):
-            result = run_experiment(spec, size, seed, engine, first_rep=first)
-            out.append((result.series, result.per_rep))
-        return out
-    from ..engines.fast import FastEngine
-
-    single = FastEngine(workers=1)
-
-    def group(g: int) -> tuple[Arrays, Arrays]:
-        results = single.run(specs[g], seed, range(firsts[g], firsts[g] + sizes[g]))
-        series = {k: np.vstack([r.series[k] for r in results]) for k in results[0].series}
-        names = kpi_names(specs[g])
-        per_rep = {k: np.array([r.kpis[k] for r in results], dtype=float) for k in names}
-        return series, per_rep
-
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as executor:
-        return list(executor.map(group, range(len(specs))))
+    of its spec. The groups, cut into chunks, are jobs of ``executor`` (``twinsight.scale``;
+    None: in this process, the fast engine's jobs side by side on one thread per core, or one
+    after the other without ``pool``)."""
+    tasks = [RunTask(spec, seed, engine, *run_window(spec)) for spec in specs]
+    ranges = [range(first, first + size) for first, size in zip(firsts, sizes, strict=True)]
+    results: list[list[RepResult]] = [[] for _ in tasks]
+    if not pool and executor is None:
+        for g, task in enumerate(tasks):
+            for k in range(0, len(ranges[g]), 64):
+                results[g] += task.run(ranges[g][k : k + 64], None)
+    else:
+        with JobRunner(executor, workers=workers) as runner:
+            size = runner.chunk_size(sum(sizes))
+            owner = [g for g in range(len(tasks)) for _ in range(0, len(ranges[g]), size)]
+            jobs: list[Job] = [(tasks[g], ranges[g][k : k + size]) for g in range(len(tasks))
+                               for k in range(0, len(ranges[g]), size)]  # fmt: skip
+            for g, part in zip(owner, runner.map(jobs), strict=True):
+                results[g] += part
+    return [_collect(spec, rs) for spec, rs in zip(specs, results, strict=True)]

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from ._dask import DaskExecutor
 from ._executors import (
+    ChunkTask,
     Executor,
     InProcess,
+    Job,
     ProcessPool,
     RunTask,
     ScaleError,
@@ -19,6 +21,7 @@ from ._executors import (
 from ._run import (
     AUTO_PROCESSES_SECONDS,
     EXECUTOR_NAMES,
+    JobRunner,
     auto_choice,
     get_executor,
     open_executor,
@@ -28,9 +31,12 @@ from ._run import (
 __all__ = [
     "AUTO_PROCESSES_SECONDS",
     "EXECUTOR_NAMES",
+    "ChunkTask",
     "DaskExecutor",
     "Executor",
     "InProcess",
+    "Job",
+    "JobRunner",
     "ProcessPool",
     "RunTask",
     "ScaleError",

@@ -7,7 +7,14 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..engines import RepResult
-from ._executors import RunTask, ScaleError, pool_chunk_size, run_chunk, shielded_from_interrupt
+from ._executors import (
+    Job,
+    RunTask,
+    ScaleError,
+    pool_chunk_size,
+    run_chunk,
+    shielded_from_interrupt,
+)
 
 __all__ = ["DaskExecutor"]
 
@@ -85,11 +92,16 @@ class DaskExecutor:
     def map(self, task: RunTask, chunks: Sequence[Sequence[int]]) -> Iterator[list[RepResult]]:
         """Each chunk's results in order; a chunk is one task (pure=False: never taken from an
         earlier run's cache, and the engine is deterministic anyway)."""
+        return self.map_jobs([(task, c) for c in chunks])
+
+    def map_jobs(self, jobs: Sequence[Job]) -> Iterator[list[RepResult]]:
+        """Each job's results in order; a job is one Dask task carrying its own copy of its
+        task object (not scattered: data scattered to a worker that dies is lost with it)."""
         from distributed import CancelledError
 
         futures = [
             self.client.submit(run_chunk, task, list(reps), 1, retries=self.retries, pure=False)
-            for reps in chunks
+            for task, reps in jobs
         ]
         try:
             for i, fut in enumerate(futures):

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,8 +23,10 @@ from ..engines import RepResult, get_engine
 from ..spec import FlowSpec
 
 __all__ = [
+    "ChunkTask",
     "Executor",
     "InProcess",
+    "Job",
     "ProcessPool",
     "RunTask",
     "ScaleError",
@@ -39,6 +41,26 @@ class ScaleError(RuntimeError):
     the scheduler cannot be reached); the message says what happened and what to try."""
 
 
+class ChunkTask(Protocol):
+    """What the chunks of one job share and how a chunk runs: :class:`RunTask`, or any other
+    picklable object with an ``engine`` name and this ``run`` (e.g. a comparison's variant
+    whose replications each draw their own parameters). ``run`` must give replication ``i``
+    the same numbers wherever and with whatever other replications it runs."""
+
+    @property
+    def engine(self) -> str:
+        """The engine's name (``fast`` jobs run on threads in process; see :class:`InProcess`)."""
+        ...
+
+    def run(self, reps: Sequence[int], threads: int | None = None) -> list[RepResult]:
+        """Replications ``reps``, in order; ``threads``: the fast engine's (None: per core)."""
+        ...
+
+
+#: A task and the replication numbers of one chunk of it.
+Job = tuple[ChunkTask, Sequence[int]]
+
+
 @dataclass(frozen=True)
 class RunTask:
     """What every chunk of one experiment shares: the spec, the seed, the engine's name and the
@@ -50,21 +72,25 @@ class RunTask:
     horizon: float
     warmup: float
 
+    def run(self, reps: Sequence[int], threads: int | None = None) -> list[RepResult]:
+        """Replications ``reps`` of the spec here, in order (``threads``: see ``run_chunk``)."""
+        if self.engine == "fast" and threads is not None:
+            from ..engines.fast import FastEngine
 
-def run_chunk(task: RunTask, reps: Sequence[int], threads: int | None = None) -> list[RepResult]:
+            return FastEngine(workers=threads).run(
+                self.spec, self.seed, reps, horizon=self.horizon, warmup=self.warmup
+            )
+        engine = get_engine(self.engine)
+        return engine.run(self.spec, self.seed, reps, horizon=self.horizon, warmup=self.warmup)
+
+
+def run_chunk(task: ChunkTask, reps: Sequence[int], threads: int | None = None) -> list[RepResult]:
     """Run replications ``reps`` of ``task`` here (the function workers call).
 
     ``threads``: threads of the fast engine (None: one per core; a pool worker uses 1, the
     pool itself being the parallelism). Results in the order of ``reps``.
     """
-    if task.engine == "fast" and threads is not None:
-        from ..engines.fast import FastEngine
-
-        return FastEngine(workers=threads).run(
-            task.spec, task.seed, reps, horizon=task.horizon, warmup=task.warmup
-        )
-    engine = get_engine(task.engine)
-    return engine.run(task.spec, task.seed, reps, horizon=task.horizon, warmup=task.warmup)
+    return task.run(reps, threads)
 
 
 class Executor(Protocol):
@@ -83,6 +109,11 @@ class Executor(Protocol):
         """Each chunk's results, in the order of ``chunks`` (lazily: one list per chunk as soon
         as it and every chunk before it are done). Raises :class:`ScaleError` when a worker or
         the cluster is lost for good."""
+        ...
+
+    def map_jobs(self, jobs: Sequence[Job]) -> Iterator[list[RepResult]]:
+        """``map`` for chunks of several tasks (a comparison's variants, a forecast's groups):
+        each job's results, in the order of ``jobs``, lazily."""
         ...
 
     def close(self) -> None:
@@ -114,6 +145,24 @@ class InProcess:
         engine = get_engine(task.engine)
         for reps in chunks:
             yield engine.run(task.spec, task.seed, reps, horizon=task.horizon, warmup=task.warmup)
+
+    def map_jobs(self, jobs: Sequence[Job]) -> Iterator[list[RepResult]]:
+        """Each job's results. Jobs of the fast engine run side by side on one thread per core,
+        each on one thread (its kernel releases the GIL; a job may be a single replication,
+        which the engine's own threads could not share out); others one after the other."""
+        cores = os.cpu_count() or 1
+        if cores < 2 or len(jobs) < 2 or any(task.engine != "fast" for task, _ in jobs):
+            for task, reps in jobs:
+                yield task.run(reps, None)
+            return
+        with ThreadPoolExecutor(max_workers=cores) as threads:
+            futures = [threads.submit(task.run, reps, 1) for task, reps in jobs]
+            try:
+                for fut in futures:
+                    yield fut.result()
+            finally:
+                for fut in futures:
+                    fut.cancel()
 
     def close(self) -> None:
         """Nothing to release."""
@@ -189,14 +238,19 @@ class ProcessPool:
 
     def map(self, task: RunTask, chunks: Sequence[Sequence[int]]) -> Iterator[list[RepResult]]:
         """Each chunk's results in order; chunks run side by side on the workers."""
-        todo = [list(c) for c in chunks]
+        return self.map_jobs([(task, c) for c in chunks])
+
+    def map_jobs(self, jobs: Sequence[Job]) -> Iterator[list[RepResult]]:
+        """Each job's results in order; jobs run side by side on the workers (each pickles its
+        task: a hospital spec with a few hundred present patients is ~55 kB)."""
+        todo = [(task, list(reps)) for task, reps in jobs]
         done = 0
         failures = 0
         while done < len(todo):
             with shielded_from_interrupt():  # workers start at the first submits
                 pool = self._get_pool()
                 futures: list[Future[list[RepResult]]] = [
-                    pool.submit(run_chunk, task, reps, 1) for reps in todo[done:]
+                    pool.submit(run_chunk, task, reps, 1) for task, reps in todo[done:]
                 ]
             try:
                 for fut in futures:

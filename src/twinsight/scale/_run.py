@@ -8,11 +8,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from ..engines import RepResult
-from ._executors import Executor, InProcess, ProcessPool, RunTask, ScaleError
+from ._executors import Executor, InProcess, Job, ProcessPool, RunTask, ScaleError
 
 __all__ = [
     "AUTO_PROCESSES_SECONDS",
     "EXECUTOR_NAMES",
+    "JobRunner",
     "auto_choice",
     "get_executor",
     "open_executor",
@@ -153,3 +154,94 @@ def _run_auto(
         return first + _run_on(here, task, ids[1:], chunk, progress, 1, len(ids))
     with ProcessPool(n_proc) as pool:
         return first + _run_on(pool, task, ids[1:], chunk, progress, 1, len(ids))
+
+
+class JobRunner:
+    """Runs batches of jobs (a comparison's variants, a forecast's groups; see ``map_jobs``) on
+    one executor for a whole computation, e.g. every batch of a sequential ``--precision`` loop.
+
+    ``executor``: an object (kept open: the caller closes it), or a name -- ``inprocess`` (and
+    None), ``processes``/``dask`` (started at the first batch, closed by :meth:`close`), or
+    ``auto``: decided once, at the first batch, by :func:`auto_choice`: the fast engine stays
+    here; another engine runs the batch's first job here, timed, and the rest (and every later
+    batch) on a local process pool when they would take at least
+    :data:`AUTO_PROCESSES_SECONDS` here. The numbers are the same on every executor.
+    """
+
+    def __init__(self, executor: Executor | str | None = None, *, workers: int | None = None):
+        self.workers = workers
+        self._owned: Executor | None = None
+        self._chosen: Executor | None = None
+        if executor is None:
+            executor = "inprocess"
+        if isinstance(executor, str):
+            if executor not in EXECUTOR_NAMES:
+                raise ScaleError(
+                    f"unknown executor {executor!r}; choose one of {', '.join(EXECUTOR_NAMES)}"
+                )
+            self.name = executor
+        else:
+            self._chosen = executor
+            self.name = executor.name
+
+    @property
+    def executor(self) -> Executor | None:
+        """The executor the batches run on (None: ``auto`` has not decided yet)."""
+        if self._chosen is None and self.name != "auto":
+            self._chosen = self._own(self.name)
+        return self._chosen
+
+    def _own(self, name: str) -> Executor:
+        if name == "inprocess":
+            return InProcess()
+        self._owned = get_executor(name, workers=self.workers)
+        return self._owned
+
+    def chunk_size(self, reps: int) -> int:
+        """Replications per job for ``reps`` in all (``auto`` before deciding: in process)."""
+        where = self.executor
+        return (where or InProcess()).chunk_size(reps)
+
+    def map(self, jobs: Sequence[Job]) -> Iterator[list[RepResult]]:
+        """Each job's results in the order of ``jobs``, lazily."""
+        if not jobs:
+            return
+        if self._chosen is None and self.name == "auto":
+            yield from self._decide(jobs)
+            return
+        where = self.executor
+        assert where is not None
+        yield from where.map_jobs(jobs)
+
+    def _decide(self, jobs: Sequence[Job]) -> Iterator[list[RepResult]]:
+        engines = {task.engine for task, _ in jobs}
+        engine = "fast" if engines == {"fast"} else "other"
+        total = sum(len(reps) for _, reps in jobs)
+        n_proc = max(1, self.workers or os.cpu_count() or 1)
+        here = InProcess()
+        if auto_choice(engine, total, None, n_proc) == "inprocess":
+            self._chosen = here
+            yield from here.map_jobs(jobs)
+            return
+        task, reps = jobs[0]
+        start = time.perf_counter()
+        first = task.run(reps, None)
+        seconds = (time.perf_counter() - start) / max(1, len(reps))
+        yield first
+        if auto_choice(engine, total - len(reps) + 1, seconds, n_proc) == "inprocess":
+            self._chosen = here
+        else:
+            self._chosen = self._owned = ProcessPool(n_proc)
+        yield from self._chosen.map_jobs(jobs[1:])
+
+    def close(self) -> None:
+        """Stop the executor this runner started (not one it was given)."""
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
+
+    def __enter__(self) -> JobRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
