@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ..calibrate import HospitalCalibration
+from ..scale import Executor
 from ..twin import Twin, init_twin, open_twin
 from ._ops import ForecastRun, calibrate, drift, run_backtest, run_forecast, state_frame
 
@@ -78,11 +79,20 @@ class HospitalTwin:
         return calibrate(self.twin, until=until, window_days=window_days)
 
     def forecast(
-        self, days: float = 7.0, *, reps: int = 1000, seed: int = 1, at: datetime | None = None
+        self,
+        days: float = 7.0,
+        *,
+        reps: int = 1000,
+        seed: int = 1,
+        at: datetime | None = None,
+        executor: Executor | str | None = None,
     ) -> pd.DataFrame:
         """Hourly occupancy bands per unit: time, unit, beds, mean, p5, p25, p50, p75, p95.
-        The whole run is kept in ``last_forecast`` (see ``indicators()``)."""
-        self.last_forecast = run_forecast(self.twin, days, reps=reps, seed=seed, at=at)
+        The whole run is kept in ``last_forecast`` (see ``indicators()``). ``executor``: where
+        the replications run (``twinsight.scale``; the same numbers on each)."""
+        self.last_forecast = run_forecast(
+            self.twin, days, reps=reps, seed=seed, at=at, executor=executor
+        )
         return self.last_forecast.frame
 
     def indicators(self) -> pd.DataFrame:

@@ -34,6 +34,7 @@ from ..forecast._backtest import BacktestResult, backtest, default_origins
 from ..forecast._build import model_from_calibration, rate_cv_from
 from ..forecast._drift import Alarm, arrival_alarm, band_alarms, los_alarm, record_alarms
 from ..govern import audit
+from ..scale import Executor
 from ..store import AdtEventRow
 from ..twin import Twin
 
@@ -181,10 +182,12 @@ def run_forecast(
     at: datetime | None = None,
     save: bool = True,
     record: bool = True,
+    executor: Executor | str | None = None,
 ) -> ForecastRun:
     """Forecast every unit from the state at ``at`` (default: the latest event) for ``days``
     days; the bands are saved for drift checks unless ``save`` is False, and the run is
-    recorded in the store's runs table (``twinsight rerun``) unless ``record`` is False."""
+    recorded in the store's runs table (``twinsight rerun``) unless ``record`` is False.
+    ``executor``: where the replications run (``twinsight.forecast.forecast``)."""
     from ..decide import received_watermark, record_forecast  # decide builds on hospital
 
     received = received_watermark(twin.engine) if record else None
@@ -192,7 +195,7 @@ def run_forecast(
     cal = _calibration(twin, state.at)
     model = model_from_calibration(cal, configured_beds(twin))
     cv = rate_cv_from(cal)
-    fc = forecast(model, state, days, reps=reps, seed=seed, rate_cv=cv)
+    fc = forecast(model, state, days, reps=reps, seed=seed, rate_cv=cv, executor=executor)
     run = ForecastRun(fc, state, cal, cv, fc.frame())
     if record:
         run.run_id = record_forecast(

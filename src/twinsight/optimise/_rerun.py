@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from ..scale import Executor
 from ..spec import FlowSpec, validate_dict
 from ._base import spec_builder
 from ._problem import OptimisationProblem
@@ -44,11 +45,15 @@ def record_optimisation(
     )
 
 
-def rerun_optimisation(engine: Engine, record: Any) -> tuple[dict[str, Any], str]:
-    """``twinsight rerun`` of an ``optimise`` record: the same problem on the same base spec."""
+def rerun_optimisation(
+    engine: Engine, record: Any, executor: Executor | str | None = None
+) -> tuple[dict[str, Any], str]:
+    """``twinsight rerun`` of an ``optimise`` record: the same problem on the same base spec
+    (on ``executor``, see ``optimise``: the numbers do not depend on it)."""
     from ..decide import spec_hash
 
     problem = OptimisationProblem.model_validate(record.request["problem"])
     base = validate_dict(record.request["base"], f"run {record.run_id}")
-    result = optimise(problem, spec_builder(problem, base, f"run {record.run_id}"))
+    builder = spec_builder(problem, base, f"run {record.run_id}")
+    result = optimise(problem, builder, executor=executor)
     return result.to_json(), spec_hash(base)
