@@ -55,9 +55,11 @@ TWIN = "bench"
 _SERVER = """
 import sys, uvicorn
 from twinsight.service import ServiceSettings, create_app
-home, port, db, http, loop = sys.argv[1:6]
+home, port, db, http, loop, lane = sys.argv[1:7]
 settings = ServiceSettings(home=home, db_url=db or None, ingest_rate=None)
-uvicorn.run(create_app(settings), host="127.0.0.1", port=int(port), http=http, loop=loop,
+app = create_app(settings)
+app.state.fast_ingest = lane == "lane"
+uvicorn.run(app, host="127.0.0.1", port=int(port), http=http, loop=loop,
             access_log=False, log_level="warning")
 """
 
@@ -163,13 +165,16 @@ def _device_token(home: Path) -> str:
         access.close()
 
 
-def _serve(home: Path, db: str | None, http: str, loop: str) -> tuple[subprocess.Popen[bytes], int]:
+def _serve(
+    home: Path, db: str | None, http: str, loop: str, lane: bool = True
+) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     profile = os.environ.get("TWINSIGHT_BENCH_PROFILE")  # a file: cProfile the server
     python = [sys.executable] + (["-m", "cProfile", "-o", profile] if profile else [])
     script = home / "serve.py"
     script.write_text(_SERVER, encoding="utf-8")
     args = [*python, str(script), str(home), str(port), db or "", http, loop]
+    args.append("lane" if lane else "route")
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.Popen(args, env=env)
     print(f"server pid {proc.pid}", file=sys.stderr, flush=True)
@@ -201,6 +206,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seconds", type=float, default=None, help="measured seconds (10; 3)")
     parser.add_argument("--quick", action="store_true", help="16 connections for 3 s")
     parser.add_argument("--db", default=None, help="PostgreSQL URL instead of SQLite")
+    parser.add_argument(
+        "--route",
+        action="store_true",
+        help="through FastAPI's route instead of the lean ingest lane (fastpath.py)",
+    )
     args = parser.parse_args(argv)
     connections = args.connections or (16 if args.quick else 64)
     seconds = args.seconds or (3.0 if args.quick else 10.0)
@@ -209,7 +219,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="twinsight-http-bench-") as tmp:
         home = Path(tmp)
         init_twin(TWIN, home=home, db_url=args.db).close()
-        proc, port = _serve(home, args.db, http, loop)
+        proc, port = _serve(home, args.db, http, loop, lane=not args.route)
         load = Load(port, _device_token(home), connections)
         try:
             load_before = os.getloadavg()[0]
@@ -242,6 +252,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     rate = measured / seconds
     result = {
         "store": "postgresql" if args.db else "sqlite",
+        "path": "route" if args.route else "lane",
         "connections": connections,
         "http": http,
         "loop": loop,
@@ -265,7 +276,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "goal_ratio": round(rate / GOAL, 2),
     }
     print(
-        f"{result['store']}: {connections} keep-alive connections ({http}, {loop}), "
+        f"{result['store']} ({result['path']}): {connections} keep-alive connections "
+        f"({http}, {loop}), "
         f"{measured} single-event requests acknowledged durably in {seconds:.1f} s = "
         f"{rate:,.0f} requests/s (p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
         f"p99 {result['p99_ms']} ms); CPU per wall second: server {server_cpu:.2f} "
