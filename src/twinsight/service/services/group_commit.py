@@ -29,7 +29,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from ...connect import RecordSink
 from ...govern import audit
@@ -82,15 +82,24 @@ class _Split:
     outcomes: list[Outcome] = field(default_factory=list)
 
 
+#: Which of the keys (an expanding parameter: compiled once, not per key) are stored; and which
+#: were stored by another ingest than ``ingest``.
+_STORED = select(AdtEventRow.event_key).where(
+    AdtEventRow.event_key.in_(bindparam("keys", expanding=True))
+)
+_STORED_BY_OTHERS = _STORED.where(AdtEventRow.ingest_id != bindparam("ingest"))
+
+
 def _stored(conn: Connection, keys: Sequence[str], other_than: int | None = None) -> set[str]:
     """Which of ``keys`` are in ``adt_events`` (stored by another ingest than ``other_than``)."""
     found: set[str] = set()
     for start in range(0, len(keys), _KEYS_PER_QUERY):
         chunk = list(keys[start : start + _KEYS_PER_QUERY])
-        query = select(AdtEventRow.event_key).where(AdtEventRow.event_key.in_(chunk))
-        if other_than is not None:
-            query = query.where(AdtEventRow.ingest_id != other_than)
-        found.update(conn.execute(query).scalars())
+        if other_than is None:
+            rows = conn.execute(_STORED, {"keys": chunk})
+        else:
+            rows = conn.execute(_STORED_BY_OTHERS, {"keys": chunk, "ingest": other_than})
+        found.update(rows.scalars())
     return found
 
 
