@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,10 +32,11 @@ from ..decide._scenario import SCENARIOS_DIR, close_names
 from ..spec import SpecError, load_spec
 from ..store import open_store
 from ..twin import Twin, open_twin, twin_home
-from ._app import app
+from ._app import ClusterOpt, ExecutorName, ExecutorOpt, WorkersOpt, app
 from ._output import EXIT_RUN_FAILED, fail, parse_instant, report_spec_error, stderr, stdout
 from ._scenario import report_scenario_error
 from ._twin import DbOpt, HomeOpt, _errors, _open
+from ._where import in_process_only, run_on
 
 __all__ = ["SPEC_RUNS", "compare_cmd"]
 
@@ -175,12 +177,16 @@ def compare_cmd(
             "replication, the same draw in every variant (about 4x slower).",
         ),
     ] = False,
+    executor: ExecutorOpt = ExecutorName.auto,
+    cluster: ClusterOpt = None,
+    workers: WorkersOpt = None,
     home: HomeOpt = None,
     db: DbOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Baseline against scenarios from the same present with common random numbers: each KPI's
-    paired difference with its confidence interval and a sentence; stored as a run."""
+    paired difference with its confidence interval and a sentence; stored as a run (the
+    executor is not: every executor gives the same numbers)."""
     if spec is None and len(args) < 2:
         fail(
             "give a twin's name and at least one scenario",
@@ -199,11 +205,13 @@ def compare_cmd(
     except ValueError as exc:
         fail(f"--precision: {exc}")
     instant = parse_instant(at, "--at") if at is not None else None
+    where = _Where(executor.value, cluster, workers)
     try:
         if spec is not None:
             comp, run_id, title = _on_spec(
-                spec, args, reps or 20, seed, kpi or [], targets, max_reps, home, db, as_json
-            )
+                spec, args, reps or 20, seed, kpi or [], targets, max_reps, home, db, as_json,
+                where,
+            )  # fmt: skip
         else:
             comp, run_id, title = _on_twin(
                 args,
@@ -217,6 +225,7 @@ def compare_cmd(
                 db,
                 as_json,
                 uncertainty,
+                where,
             )
     except KeyboardInterrupt:
         fail("interrupted: nothing was stored", code=130)
@@ -232,6 +241,16 @@ def compare_cmd(
         _print(out, title, run_id)
 
 
+@dataclass(frozen=True)
+class _Where:
+    """``--executor``, ``--cluster``, ``--workers`` (opened by ``run_on`` once the inputs are
+    checked, so a bad scenario does not wait for a cluster to start)."""
+
+    executor: str = "auto"
+    cluster: str | None = None
+    workers: int | None = None
+
+
 def _on_spec(
     path: Path,
     files: list[str],
@@ -243,6 +262,7 @@ def _on_spec(
     home: Path | None,
     db: str | None,
     quiet: bool,
+    where: _Where = _Where(),
 ) -> tuple[Comparison, str | None, str]:
     try:
         flow = load_spec(path)
@@ -254,7 +274,10 @@ def _on_spec(
         report_scenario_error(exc)
     store = open_store(db or twin_home(home) / SPEC_RUNS)
     try:
-        with _bar(not quiet and stderr.is_terminal) as progress:
+        with (
+            run_on(where.executor, where.cluster, where.workers) as executor,
+            _bar(not quiet and stderr.is_terminal) as progress,
+        ):
             comp, run_id = compare_spec(
                 flow,
                 scenarios,
@@ -265,6 +288,8 @@ def _on_spec(
                 max_reps=max_reps,
                 progress=progress,
                 store=store,
+                executor=executor,
+                workers=where.workers,
             )
     except (ScenarioError, ValueError) as exc:
         fail(str(exc))
@@ -289,15 +314,18 @@ def _on_twin(
     db: str | None,
     quiet: bool,
     uncertainty: bool = False,
+    where: _Where = _Where(),
 ) -> tuple[Comparison, str | None, str]:
     name = args[0]
     from ._contact import contact_compare, is_contact  # a contact-centre twin: cli/_contact.py
 
     if is_contact(name, home):
+        in_process_only("a contact-centre comparison", where.executor, where.cluster)
         return contact_compare(args, days, reps, seed, targets, max_reps, home, db, quiet)
     from ._casework import casework_compare, is_casework  # social services: cli/_casework.py
 
     if is_casework(name, home):
+        in_process_only("a social-services comparison", where.executor, where.cluster)
         return casework_compare(args, reps, seed, [], targets, max_reps, home, db, quiet)
     from ._outbreak import is_outbreak, outbreak_compare  # an outbreak: cli/_outbreak.py
 
@@ -321,7 +349,10 @@ def _on_twin(
                     style="dim",
                 )
             try:
-                with _bar(not quiet and stderr.is_terminal) as progress:
+                with (
+                    run_on(where.executor, where.cluster, where.workers) as executor,
+                    _bar(not quiet and stderr.is_terminal) as progress,
+                ):
                     comp, run_id = compare_hospital(
                         twin,
                         scenarios,
@@ -333,6 +364,8 @@ def _on_twin(
                         max_reps=max_reps,
                         progress=progress,
                         parameter_uncertainty=uncertainty,
+                        executor=executor,
+                        workers=where.workers,
                     )
             except (CalibrationError, ScenarioError, ValueError) as exc:
                 fail(str(exc))

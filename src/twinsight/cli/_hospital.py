@@ -14,7 +14,7 @@ from rich.table import Table
 from ..calibrate import CalibrationError
 from ..hospital import drift, run_backtest, run_forecast
 from ..twin import open_twin
-from ._app import app
+from ._app import ClusterOpt, ExecutorName, ExecutorOpt, WorkersOpt, app
 from ._output import fail, parse_instant, stdout
 from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
 
@@ -46,25 +46,33 @@ def forecast(
             show_default=False,
         ),
     ] = None,
+    executor: ExecutorOpt = ExecutorName.auto,
+    cluster: ClusterOpt = None,
+    workers: WorkersOpt = None,
     home: HomeOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Occupancy per unit (and the ED) for the coming days from the present: median, 50% and
-    90% bands, and the chance of being over the 85% line; saved for drift checks."""
+    90% bands, and the chance of being over the 85% line; saved for drift checks. A hospital
+    twin's replications run on --executor/--cluster (the same numbers on each)."""
     from ._casework import casework_forecast, is_casework  # social services: up to 180 days
     from ._outbreak import is_outbreak, outbreak_forecast  # an outbreak twin: up to 180 days
+    from ._where import in_process_only, run_on  # hospital twins: any executor (docs/scale.md)
 
     if is_casework(name, home):
+        in_process_only("a social-services forecast", executor.value, cluster)
         instant = parse_instant(at, "--at") if at is not None else None
         return casework_forecast(name, days, reps, seed, instant, home, db, as_json)
 
     if is_outbreak(name, home):
+        in_process_only("an outbreak forecast", executor.value, cluster)
         instant = parse_instant(at, "--at") if at is not None else None
         return outbreak_forecast(name, days, reps, seed, instant, home, db, as_json)
     from ._contact import contact_forecast, is_contact  # a contact-centre twin: cli/_contact.py
 
     if is_contact(name, home):
+        in_process_only("a contact-centre forecast", executor.value, cluster)
         return contact_forecast(name, days, reps, seed, home, db, as_json)
     if not 1 <= days <= 14:
         fail(f"--days: {days:g} is outside 1-14", "forecast between 1 and 14 days ahead")
@@ -73,6 +81,7 @@ def forecast(
     instant = parse_instant(at, "--at") if at is not None else None
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
     if twin.template == "patient":  # cli/_patient.py
+        in_process_only("a patient forecast", executor.value, cluster)
         from ._patient import patient_forecast
 
         patient_forecast(twin, days, seed, db, as_json)
@@ -83,9 +92,13 @@ def forecast(
                 if not as_json:
                     stdout.print("simulating (the first run in a process compiles the engine, "
                                  "~1 min)...", style="dim")  # fmt: skip
-                run = run_forecast(twin, days, reps=reps, seed=seed, at=instant)
+                with run_on(executor.value, cluster, workers) as where:
+                    run = run_forecast(twin, days, reps=reps, seed=seed, at=instant,
+                                       executor=where)  # fmt: skip
             except (CalibrationError, ValueError) as exc:
                 fail(str(exc))
+            except KeyboardInterrupt:
+                fail("interrupted: nothing was stored", code=130)
     finally:
         twin.close()
     out = run.to_json()
@@ -139,12 +152,21 @@ def _summary_json(summary: dict[str, Any]) -> dict[str, Any]:
 @app.command()
 def backtest(
     name: NameArg,
-    days: Annotated[float, typer.Option("--days", "-d", help="Days ahead scored.")] = 7,
+    days: Annotated[
+        float | None, typer.Option("--days", "-d", help="Days ahead scored [7; casework 28].")
+    ] = None,
     origins: Annotated[int, typer.Option("--origins", help="Forecast origins.")] = 8,
-    step_days: Annotated[float, typer.Option("--step-days", help="Days between origins.")] = 7,
+    step_days: Annotated[
+        float | None, typer.Option("--step-days", help="Days between origins [7; casework 28].")
+    ] = None,
     window_days: Annotated[
-        float, typer.Option("--window-days", help="Calibration window before each origin.")
-    ] = 56,
+        float | None,
+        typer.Option(
+            "--window-days",
+            help="Calibration window before each origin [56; casework: the twin's].",
+            show_default=False,
+        ),
+    ] = None,
     reps: Annotated[int, typer.Option("--reps", help="Replications per forecast.")] = 200,
     seed: SeedOpt = 1,
     home: HomeOpt = None,
@@ -153,6 +175,13 @@ def backtest(
 ) -> None:
     """Rolling-origin backtest over the history: the twin's MAE and 90%-band coverage against
     the last-value and same-hour-last-week baselines."""
+    from ._casework import casework_backtest, is_casework  # social services: cli/_casework.py
+
+    if is_casework(name, home):
+        return casework_backtest(name, days, origins, step_days, window_days, reps, seed, home,
+                                 db, as_json)  # fmt: skip
+    days, step_days = days or 7.0, step_days or 7.0
+    window_days = window_days or 56.0
     if days <= 0 or origins < 1 or step_days <= 0 or window_days <= 0 or reps < 10:
         fail("--days, --step-days, --window-days must be positive, --origins >= 1, --reps >= 10")
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)

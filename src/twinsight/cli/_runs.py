@@ -17,10 +17,11 @@ from sqlalchemy import Engine
 from ..decide import RunRecord, list_runs, load_run, rerun
 from ..store import open_store
 from ..twin import open_twin, twin_home
-from ._app import app
+from ._app import ClusterOpt, ExecutorName, ExecutorOpt, WorkersOpt, app
 from ._compare import SPEC_RUNS
 from ._output import EXIT_RUN_FAILED, fail, stderr, stdout
 from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
+from ._where import run_on
 
 __all__ = ["rerun_cmd", "runs"]
 
@@ -140,19 +141,27 @@ def _find(run_id: str, home: Path | None, db: str | None) -> Iterator[tuple[Engi
 @app.command("rerun")
 def rerun_cmd(
     run_id: Annotated[str, typer.Argument(help="The run's id (or a unique prefix).")],
+    executor: ExecutorOpt = ExecutorName.auto,
+    cluster: ClusterOpt = None,
+    workers: WorkersOpt = None,
     home: HomeOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a recorded run again (same spec, parameters, data up to its watermark, seeds) and
-    say whether the numbers are identical; exit 1 if they are not."""
+    say whether the numbers are identical; exit 1 if they are not. The executor is not part of
+    the record: every executor gives the same numbers, so any may rerun it."""
     with _errors(db), _find(run_id, home, db) as (engine, record):
         try:
-            if as_json or not stderr.is_terminal:
-                report = rerun(engine, record)
-            else:
-                with stderr.status(f"running {record.kind} {record.run_id} again..."):
-                    report = rerun(engine, record)
+            with run_on(executor.value, cluster, workers) as chosen:
+                # auto: in this process, as recorded runs always ran (their engine is the fast
+                # one, whose threads use every core; an optimisation's own auto rule aside)
+                where = None if chosen == "auto" else chosen
+                if as_json or not stderr.is_terminal:
+                    report = rerun(engine, record, executor=where)
+                else:
+                    with stderr.status(f"running {record.kind} {record.run_id} again..."):
+                        report = rerun(engine, record, executor=where)
         except KeyboardInterrupt:
             fail("interrupted: nothing was stored", code=130)
         except ValueError as exc:

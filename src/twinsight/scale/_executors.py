@@ -247,12 +247,14 @@ class ProcessPool:
         done = 0
         failures = 0
         while done < len(todo):
-            with shielded_from_interrupt():  # workers start at the first submits
-                pool = self._get_pool()
-                futures: list[Future[list[RepResult]]] = [
-                    pool.submit(run_chunk, task, reps, 1) for task, reps in todo[done:]
-                ]
+            futures: list[Future[list[RepResult]]] = []
             try:
+                # a worker lost since the last map (e.g. between two batches of a comparison)
+                # breaks the pool at the first submit: the same retry as during a run
+                with shielded_from_interrupt():  # workers start at the first submits
+                    pool = self._get_pool()
+                    for task, reps in todo[done:]:
+                        futures.append(pool.submit(run_chunk, task, reps, 1))
                 for fut in futures:
                     result = fut.result()
                     done += 1

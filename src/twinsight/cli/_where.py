@@ -1,0 +1,41 @@
+"""Where a command's replications run: ``--executor``, ``--cluster`` and ``--workers`` for the
+commands that run ensembles of a twin (``compare``, ``forecast``, ``rerun``; ``simulate`` and
+``optimise`` open theirs themselves). See docs/scale.md."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from ..scale import Executor, ScaleError, open_executor
+from ._output import EXIT_RUN_FAILED, fail
+
+__all__ = ["in_process_only", "run_on"]
+
+
+@contextlib.contextmanager
+def run_on(executor: str, cluster: str | None, workers: int | None) -> Iterator[Executor | str]:
+    """The executor for one command (``auto`` and ``inprocess`` as names, the others started
+    here and stopped on leaving, also on Ctrl-C). A scheduler that cannot be reached, or workers
+    or a cluster lost for good during the run: ``error: ...``, exit 1 (the run is all or
+    nothing: nothing was stored)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            where = stack.enter_context(open_executor(executor, cluster, workers))
+        except ScaleError as exc:
+            fail(str(exc), "check --cluster, or use --executor inprocess", code=EXIT_RUN_FAILED)
+        try:
+            yield where
+        except ScaleError as exc:
+            fail(f"{exc} (nothing was stored)", "try --executor inprocess", code=EXIT_RUN_FAILED)
+
+
+def in_process_only(what: str, executor: str, cluster: str | None) -> None:
+    """Refuse ``--executor processes|dask`` or ``--cluster`` for twins whose runs do not go
+    through the executors (exit 2), rather than ignore them."""
+    if cluster is not None or executor not in ("auto", "inprocess"):
+        chosen = f"--cluster {cluster}" if cluster is not None else f"--executor {executor}"
+        fail(
+            f"{chosen}: {what} runs in this process only",
+            "drop the option; hospital twins and 'compare --spec' take --executor/--cluster",
+        )
