@@ -11,8 +11,14 @@ Pools and clusters are started and warmed (a tiny run: imports, the fast engine'
 machine code) before the clock starts; their start-up is measured and printed on its own. Every
 run is checked to give the same numbers as the in-process one.
 
-    python benchmarks/scale.py            # about 2 minutes on 2 idle cores
+Then a comparison (``twinsight compare --spec``: examples/scenarios/staffing.yaml against two
+scenarios, common random numbers) in this process and on a warm pool of 1 and 2 workers, per
+engine, with the CPU time of this process and of the workers (psutil), so the ratios mean
+something on a loaded machine too.
+
+    python benchmarks/scale.py            # about 3 minutes on 2 idle cores
     python benchmarks/scale.py --quick    # a quarter of the work
+    python benchmarks/scale.py --compare-only
 
 The last line of the output is one JSON object. See docs/scale.md for measured figures.
 """
@@ -24,6 +30,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +41,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from twinsight import load_spec, run_experiment  # noqa: E402
+from twinsight.decide import compare, load_scenario, spec_variants  # noqa: E402
 from twinsight.engines.fast import FastEngine  # noqa: E402
 from twinsight.experiment import ExperimentResult  # noqa: E402
 from twinsight.scale import DaskExecutor, Executor, ProcessPool, RunTask, run_reps  # noqa: E402
@@ -43,6 +51,9 @@ from twinsight.spec import FlowSpec  # noqa: E402
 WORK = {"reference": (16, 4_000.0), "fast": (32, 200_000.0)}
 WARMUP = 200.0
 SEED = 5
+SCENARIOS = ROOT / "examples" / "scenarios"
+#: Replications per variant of the comparison, per engine (3 variants; full run).
+COMPARE_REPS = {"reference": 12, "fast": 400}
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -67,12 +78,67 @@ def _warm(executor: Executor, spec: FlowSpec) -> float:
     return elapsed
 
 
+def _worker_cpu(executor: ProcessPool) -> float:
+    """CPU seconds (user + system) of the pool's worker processes so far (0 without psutil)."""
+    try:
+        import psutil  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - psutil comes with distributed
+        return 0.0
+    inner: Any = executor._pool
+    pids = list(getattr(inner, "_processes", None) or {})
+    return float(sum(sum(psutil.Process(pid).cpu_times()[:2]) for pid in pids))
+
+
+def compare_case(quick: bool) -> dict[str, Any]:
+    """A comparison of three variants in this process and on a warm pool of 1 and 2 workers:
+    wall and CPU seconds, and the ratios to in process."""
+    base = load_spec(SCENARIOS / "staffing.yaml")
+    names = ("one-more-agent", "day-shift")
+    scenarios = [load_scenario(SCENARIOS / f"staffing-{n}.yaml") for n in names]
+    variants = spec_variants(base, scenarios)
+    out: dict[str, Any] = {}
+    for engine, reps in COMPARE_REPS.items():
+        reps = max(4, reps // 4) if quick else reps
+        print(f"== compare, {engine}: 3 variants x {reps} replications (staffing.yaml)")
+
+        def run(where: Any, engine: str = engine, reps: int = reps) -> Any:
+            return compare(variants, reps=reps, seed=SEED, engine=engine, executor=where)
+
+        start = time.process_time()
+        here_s, here = _timed(lambda: run("inprocess"))
+        rows: dict[str, Any] = {"reps": reps, "inprocess": here_s,
+                                "inprocess-cpu": time.process_time() - start}  # fmt: skip
+        print(f"  in process:    {here_s:6.2f} s (CPU {rows['inprocess-cpu']:.2f} s)")
+        for workers in (1, 2):
+            with ProcessPool(workers) as pool:
+                rows[f"processes-{workers}-startup"] = _warm(pool, base)
+                cpu0, here0 = _worker_cpu(pool), time.process_time()
+                seconds, got = _timed(partial(run, pool))
+                cpu = _worker_cpu(pool) - cpu0 + time.process_time() - here0
+            assert got.to_json() == here.to_json(), f"processes x{workers} gave other numbers"
+            rows[f"processes-{workers}"] = seconds
+            rows[f"processes-{workers}-cpu"] = cpu
+            print(f"  processes x{workers}: {seconds:6.2f} s (CPU {cpu:.2f} s; x"
+                  f"{here_s / seconds:.2f} of in process; start-up "
+                  f"{rows[f'processes-{workers}-startup']:.2f} s not included)")  # fmt: skip
+        rows["speedup-2-vs-inprocess"] = here_s / rows["processes-2"]
+        rows["cpu-ratio-2-vs-inprocess"] = rows["processes-2-cpu"] / max(rows["inprocess-cpu"],
+                                                                         1e-9)  # fmt: skip
+        out[engine] = rows
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a quarter of the work")
+    parser.add_argument("--compare-only", action="store_true", help="only the comparison")
     args = parser.parse_args()
     spec = load_spec(ROOT / "examples" / "mmc.yaml")
     out: dict[str, Any] = {"quick": args.quick, "engines": {}}
+    if args.compare_only:
+        out["compare"] = compare_case(args.quick)
+        print(json.dumps(out))
+        return
     for engine, (reps, horizon) in WORK.items():
         if args.quick:
             reps = max(4, reps // 2)
@@ -102,18 +168,15 @@ def main() -> None:
             base = run_experiment(spec, reps, SEED, engine, horizon=horizon, warmup=WARMUP)
         for kind in ("processes", "dask"):
             for workers in (1, 2):
-                start, ex = _timed(
-                    lambda kind=kind, workers=workers: (
-                        ProcessPool(workers)
-                        if kind == "processes"
-                        else DaskExecutor("local", workers)
-                    )
+                make: Callable[[], Executor] = (
+                    partial(ProcessPool, workers)
+                    if kind == "processes"
+                    else partial(DaskExecutor, "local", workers)
                 )
+                start, ex = _timed(make)
                 try:
                     start += _warm(ex, spec)
-                    seconds, result = _timed(
-                        lambda ex=ex, e=engine, n=reps, h=horizon: _on(ex, spec, e, n, h)
-                    )
+                    seconds, result = _timed(partial(_on, ex, spec, engine, reps, horizon))
                 finally:
                     ex.close()
                 assert _same(base, result), f"{kind} x{workers} gave other numbers"
@@ -128,6 +191,7 @@ def main() -> None:
             rows["threads-speedup"] = rows["inprocess-1"] / rows["inprocess-2"]
             print(f"  fast engine threads: speed-up from 1 to 2 x{rows['threads-speedup']:.2f}")
         out["engines"][engine] = {"reps": reps, "horizon": horizon, **rows}
+    out["compare"] = compare_case(args.quick)
     print(json.dumps(out))
 
 
