@@ -28,12 +28,22 @@ from ._pseudonym import (
     create_key_file,
     load_pseudonymiser,
 )
-from ._suppress import DEFAULT_K, suppress, suppress_counts, suppress_frame
+from ._suppress import (
+    CONFIDENTIAL,
+    DEFAULT_K,
+    protect,
+    protect_breakdown,
+    protect_census,
+    suppress,
+    suppress_counts,
+    suppress_frame,
+)
 
 __all__ = [
     "ACCESS_DB",
     "ACTIONS",
     "ANCHOR_KEY_ENV",
+    "CONFIDENTIAL",
     "DEFAULT_K",
     "KEY_ENV",
     "KEY_FILE",
@@ -52,6 +62,9 @@ __all__ = [
     "audit",
     "create_key_file",
     "load_pseudonymiser",
+    "protect",
+    "protect_breakdown",
+    "protect_census",
     "suppress",
     "suppress_counts",
     "suppress_frame",
