@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ...assimilate import StateError, current_state
-from ...govern import DEFAULT_K, suppress, suppress_counts
+from ...govern import DEFAULT_K, protect_census
 from ..problems import ProblemError
 from ..schemas import TwinList, TwinState, TwinSummary
 from .registry import TwinHandle, TwinRegistry
@@ -28,7 +28,8 @@ def list_twins(registry: TwinRegistry, visible: frozenset[str] | None = None) ->
 
 def twin_state(handle: TwinHandle, at: datetime | None, k: int = DEFAULT_K) -> TwinState:
     """The census at ``at`` (default: the latest stored event) from ``current_state``, person
-    counts below ``k`` suppressed (``"<k"``).
+    counts below ``k`` suppressed (``"<k"``) and, where a total would give them away, others
+    hidden too (``"[c]"``, ``govern.protect``).
 
     Blocking (it replays the stored events): call it in a worker thread. Reads do not take the
     twin's write lock (SQLite in WAL mode and PostgreSQL let readers run beside the writer).
@@ -37,14 +38,17 @@ def twin_state(handle: TwinHandle, at: datetime | None, k: int = DEFAULT_K) -> T
         state = current_state(handle.twin.engine, at)
     except StateError as exc:
         raise ProblemError(409, "no-events", "No events", str(exc)) from None
+    shown = protect_census(  # totals shown with their parts: secondary suppression too
+        state.census, len(state.patients), state.dropped_by_unit, state.dropped_stale, k=k
+    )
     return TwinState(
         twin=handle.twin.name,
         at=state.at,
-        census=suppress_counts(state.census, k),
-        patients=suppress(len(state.patients), k),
-        in_ed=suppress(state.in_ed, k),
-        dropped_stale=suppress(state.dropped_stale, k),
-        dropped_by_unit=suppress_counts(state.dropped_by_unit, k),
+        census=shown["census"],
+        patients=shown["patients"],
+        in_ed=shown["in_ed"],
+        dropped_stale=shown["dropped_stale"],
+        dropped_by_unit=shown["dropped_by_unit"],
         events=state.events,
         stale_after_hours=state.stale_after_hours,
         ed_stale_after_hours=state.ed_stale_after_hours,
