@@ -28,7 +28,7 @@ from ...casework import (
     run_forecast,
 )
 from ...experiment import run_experiment
-from ...govern import DEFAULT_K, audit, suppress
+from ...govern import DEFAULT_K, audit, protect_breakdown, suppress
 from ..schemas_ops import CaseEventIn, CaseworkEquityOut, CaseworkForecastOut, OpsIngestOut
 from .health_common import HTTP_SOURCE, ingest_posted, not_ready, require_template
 from .registry import TwinHandle
@@ -104,9 +104,11 @@ def _observed(observed: dict[str, Any], k: int) -> dict[str, dict[str, Any]]:
     """The calibration's observed KPIs, person counts suppressed below ``k`` with their
     rates left out."""
     out: dict[str, dict[str, Any]] = {}
+    people = {key: int(r["decisions"]) for key, r in observed.items() if "decisions" in r}
+    protected = protect_breakdown(people, "all", k)  # "all" and its breakdowns: secondary too
     for key, row in observed.items():
         if "decisions" in row:
-            shown = suppress(int(row["decisions"]), k)
+            shown = protected[key]
             small = isinstance(shown, str)
             out[key] = {
                 "decisions": shown,
