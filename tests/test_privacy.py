@@ -15,7 +15,15 @@ from typer.testing import CliRunner
 from twinsight.assimilate import current_state
 from twinsight.cli import app as cli
 from twinsight.connect import RecordSink
-from twinsight.govern import Pseudonymiser, audit, suppress, suppress_counts, suppress_frame
+from twinsight.govern import (
+    CONFIDENTIAL,
+    Pseudonymiser,
+    audit,
+    protect_census,
+    suppress,
+    suppress_counts,
+    suppress_frame,
+)
 from twinsight.govern.retention import apply_retention
 from twinsight.store import AdtEventRow, DailyAggregateRow
 from twinsight.twin import init_twin
@@ -110,3 +118,41 @@ def test_the_retention_command(tmp_path: Path) -> None:
     assert json.loads(done.stdout)["events_deleted"] == 0
     bad = runner.invoke(cli, ["retention", "ward", "--days", "0", "--home", str(tmp_path)])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_a_state_with_its_total_hides_what_the_total_gives_away() -> None:
+    shown = protect_census({"ED": 3, "MED1": 9, "ICU": 8}, 20, {"ED": 0}, 0)
+    # 20 - 9 - 8 would be the ED's 3: the smaller other unit is hidden too
+    assert shown["census"] == {"ED": "<5", "MED1": 9, "ICU": CONFIDENTIAL}
+    assert (shown["patients"], shown["in_ed"], shown["dropped_stale"]) == (20, "<5", 0)
+    exact = protect_census({"ED": 3, "MED1": 9}, 12, {}, 0, k=1)
+    assert exact["census"] == {"ED": 3, "MED1": 9}
+
+
+def test_the_state_command_suppresses_unless_exact_is_asked_and_audited(tmp_path: Path) -> None:
+    twin = init_twin("ward", home=tmp_path)
+    try:
+        with RecordSink(twin.engine, P, "test", "jsonl") as sink:
+            for event in _events():
+                sink.add(event)
+    finally:
+        twin.close()
+    runner = CliRunner()
+    args = ["state", "ward", "--home", str(tmp_path), "--at", _at(2, 12), "--json"]
+    shown = json.loads(runner.invoke(cli, args).stdout)
+    assert shown["census"] == {"ED": "<5", "MED1": "<5"} and shown["exact"] is False
+    assert shown["patients"] == "<5" and shown["in_ed"] == "<5"
+    text = runner.invoke(cli, args[:-1])
+    assert text.exit_code == 0 and "<5 patients in hospital" in text.stdout
+    assert audit.entries(open_twin_engine(tmp_path)) == []  # nothing exact was shown
+    exact = runner.invoke(cli, [*args, "--exact"])
+    assert exact.exit_code == 0, exact.output
+    assert json.loads(exact.stdout)["census"] == {"ED": 1, "MED1": 2}
+    (entry,) = audit.entries(open_twin_engine(tmp_path))
+    assert (entry.action, entry.target, entry.actor) == ("exact-counts", "state", audit.cli_actor())
+
+
+def open_twin_engine(home: Path) -> Engine:
+    from twinsight.twin import open_twin
+
+    return open_twin("ward", home=home).engine
