@@ -223,7 +223,7 @@ def test_cli_json_and_text(clean: Loaded, monkeypatch: pytest.MonkeyPatch) -> No
     at = (truth.start + timedelta(hours=100)).isoformat()
     runner = CliRunner()
     result = runner.invoke(
-        app, ["state", "general", "--home", str(clean.home), "--at", at, "--json"]
+        app, ["state", "general", "--home", str(clean.home), "--at", at, "--json", "--exact"]
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
