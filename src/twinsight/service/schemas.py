@@ -63,14 +63,16 @@ class TwinList(BaseModel):
     twins: list[TwinSummary]
 
 
-#: A count of people: a number, or ``"<k"`` when it is between 1 and k - 1 (suppressed).
+#: A count of people: a number, ``"<k"`` when it is between 1 and k - 1 (suppressed), or
+#: ``"[c]"`` when hidden so that a total shown beside it does not give a small count away.
 Count = int | str
 
 
 class TwinState(BaseModel):
     """The hospital at instant ``at``: counts only, never a patient key (``docs/state.md``).
 
-    Person counts (census, patients, in_ed, dropped) from 1 to k - 1 are answered as ``"<k"``.
+    Person counts (census, patients, in_ed, dropped) from 1 to k - 1 are answered as ``"<k"``;
+    ``"[c]"`` hides a count that the totals would otherwise give away (docs/security.md).
     """
 
     twin: str
