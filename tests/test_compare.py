@@ -195,3 +195,18 @@ def test_a_cli_forecast_is_recorded_and_reruns_identically(home: Home) -> None:
     assert code == 0 and json.loads(out)["identical"] is True, out
     code, out = home.run("runs", "ward")
     assert code == 0 and latest["run_id"] in out and "forecast" in out
+
+
+def test_a_cli_forecast_on_a_process_pool_gives_the_in_process_numbers(home: Home) -> None:
+    # the hospital forecast's groups, each with the present as warm start, go to the workers
+    outs = []
+    for where in (["--executor", "inprocess"], ["--executor", "processes", "--workers", "2"]):
+        code, out = home.run("forecast", "ward", "--days", "1", "--reps", "30", "--json", *where)
+        assert code == 0, out
+        outs.append(json.loads(out))
+    assert outs[0] == outs[1]
+    code, out = home.run("runs", "ward", "--json")
+    latest = json.loads(out)["runs"][0]
+    assert latest["kind"] == "forecast" and latest["reps"] == 30
+    code, out = home.run("rerun", latest["run_id"], "--executor", "processes", "--workers", "2")
+    assert code == 0 and "identical" in out, out
