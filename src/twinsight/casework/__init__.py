@@ -1,10 +1,12 @@
 """The social-services twin: casework (referrals, triage, caseload slots, assessment with
 requests for more information, statutory deadlines) on the flow engine; case events with
-quarantine, calibration, a forecast from the present, an emulated department and the equity
+quarantine, calibration, a forecast from the present with the calibration's uncertainty, its
+rolling-origin backtest, an emulated department and the equity
 table with small-cell suppression. See ``docs/social-services.md``."""
 
 from __future__ import annotations
 
+from ._backtest import CaseworkBacktest, backtest_casework, open_cases_daily, run_backtest
 from ._calibrate import PRIORITY_ORDER, CaseworkCalibration, CaseworkCalibrationError
 from ._cases import CaseHistory, case_history
 from ._emulate import CaseDefects, CaseworkEmulation, DepartmentParams, emulate_casework
@@ -36,12 +38,14 @@ from ._ops import (
     casework_config,
     equity_table,
     export_spec,
+    forecast_from,
     ingest,
     load_casework_calibration,
     present,
     run_calibration,
     run_forecast,
 )
+from ._uncertainty import parameter_draws, referral_level_cv
 
 __all__ = [
     "CALIBRATION_FILE",
@@ -54,6 +58,7 @@ __all__ = [
     "CaseIngestError",
     "CaseIngestReport",
     "CaseState",
+    "CaseworkBacktest",
     "CaseworkCalibration",
     "CaseworkCalibrationError",
     "CaseworkConfig",
@@ -64,6 +69,7 @@ __all__ = [
     "CaseworkTwin",
     "DepartmentParams",
     "Team",
+    "backtest_casework",
     "case_class",
     "case_history",
     "case_state",
@@ -73,12 +79,17 @@ __all__ = [
     "equity_table",
     "export_spec",
     "forecast_casework",
+    "forecast_from",
     "ingest",
     "ingest_case_events",
     "load_case_events",
     "load_casework_calibration",
+    "open_cases_daily",
     "open_class",
+    "parameter_draws",
     "present",
+    "referral_level_cv",
+    "run_backtest",
     "run_calibration",
     "run_forecast",
     "station",

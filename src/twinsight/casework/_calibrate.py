@@ -31,6 +31,7 @@ import pandas as pd
 from ..calibrate import LengthOfStay, poisson_interval, wilson
 from ._cases import by_segment, case_history
 from ._model import CaseworkModel, Team, case_class
+from ._uncertainty import referral_level_cv
 
 __all__ = ["PRIORITY_ORDER", "CaseworkCalibration", "CaseworkCalibrationError"]
 
@@ -70,7 +71,9 @@ class CaseworkCalibration:
 
     Learned: ``until_``, ``referrals_`` (district -> 7 rates per day, Monday first),
     ``referral_intervals_``, ``recent_factor_`` (district -> referrals in the last
-    ``recent_days`` over those the weekly rates expect), ``priority_mix_``, ``priorities_``,
+    ``recent_days`` over those the weekly rates expect), ``recent_count_`` (those referrals),
+    ``level_cv_`` (how much the referral level moves from one ``recent_days`` to the next,
+    beyond Poisson noise; ``_uncertainty.referral_level_cv``), ``priority_mix_``, ``priorities_``,
     ``triage_``, ``assessment_`` (priority -> LengthOfStay), ``assessment_by_class_`` and
     ``rework_by_class_`` (per ``<district>_<priority>`` with enough passes), ``info_wait_``,
     ``closure_``, ``rework_`` (priority -> (p, low, high, n)), ``teams_`` (team -> Team),
@@ -147,10 +150,17 @@ class CaseworkCalibration:
         recent = pd.Timestamp(until) - pd.Timedelta(days=self.recent_days)
         tail = pd.date_range(recent.normalize(), pd.Timestamp(until), freq="D")
         self.recent_factor_: dict[str, float] = {}
+        self.recent_count_: dict[str, int] = {}
         for d, rates in self.referrals_.items():
             expected = float(sum(rates[w] for w in tail.day_of_week))
             seen = int(((ref["district"] == d) & (ref["referral"] > recent)).sum())
             self.recent_factor_[d] = seen / expected if expected > 0 else 1.0
+            self.recent_count_[d] = seen
+        # how far the level moves from one such period to the next (for the forecast's bands)
+        self.level_cv_ = referral_level_cv(
+            ref["referral"], self.referrals_, pd.Timestamp(start), pd.Timestamp(until),
+            self.recent_days,
+        )  # fmt: skip
 
     def _fit_mix(self, cases: pd.DataFrame, start: datetime) -> None:
         tri = cases.dropna(subset=["triage", "priority", "district"])
@@ -302,6 +312,8 @@ class CaseworkCalibration:
             "referrals": self.referrals_,
             "referral_intervals": self.referral_intervals_,
             "recent_factor": self.recent_factor_,
+            "recent_count": self.recent_count_,
+            "level_cv": self.level_cv_,
             "priority_mix": self.priority_mix_,
             "priorities": list(self.priorities_),
             "triage": self.triage_.to_dict(),
@@ -333,6 +345,8 @@ class CaseworkCalibration:
             k: [(float(a), float(b)) for a, b in v] for k, v in d["referral_intervals"].items()
         }
         cal.recent_factor_ = {k: float(v) for k, v in d.get("recent_factor", {}).items()}
+        cal.recent_count_ = {k: int(v) for k, v in d.get("recent_count", {}).items()}
+        cal.level_cv_ = float(d.get("level_cv", 0.0))
         cal.priority_mix_ = d["priority_mix"]
         cal.priorities_ = tuple(d["priorities"])
         cal.triage_ = LengthOfStay.from_dict(d["triage"])
@@ -367,6 +381,10 @@ class CaseworkCalibration:
             mix = ", ".join(f"{p} {100 * s:.0f}%" for p, s in self.priority_mix_[d].items())
             mix += f"; last {self.recent_days:g} days x{self.recent_factor_.get(d, 1.0):.2f}"
             lines.append(f"  {d:12} " + " ".join(f"{x:5.2f}" for x in r) + f"   ({mix})")
+        lines.append(
+            f"  level moves by {100 * self.level_cv_:.1f}% (CV) from one "
+            f"{self.recent_days:g}-day period to the next, beyond Poisson noise"
+        )
         lines.append("durations (days; family by AIC, mean):")
         rows = [("triage", self.triage_)]
         rows += [(f"assessment ({p})", los) for p, los in self.assessment_.items()]

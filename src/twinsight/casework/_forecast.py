@@ -13,13 +13,15 @@ The forecast runs the calibrated model from that state for ``days`` days, ``reps
 reports per day the backlog (open cases) and the cases waiting for a slot as quantiles over
 replications; and over the whole horizon the decisions of cases referred in it, the share of
 them decided within the deadline, and caseload per worker by team, as quantiles. Open cases
-already past the deadline are counted from the data. Parameter uncertainty is not propagated
-(the bands are the process noise of the calibrated model).
+already past the deadline are counted from the data. With ``variants`` (``run_forecast`` gives
+them), each group of replications runs its own draw of the parameters, so the bands hold what
+the calibration does not know as well as the process noise (``_uncertainty``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -159,29 +161,51 @@ def _quantiles(values: np.ndarray) -> dict[str, float]:
 
 
 def forecast_casework(
-    model: CaseworkModel, state: CaseState, days: float, *, reps: int = 200, seed: int = 1
+    model: CaseworkModel,
+    state: CaseState,
+    days: float,
+    *,
+    reps: int = 200,
+    seed: int = 1,
+    variants: Sequence[CaseworkModel] = (),
 ) -> CaseworkForecast:
-    """Run ``model`` from ``state`` for ``days`` days (see the module docstring)."""
+    """Run ``model`` from ``state`` for ``days`` days (see the module docstring).
+
+    ``variants``: one model per group of replications, each with its own draw of the
+    parameters (``_uncertainty.parameter_draws``); replication ``i`` keeps the streams of
+    replication number ``i`` whatever its group, so the same seed gives the same numbers."""
     at = state.at
     minutes = at.hour * 60 + at.minute
-    spec = model.spec(
-        days,
-        start_day=("mon", "tue", "wed", "thu", "fri", "sat", "sun")[at.weekday()],
-        start_time=f"{minutes // 60:02d}:{minutes % 60:02d}",
-        initial_state=state.initial_state(),
-        interval=1.0,
-        name="casework forecast",
-    )
-    result = run_experiment(spec, reps=reps, seed=seed)
+    models = list(variants)[:reps] or [model]
+    sizes = [reps // len(models) + (1 if g < reps % len(models) else 0) for g in range(len(models))]
+    series: dict[str, list[np.ndarray]] = {}
+    per_rep: dict[str, list[np.ndarray]] = {}
+    first = 0
+    for m, size in zip(models, sizes, strict=True):
+        spec = m.spec(
+            days,
+            start_day=("mon", "tue", "wed", "thu", "fri", "sat", "sun")[at.weekday()],
+            start_time=f"{minutes // 60:02d}:{minutes % 60:02d}",
+            initial_state=state.initial_state(),
+            interval=1.0,
+            name="casework forecast",
+        )
+        result = run_experiment(spec, reps=size, seed=seed, first_rep=first)
+        first += size
+        for k, v in result.series.items():
+            series.setdefault(k, []).append(v)
+        for k, v in result.per_rep.items():
+            per_rep.setdefault(k, []).append(v)
+    joined = {k: np.vstack(v) for k, v in series.items()}
     stations = [s for s in spec.stations]
-    backlog = np.sum([result.series[f"occupancy[{s}]"] for s in stations], axis=0)
-    waiting = np.sum([result.series[f"queue[{station('assess', t)}]"] for t in model.teams], axis=0)
+    backlog = np.sum([joined[f"occupancy[{s}]"] for s in stations], axis=0)
+    waiting = np.sum([joined[f"queue[{station('assess', t)}]"] for t in model.teams], axis=0)
     rows = []
-    for measure, series in (("backlog", backlog), ("waiting", waiting)):
-        for day in range(series.shape[1]):
+    for measure, values in (("backlog", backlog), ("waiting", waiting)):
+        for day in range(values.shape[1]):
             day_at = at + timedelta(days=day)
             rows.append({"day": day + 1, "date": day_at.date().isoformat(), "measure": measure,
-                         **_quantiles(series[:, day])})  # fmt: skip
-    kpis = model.kpis(result.per_rep)
+                         **_quantiles(values[:, day])})  # fmt: skip
+    kpis = model.kpis({k: np.concatenate(v) for k, v in per_rep.items()})
     summary = [{"kpi": k, **_quantiles(np.asarray(v, dtype=float))} for k, v in kpis.items()]
     return CaseworkForecast(at, days, reps, seed, pd.DataFrame(rows), pd.DataFrame(summary), state)

@@ -36,6 +36,7 @@ from ._cases import by_segment, case_history
 from ._events import CaseIngestReport, ingest_case_events, load_case_events
 from ._forecast import CaseState, CaseworkForecast, case_state, forecast_casework
 from ._model import CaseworkModel
+from ._uncertainty import parameter_draws
 
 __all__ = [
     "CALIBRATION_FILE",
@@ -45,6 +46,7 @@ __all__ = [
     "casework_config",
     "equity_table",
     "export_spec",
+    "forecast_from",
     "ingest",
     "load_casework_calibration",
     "present",
@@ -55,6 +57,8 @@ __all__ = [
 #: The template name of a social-services twin.
 TEMPLATE = "social-services"
 CALIBRATION_FILE = "casework_calibration.json"
+#: Groups of forecast replications, each with its own draw of the parameters.
+DEFAULT_GROUPS = 40
 
 
 class CaseworkConfigError(ValueError):
@@ -169,12 +173,32 @@ def run_forecast(
     seed: int = 1,
     at: datetime | None = None,
     workers: Mapping[str, int] | None = None,
+    groups: int = DEFAULT_GROUPS,
 ) -> CaseworkForecast:
     """Forecast the backlog and deadline performance from the present (see ``_forecast``),
-    with referrals at the level of the calibration's last ``recent_days``."""
-    model = load_casework_calibration(twin).model(workers, recent=True)
-    state = present(twin, at)
-    return forecast_casework(model, state, days, reps=reps, seed=seed)
+    with referrals at the level of the calibration's last ``recent_days``; ``groups`` groups of
+    replications each draw the parameters the calibration does not know (``_uncertainty``; 0:
+    the calibrated values exactly, the process noise alone)."""
+    cal = load_casework_calibration(twin)
+    return forecast_from(cal, present(twin, at), days, reps=reps, seed=seed, workers=workers,
+                         groups=groups)  # fmt: skip
+
+
+def forecast_from(
+    cal: CaseworkCalibration,
+    state: CaseState,
+    days: float,
+    *,
+    reps: int = 200,
+    seed: int = 1,
+    workers: Mapping[str, int] | None = None,
+    groups: int = DEFAULT_GROUPS,
+) -> CaseworkForecast:
+    """The forecast of a calibration from ``state`` (see :func:`run_forecast`)."""
+    model = cal.model(workers, recent=True)
+    n = min(groups, reps)
+    variants = parameter_draws(cal, n, seed, workers=workers) if n > 0 else []
+    return forecast_casework(model, state, days, reps=reps, seed=seed, variants=variants)
 
 
 class _PlainDumper(yaml.SafeDumper):

@@ -28,6 +28,7 @@ from ..casework import (
     export_spec,
     ingest,
     load_casework_calibration,
+    run_backtest,
     run_calibration,
     run_forecast,
     write_case_events,
@@ -41,6 +42,7 @@ from ._output import fail, parse_instant, print_ingest_reports, stderr, stdout
 from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
 
 __all__ = [
+    "casework_backtest",
     "casework_calibrate",
     "casework_compare",
     "casework_forecast",
@@ -492,3 +494,65 @@ def casework_state(twin: Twin, at: datetime | None, db: str | None, as_json: boo
         table.add_row(team, *(str(v) for v in row["where"].values()), str(row["past_deadline"]),
                       str(row["cases_per_worker"] or "-"))  # fmt: skip
     stdout.print(table)
+
+
+def casework_backtest(
+    name: str,
+    days: float | None,
+    origins: int,
+    step_days: float | None,
+    window_days: float | None,
+    reps: int,
+    seed: int,
+    home: Path | None,
+    db: str | None,
+    as_json: bool,
+) -> None:
+    """``twinsight backtest`` on a social-services twin: rolling origins (default 28 days
+    apart, 28 days scored each, calibrated on the twin's window before each), the open cases
+    per day against the forecast's median and bands and two naive baselines."""
+    ahead = 28.0 if days is None else days
+    step = ahead if step_days is None else step_days
+    if not (1 <= ahead <= MAX_DAYS and ahead == int(ahead)):
+        fail(f"--days: {ahead:g} is not a whole number of days in 1-{MAX_DAYS}", "e.g. --days 28")
+    if origins < 1 or step <= 0 or reps < 10 or (window_days is not None and window_days <= 0):
+        fail("--origins >= 1, --step-days > 0, --window-days > 0 and --reps >= 10",
+             "e.g. --origins 8 --step-days 28 --reps 200")  # fmt: skip
+    twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
+    try:
+        with _errors(db):
+            try:
+                if not as_json:
+                    stderr.print(f"backtesting {origins} origins (a calibration and a forecast "
+                                 "each)...", style="dim")  # fmt: skip
+                result = run_backtest(twin, days=int(ahead), origins=origins, step_days=step,
+                                      window_days=window_days, reps=reps, seed=seed)  # fmt: skip
+            except _EXPECTED as exc:
+                _fail_on(exc)
+    finally:
+        twin.close()
+    s = result.summary()
+    if as_json:
+        stdout.file.write(json.dumps({"twin": name, **s}, default=_num) + "\n")
+        return
+    table = Table(
+        title=f"backtest of '{name}': {s['origins']} origins x {int(ahead)} days, open cases per "
+        f"day, {reps} replications in {s['groups']} parameter draws",
+        title_justify="left",
+    )
+    for col in ("", "MAE (cases)", "90% coverage", "50% coverage"):
+        table.add_column(col, justify="right" if col else "left")
+    table.add_row("twin", f"{s['mae']:.1f}", f"{100 * s['coverage_90']:.1f}%",
+                  f"{100 * s['coverage_50']:.1f}%")  # fmt: skip
+    table.add_row("last value", f"{s['baselines']['last_value']['mae']:.1f}", "", "")
+    table.add_row("same day last week", f"{s['baselines']['same_day_last_week']['mae']:.1f}",
+                  "", "")  # fmt: skip
+    stdout.print(table)
+    lo, hi = s["coverage_90_band"]
+    verdict = "beats both baselines" if s["beats_baselines"] else "does NOT beat both baselines"
+    stdout.print(
+        f"the twin {verdict} on MAE; its 90% bands held {100 * s['coverage_90']:.1f}% of days "
+        f"(a calibrated band: {100 * lo:.0f}-{100 * hi:.0f}% with 95% probability over "
+        f"{s['origins']} independent origins)",
+        highlight=False,
+    )
