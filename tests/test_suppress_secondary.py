@@ -157,3 +157,19 @@ def test_the_subtraction_it_prevents() -> None:
     # 1 + 1 + 1 + 1 = 4: "<5" everywhere would pin every part to 1
     shown = protect({"all": 4, "a": 1, "b": 1, "c": 1, "d": 1}, [("all", ["a", "b", "c", "d"])])
     assert shown["all"] == CONFIDENTIAL and shown["a"] == "<5"
+
+
+def test_casework_observed_decisions_hide_what_the_total_gives_away() -> None:
+    from twinsight.service.services.casework import _observed
+
+    def row(n: int) -> dict[str, float]:
+        return {"decisions": n, "time_to_decision": 12.5, "within_deadline": 0.75}
+
+    observed = {"all": row(20), "district=N": row(3), "district=S": row(17),
+                "group=a": row(10), "group=b": row(10), "open": {"cases": 2}}  # fmt: skip
+    shown = _observed(observed, 5)
+    assert shown["district=N"]["decisions"] == "<5"
+    assert shown["district=S"] == {"decisions": CONFIDENTIAL, "time_to_decision": None,
+                                   "within_deadline": None}  # fmt: skip
+    assert shown["all"]["decisions"] == 20 and shown["group=a"]["decisions"] == 10
+    assert shown["open"] == {"cases": "<5"}
