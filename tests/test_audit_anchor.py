@@ -162,3 +162,38 @@ def test_the_cli_names_the_removed_entries_and_reanchors(tmp_path: Path) -> None
     assert "intact: 4 entries" in fixed.stdout  # 3 kept and the anchor-reset entry
     last = json.loads(runner.invoke(cli, ["audit", "ward", *home, "--json"]).stdout)["entries"][-1]
     assert (last["action"], last["detail"]) == ("anchor-reset", {"from": 5, "to": 3})
+
+
+def test_http_ingests_and_denials_move_the_anchors(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from twinsight.govern import AccessStore
+    from twinsight.service import ServiceSettings, create_app
+    from twinsight.twin import init_twin, open_twin
+
+    init_twin("ward", home=tmp_path).close()
+    access = AccessStore(tmp_path)
+    try:
+        token, _ = access.create("device", ["ward"])
+    finally:
+        access.close()
+    event = {"v": 1, "event_id": "e1", "type": "arrival", "time": "2026-03-02T08:00:00Z",
+             "unit": "ED", "patient_id": "MRN0042", "acuity": 3}  # fmt: skip
+    with TestClient(create_app(ServiceSettings(home=tmp_path))) as client:
+        sent = client.post("/api/v1/twins/ward/events", json=event,
+                           headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+        assert sent.status_code < 300, sent.text
+        assert client.get("/api/v1/twins").status_code == 401  # a denial: the home's log
+    twin = open_twin("ward", home=tmp_path)
+    try:
+        report = audit.verify(twin.engine)
+        assert report.intact and report.entries >= 1 and report.anchor_seq == report.head_seq
+    finally:
+        twin.close()
+    home = AccessStore(tmp_path)
+    try:
+        report = audit.verify(home.engine)
+        assert report.intact and report.anchor_seq == report.head_seq >= 1
+        assert (tmp_path / "access.anchor").is_file()
+    finally:
+        home.close()
