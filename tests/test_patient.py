@@ -187,10 +187,10 @@ def test_bayesian_updating_recovers_responses_with_nominal_coverage() -> None:
     truth at the nominal rate, within the binomial 99% band of 200 trials (0.845-0.955).
 
     The 90% prediction interval of the usual systolic pressure under a regimen never taken
-    (thiazide double, CCB standard, ARB half: new doses and an untried class) covered 0.87 of
-    1,000 such patients (docs/patient.md): 3 points below nominal, from averaging the onset over
-    a grid with the noise plugged in (with a known onset it is nominal). It is held to 0.80 here,
-    a guard against gross miscalibration rather than a claim of exactness."""
+    (thiazide double, CCB standard, ARB half: new doses and an untried class) is held to the
+    same band. Over 3,500 further patients (seeds 11 and 21-26, docs/patient.md) it covered
+    0.909 (95% CI 0.900-0.919): nominal; the 0.855 here and an earlier 0.873 of 1,000 are
+    Monte Carlo error (with the noise known the same patients give 0.911)."""
     rng = np.random.default_rng(7)
     model = BloodPressureModel()
     hits = {"baseline": 0, "thiazide": 0, "ccb": 0, "prediction": 0}
@@ -216,7 +216,7 @@ def test_bayesian_updating_recovers_responses_with_nominal_coverage() -> None:
         p_lo, p_hi = np.quantile(predicted[:, 0], [0.05, 0.95])
         hits["prediction"] += p_lo <= usual <= p_hi
     prediction = hits.pop("prediction") / n
-    assert 0.80 <= prediction <= 0.955, prediction
+    assert 0.845 <= prediction <= 0.955, prediction  # measured 0.855 (171 of 200)
     for name, count in hits.items():
         assert 0.845 <= count / n <= 0.955, (name, count / n)
     # learning: the posterior sd of the thiazide response is well below the prior's 0.5
