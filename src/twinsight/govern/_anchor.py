@@ -12,7 +12,7 @@ between the two leaves the anchor behind the database (accepted: verify checks t
 the anchor and reports the lag), never ahead of it. An anchor ahead of the database means
 entries were removed. Writers in several threads or processes take an exclusive lock on
 ``<anchor>.lock`` and the anchor only ever moves forward (a slower writer of an older entry
-leaves it alone); the file is replaced atomically (written, synced, renamed).
+leaves it alone); the file is replaced atomically (written to a temporary file, renamed).
 
 Entries appended with ``durable=False`` do not move the anchor (their commit may still be lost
 in a power cut, which would leave the anchor ahead): the next durable append covers them.
@@ -85,13 +85,17 @@ class AnchorFile:
     def __init__(self, path: Path, key_file: Path) -> None:
         self.path = Path(path)
         self.key_file = Path(key_file)
+        self._cached: bytes | None = None  # the key file's key, once read
 
     def _key(self, create: bool) -> bytes:
         from_env = os.environ.get(ANCHOR_KEY_ENV)
         if from_env:
             return from_env.encode("utf-8")
+        if self._cached is not None:
+            return self._cached
         try:
-            return self.key_file.read_text(encoding="ascii").strip().encode("ascii")
+            self._cached = self.key_file.read_text(encoding="ascii").strip().encode("ascii")
+            return self._cached
         except FileNotFoundError:
             if not create:
                 raise AnchorError(
@@ -120,6 +124,8 @@ class AnchorFile:
             return None
         except OSError as exc:
             raise AnchorError(f"cannot read the audit anchor {self.path}: {exc}") from None
+        if not text.strip():  # a power cut before the new file's data reached the disk
+            return None
         try:
             body = json.loads(text)
             seq, digest, mac = int(body["seq"]), str(body["hash"]), str(body["mac"])
@@ -144,10 +150,10 @@ class AnchorFile:
         body = {"v": 1, "seq": anchor.seq, "hash": anchor.hash}
         body["mac"] = self._mac(key, anchor.seq, anchor.hash)
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        # no fsync: the entry's commit was synced before this began, so a power cut can only
+        # leave the previous anchor (behind: accepted) or an empty file (read as none yet)
         with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(json.dumps(body) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(tmp, self.path)
 
     def advance(self, seq: int, digest: str) -> None:
