@@ -70,6 +70,7 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("POST", f"{TWIN}/outbreak/calibrate"): ANALYSE,
     ("GET", f"{TWIN}/outbreak/chime"): READ,
     ("POST", f"{TWIN}/outbreak/observations"): INGEST,
+    ("POST", f"{TWIN}/outbreak/compare"): ANALYSE,
     ("GET", f"{TWIN}/patient/readings"): READ,
     ("POST", f"{TWIN}/patient/readings"): INGEST,
     ("GET", f"{TWIN}/patient/recommendation"): ANALYSE,
@@ -107,6 +108,8 @@ def _request(method: str, path: str, i: int) -> dict[str, Any]:
         return {"json": [_event(i + 1000)]}
     if path.endswith("/scenarios") and method == "POST":
         return {"json": _SCENARIO, "params": {"replace": "true"}}
+    if path.endswith("/outbreak/compare"):
+        return {"json": {"scenarios": ["distancing=30%@10"], "days": 10, "reps": 10}}
     if path.endswith("/compare"):
         return {"json": {"scenarios": [_SCENARIO], "reps": 10}}
     if path.endswith("/optimise") and method == "POST":

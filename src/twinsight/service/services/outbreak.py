@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from typing import Any
 
 from ...govern import DEFAULT_K, audit, suppress
@@ -18,13 +19,16 @@ from ...outbreak import (
     OutbreakCalibrationError,
     OutbreakConfigError,
     OutbreakIngestError,
+    OutbreakScenarioError,
     ingest_counts,
     outbreak_config,
     run_calibration,
     run_chime,
+    run_compare,
     run_forecast,
 )
 from ...outbreak._ingest import load_counts
+from ..problems import ProblemError
 from ..schemas_health import (
     ChimeOut,
     CountsRow,
@@ -35,9 +39,10 @@ from ..schemas_health import (
 from .health_common import HTTP_SOURCE, ingest_posted, not_ready, require_template
 from .registry import TwinHandle
 
-__all__ = ["calibrate", "chime_out", "forecast_out", "ingest_rows"]
+__all__ = ["calibrate", "chime_out", "compare_out", "forecast_out", "ingest_rows"]
 
 TEMPLATE = "outbreak"
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _METRICS = ("admissions", "census", "icu", "ventilated")
 _EXPECTED = (OutbreakConfigError, OutbreakCalibrationError, OutbreakIngestError, ValueError)
 
@@ -82,6 +87,31 @@ def forecast_out(
         capacity={m: (capacity.of(m) if capacity else None) for m in _METRICS[1:]},
         calibrated=calibrated,
     )
+
+
+def compare_out(
+    handle: TwinHandle, scenarios: list[str], days: int, reps: int, seed: int
+) -> dict[str, Any]:
+    """Scenarios (``NAME=30%@10``, or names stored in the twin's ``scenarios/``) against the
+    baseline with common random numbers (``outbreak._scenarios``): the comparison's JSON.
+    422 for a scenario that cannot be read; 409 when the twin has no settings or counts."""
+    require_template(handle, TEMPLATE)
+    stored = handle.twin.path / "scenarios"
+    for name in (s for s in scenarios if "=" not in s):  # never read a path named in a request
+        if not _NAME.fullmatch(name) or not (stored / f"{name}.yaml").is_file():
+            raise ProblemError(
+                422,
+                "invalid-scenario",
+                "Invalid scenario",
+                f"no stored scenario {name!r}: give NAME=30%@10 or a stored scenario's name",
+            )
+    try:
+        comp = run_compare(handle.twin, scenarios, days, reps=reps, seed=seed)
+    except OutbreakScenarioError as exc:
+        raise ProblemError(422, "invalid-scenario", "Invalid scenario", str(exc)) from None
+    except _EXPECTED as exc:
+        raise not_ready(handle, str(exc)) from None
+    return {"twin": handle.twin.name, **comp.to_json()}
 
 
 def calibrate(handle: TwinHandle, actor: str) -> OutbreakCalibrationOut:
