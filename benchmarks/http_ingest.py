@@ -55,12 +55,19 @@ TWIN = "bench"
 _SERVER = """
 import sys, uvicorn
 from twinsight.service import ServiceSettings, create_app
-home, port, db, http, loop, lane = sys.argv[1:7]
+home, port, db, http, loop, lane, access = sys.argv[1:8]
 settings = ServiceSettings(home=home, db_url=db or None, ingest_rate=None)
 app = create_app(settings)
 app.state.fast_ingest = lane == "lane"
-uvicorn.run(app, host="127.0.0.1", port=int(port), http=http, loop=loop,
-            access_log=False, log_level="warning")
+if access == "nolog":
+    logging = dict(access_log=False, log_level="warning")
+else:  # as `twinsight serve` logs ("all": every request, no filter)
+    from twinsight.cli._serve import serve_log_config
+    config = serve_log_config()
+    if access == "all":
+        del config["loggers"]["uvicorn.access"]["filters"]
+    logging = dict(access_log=True, log_config=config)
+uvicorn.run(app, host="127.0.0.1", port=int(port), http=http, loop=loop, **logging)
 """
 
 
@@ -166,7 +173,7 @@ def _device_token(home: Path) -> str:
 
 
 def _serve(
-    home: Path, db: str | None, http: str, loop: str, lane: bool = True
+    home: Path, db: str | None, http: str, loop: str, lane: bool = True, access: str = "nolog"
 ) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     profile = os.environ.get("TWINSIGHT_BENCH_PROFILE")  # a file: cProfile the server
@@ -174,9 +181,11 @@ def _serve(
     script = home / "serve.py"
     script.write_text(_SERVER, encoding="utf-8")
     args = [*python, str(script), str(home), str(port), db or "", http, loop]
-    args.append("lane" if lane else "route")
+    args += ["lane" if lane else "route", access]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.Popen(args, env=env)
+    # with an access log, its lines (stdout) to a file, as a service manager would keep them
+    log = open(home / "server.log", "wb") if access != "nolog" else None  # noqa: SIM115
+    proc = subprocess.Popen(args, env=env, stdout=log)
     print(f"server pid {proc.pid}", file=sys.stderr, flush=True)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -207,6 +216,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="16 connections for 3 s")
     parser.add_argument("--db", default=None, help="PostgreSQL URL instead of SQLite")
     parser.add_argument(
+        "--access-log",
+        choices=["serve", "all"],
+        default=None,
+        help="the server logs as `twinsight serve` does (serve: single events answered 200 "
+        "left out of the access log; all: one line per request); default: no access log",
+    )
+    parser.add_argument(
         "--route",
         action="store_true",
         help="through FastAPI's route instead of the lean ingest lane (fastpath.py)",
@@ -219,7 +235,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="twinsight-http-bench-") as tmp:
         home = Path(tmp)
         init_twin(TWIN, home=home, db_url=args.db).close()
-        proc, port = _serve(home, args.db, http, loop, lane=not args.route)
+        proc, port = _serve(
+            home, args.db, http, loop, lane=not args.route, access=args.access_log or "nolog"
+        )
         load = Load(port, _device_token(home), connections)
         try:
             load_before = os.getloadavg()[0]
@@ -253,6 +271,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result = {
         "store": "postgresql" if args.db else "sqlite",
         "path": "route" if args.route else "lane",
+        "access_log": args.access_log,
         "connections": connections,
         "http": http,
         "loop": loop,
@@ -276,7 +295,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "goal_ratio": round(rate / GOAL, 2),
     }
     print(
-        f"{result['store']} ({result['path']}): {connections} keep-alive connections "
+        f"{result['store']} ({result['path']}"
+        f"{f', access log {args.access_log}' if args.access_log else ''}): "
+        f"{connections} keep-alive connections "
         f"({http}, {loop}), "
         f"{measured} single-event requests acknowledged durably in {seconds:.1f} s = "
         f"{rate:,.0f} requests/s (p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "

@@ -142,6 +142,9 @@ CASES: list[Case] = [
      json=arrival("n-8"))),
     ("rate limited", lambda s: [s.post("device-limited", json=arrival(f"r-{i}"))
      for i in range(BURST + 1)][-1]),
+    ("repeated content type", lambda s: s.client.post(EVENTS, content=b"{}", headers=[
+     ("content-type", "text/plain"), ("content-type", "application/json"),
+     ("authorization", f"Bearer {s.tokens['admin']}")])),
     ("GET is not the lane", lambda s: s.client.get(EVENTS, headers={"Authorization":
      f"Bearer {s.tokens['admin']}"})),
 ]  # fmt: skip
@@ -224,3 +227,27 @@ def test_the_route_stays_documented_in_openapi(tmp_path: Path) -> None:
         "$ref": "#/components/schemas/AdtEvent"
     }
     assert {"200", "401", "403", "413", "415", "422", "429"} <= set(operation["responses"])
+
+
+def _access(method: str, path: str, status: int) -> logging.LogRecord:
+    """An access-log record as uvicorn makes it (client, method, path, HTTP version, status)."""
+    return logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", method, path, "1.1", status), None,
+    )  # fmt: skip
+
+
+def test_serve_leaves_only_single_events_answered_200_out_of_the_access_log() -> None:
+    from twinsight.cli._serve import serve_log_config
+
+    config = serve_log_config()
+    assert config["loggers"]["uvicorn.access"]["filters"] == ["single-events"]
+    assert config["filters"]["single-events"]["()"].endswith("fastpath.IngestAccessFilter")
+    keep = fastpath.IngestAccessFilter().filter
+    assert not keep(_access("POST", EVENTS, 200))
+    assert keep(_access("POST", EVENTS, 422))  # refused events stay in the log
+    assert keep(_access("POST", EVENTS, 401))
+    assert keep(_access("POST", EVENTS + "/batch", 200))
+    assert keep(_access("POST", EVENTS + "?x=1", 200))
+    assert keep(_access("GET", "/api/v1/twins/ward/state", 200))
+    assert keep(logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, "plain", (), None))

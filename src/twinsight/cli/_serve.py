@@ -13,7 +13,7 @@ import errno
 import ipaddress
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.engine import make_url
@@ -23,7 +23,7 @@ from ._app import app
 from ._output import fail, stderr
 from ._twin import DbOpt, HomeOpt
 
-__all__ = ["serve"]
+__all__ = ["serve", "serve_log_config"]
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -73,6 +73,20 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def serve_log_config() -> dict[str, Any]:
+    """uvicorn's logging, with the service's own log, and the access log without the lines of
+    single events answered 200 (audited already; ``fastpath.IngestAccessFilter``)."""
+    import uvicorn
+
+    config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"]["twinsight"] = {"handlers": ["default"], "level": "INFO"}
+    config.setdefault("filters", {})["single-events"] = {
+        "()": "twinsight.service.fastpath.IngestAccessFilter"
+    }
+    config["loggers"]["uvicorn.access"]["filters"] = ["single-events"]
+    return config
 
 
 @app.command()
@@ -168,8 +182,7 @@ def serve(
         f"http://{host}:{port}/; Ctrl+C stops)",
         highlight=False,
     )
-    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    log_config["loggers"]["twinsight"] = {"handlers": ["default"], "level": "INFO"}
+    log_config = serve_log_config()
     # open live feeds (the dashboard's server-sent events) never end by themselves: LiveServer
     # ends them on Ctrl+C; anything still open 3 s later is closed
     config = uvicorn.Config(create_app(settings), log_config=log_config, access_log=True,
