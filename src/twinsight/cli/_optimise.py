@@ -1,10 +1,12 @@
 """``twinsight optimise NAME PROBLEM.yaml``: the cheapest decision that meets the targets.
 
 NAME is the twin the optimisation belongs to: its model is the base when the problem says
-``twin:``, and the finished run is recorded in its store (``twinsight runs``). With a ``spec:``
-file as the base, NAME need not be an existing twin (the run is then not recorded). Exit codes:
-0 a feasible decision was found; 1 none is feasible (the report shows the closest decision and
-how far it misses each target) or the run failed; 2 bad input; 130 interrupted (nothing stored).
+``twin:`` (a hospital or a social-services twin; a contact-centre twin's week is written with
+``twinsight staffing NAME --spec-out``), and the finished run is recorded in its store
+(``twinsight runs``). With a ``spec:`` file as the base, NAME need not be an existing twin (the
+run is then not recorded). Exit codes: 0 a feasible decision was found; 1 none is feasible (the
+report shows the closest decision and how far it misses each target) or the run failed; 2 bad
+input; 130 interrupted (nothing stored).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from ..optimise import (
     spec_builder,
 )
 from ..scale import ScaleError, open_executor
-from ..spec import FlowSpec, SpecError
+from ..spec import FlowSpec, Problem, SpecError
 from ..twin import Twin, TwinError, open_twin
 from ._app import ClusterOpt, ExecutorName, ExecutorOpt, WorkersOpt, app
 from ._output import EXIT_BAD_INPUT, EXIT_RUN_FAILED, fail, report_spec_error, stderr, stdout
@@ -48,9 +50,11 @@ def _report_problem_file(exc: ProblemFileError) -> None:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
-def _twin_spec(twin: Twin, problem: OptimisationProblem) -> FlowSpec:
-    """The hospital twin's calibrated model as a flow spec: ``days`` from an empty hospital, or
-    from the present state with ``twin.present``."""
+def _twin_spec(twin: Twin, problem: OptimisationProblem, source: str) -> FlowSpec:
+    """The twin's calibrated model as a flow spec: ``days`` from an empty hospital, or from the
+    present state with ``twin.present`` (a social-services twin: ``_casework_spec``)."""
+    if twin.template == "social-services":
+        return _casework_spec(twin, problem, source)
     from ..assimilate import current_state
     from ..forecast._build import model_from_calibration
     from ..hospital._ops import _calibration, configured_beds
@@ -60,6 +64,48 @@ def _twin_spec(twin: Twin, problem: OptimisationProblem) -> FlowSpec:
     model = model_from_calibration(_calibration(twin, state.at), configured_beds(twin))
     start = state if problem.twin.present else None
     return model.spec(start, problem.twin.days, interval=24.0, name=f"hospital twin {twin.name}")
+
+
+def _casework_spec(twin: Twin, problem: OptimisationProblem, source: str) -> FlowSpec:
+    """A social-services twin's calibrated model (time unit: days): ``days`` after a warm-up of
+    ``run.warmup`` (default 90) days from empty, at the window's referral rates; or, with
+    ``present``, ``days`` from its open cases at the referral level of the last weeks. A
+    decision on a team's slots (``resources.team_<t>.capacity``) must have ``scale`` = the
+    caseload, so that it counts caseworkers."""
+    from ..casework import CaseworkCalibrationError, load_casework_calibration, present
+
+    assert problem.twin is not None
+    try:
+        cal = load_casework_calibration(twin)
+    except CaseworkCalibrationError as exc:
+        raise ValueError(str(exc)) from None
+    model = cal.model(recent=problem.twin.present)
+    problems = []
+    for name, d in problem.decisions.items():
+        team = d.path.removeprefix("resources.team_").removesuffix(".capacity")
+        if d.path.startswith("resources.team_") and team in model.teams:
+            caseload = model.teams[team].caseload
+            if d.scale != caseload:
+                problems.append(Problem(f"decisions.{name}.scale", f"team {team}'s slots are "
+                                        f"caseworkers x {caseload}: give 'scale: {caseload}' so "
+                                        "the decision counts caseworkers"))  # fmt: skip
+    if problems:
+        raise ProblemFileError(source, problems)
+    name = f"casework twin {twin.name}"
+    days = problem.twin.days
+    if problem.twin.present:
+        state = present(twin)
+        at = state.at
+        minutes = at.hour * 60 + at.minute
+        return model.spec(
+            days,
+            start_day=("mon", "tue", "wed", "thu", "fri", "sat", "sun")[at.weekday()],
+            start_time=f"{minutes // 60:02d}:{minutes % 60:02d}",
+            initial_state=state.initial_state(),
+            name=name,
+        )
+    warmup = 90.0 if problem.run.warmup is None else problem.run.warmup
+    return model.spec(days + warmup, warmup=warmup, name=name)
 
 
 def _decision_text(ev: Evaluation) -> str:
@@ -156,32 +202,27 @@ def optimise_command(
         twin = open_twin(name, home=home, db_url=db)
     except TwinError as exc:
         if problem.twin is not None:
-            fail(str(exc), "the problem's 'twin:' base needs an existing hospital twin")
-    if twin is not None and problem.twin is not None and twin.template == "social-services":
-        twin.close()
-        fail(
-            f"{problem_path}: 'twin:' is the hospital twin's model, and '{name}' is a "
-            "social-services twin",
-            "write its model with 'twinsight casework spec NAME --out casework.yaml' and give "
-            "'spec: casework.yaml' (see examples/casework/staffing.yaml)",
-        )
+            fail(str(exc), "the problem's 'twin:' base needs an existing hospital or "
+                 "social-services twin")  # fmt: skip
     if twin is not None and problem.twin is not None and twin.template == "contact-centre":
         twin.close()
         fail(
-            f"{problem_path}: 'twin:' is the hospital twin's model, and '{name}' is a "
-            "contact-centre twin",
+            f"{problem_path}: 'twin:' is a hospital or social-services twin's model, and "
+            f"'{name}' is a contact-centre twin",
             "write its week with 'twinsight staffing NAME --spec-out week.yaml' and give "
             "'spec: week.yaml' (see examples/contact/staffing_peak.yaml)",
         )
     try:
         try:
             base = (
-                _twin_spec(twin, problem)
+                _twin_spec(twin, problem, problem_path)
                 if twin and problem.twin
                 else base_spec(problem, problem_path)
             )
         except SpecError as exc:
             report_spec_error(exc)
+        except ProblemFileError as exc:
+            _report_problem_file(exc)
         except ValueError as exc:
             fail(f"the twin's model cannot be built: {exc}", "run 'twinsight calibrate' first")
         try:

@@ -132,10 +132,16 @@ class SearchSettings(_Model):
 
 
 class TwinBase(_Model):
-    """The hospital twin's own model (calibrated from its events) as the base: ``days`` simulated
-    (hours in the model: set ``run.warmup`` to let the wards fill) from an empty hospital, or
-    from the twin's present state with ``present``. Decisions name resources such as
-    ``resources.MED1_beds.capacity`` (one ``<UNIT>_beds`` per unit)."""
+    """The twin's own model (calibrated from its events) as the base.
+
+    A hospital twin: ``days`` simulated (hours in the model: set ``run.warmup`` to let the wards
+    fill) from an empty hospital, or from the twin's present state with ``present``. Decisions
+    name resources such as ``resources.MED1_beds.capacity`` (one ``<UNIT>_beds`` per unit).
+
+    A social-services twin (time unit: days): ``days`` after ``run.warmup`` days (default 90)
+    from empty, or ``days`` from its open cases with ``present``. Decisions count caseworkers:
+    ``{path: resources.team_<t>.capacity, scale: <caseload>}``; targets such as
+    ``journey_within_target[team:<t>]`` (share decided within the deadline)."""
 
     days: float = Field(default=56.0, gt=0)
     present: bool = False
