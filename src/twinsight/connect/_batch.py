@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import orjson
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, Insert, Table, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..store import IngestRow, QuarantineRow
 from ._adt import AdtEvent, parse_adt
-from ._fast import PlainCsv, PlainEvent, plain_event
+from ._fast import Fields, PlainCsv, PlainEvent, plain_fields, utc_text
 
 __all__ = ["Batch", "Context", "Pseudonymise", "Record", "commit_batch"]
 
@@ -136,16 +137,16 @@ class Context:
             self._reject(record, text, None, f"not UTF-8 text (byte {exc.start})", batch)
             return
         if self._plain_csv is not None:
-            plain = self._plain_csv(text)
-            if plain is not None:
-                batch.events.append(self._event_row(plain))
+            fields = self._plain_csv.fields(text)
+            if fields is not None:
+                batch.events.append(self._row(*fields))
+                return
+        elif self.header is None:
+            fields = _plain_json(record.data)
+            if fields is not None:
+                batch.events.append(self._row(*fields))
                 return
         row, problem = self._fields(text)
-        if row is not None and self.header is None:
-            plain = plain_event(row)
-            if plain is not None:
-                batch.events.append(self._event_row(plain))
-                return
         if row is None:
             self._reject(record, text, None, problem or "unreadable record", batch)
             return
@@ -177,23 +178,65 @@ class Context:
 
     def _event_row(self, event: AdtEvent | PlainEvent) -> tuple[Any, ...]:
         """The row for ``adt_events``, in ``_EVENT_COLUMNS`` order."""
-        patient_key = self.pseudonymise(event.patient_id)
-        kind = event.type if isinstance(event, PlainEvent) else event.type.value
-        if event.event_id is not None:
-            event_key = f"id:{event.event_id}"
+        if isinstance(event, PlainEvent):
+            return self._row(*event)
+        return self._row(
+            event.event_id,
+            event.type.value,
+            event.time,
+            event.unit,
+            event.from_unit,
+            event.patient_id,
+            event.acuity,
+            event.specialty,
+            event.admission,
+        )
+
+    def _row(
+        self,
+        event_id: str | None,
+        kind: str,
+        time: datetime | str,
+        unit: str,
+        from_unit: str | None,
+        patient_id: str,
+        acuity: int | None,
+        specialty: str | None,
+        admission: str | None,
+    ) -> tuple[Any, ...]:
+        """The row of one event's values (the hot path): ``time`` a ``datetime`` or the text of
+        a whole-second UTC timestamp (see ``_fast.Fields``)."""
+        patient_key = self._pseudonyms.get(patient_id)
+        if patient_key is None:
+            patient_key = self.pseudonymise(patient_id)
+        if type(time) is str:
+            if event_id is not None:
+                event_key = "id:" + event_id
+            else:
+                natural = f"{patient_key}|{kind}|{time[:19]}+00:00|{unit}"
+                event_key = "nk:" + hashlib.sha256(natural.encode("utf-8")).hexdigest()
+            instant: Any = utc_text(time) if self.sqlite else datetime.fromisoformat(time)
         else:
-            natural = f"{patient_key}|{kind}|{event.time.astimezone(UTC).isoformat()}|{event.unit}"
-            event_key = "nk:" + hashlib.sha256(natural.encode("utf-8")).hexdigest()
+            assert isinstance(time, datetime)
+            if event_id is not None:
+                event_key = "id:" + event_id
+            else:
+                natural = f"{patient_key}|{kind}|{time.astimezone(UTC).isoformat()}|{unit}"
+                event_key = "nk:" + hashlib.sha256(natural.encode("utf-8")).hexdigest()
+            if self.sqlite and time.tzinfo is UTC and time.year >= 1000:
+                instant = time.isoformat(" ", "microseconds")[:26]  # what _instant gives
+            else:
+                instant = self._instant(time)
         return (
             event_key,
             patient_key,
             kind,
-            self._instant(event.time),
-            event.unit,
-            event.from_unit,
-            event.acuity,
-            event.specialty,
-            event.admission,
+            instant,
+            unit,
+            from_unit,
+            acuity,
+            specialty,
+            admission,
             self.ingest_id,
             self.received_at,
         )
@@ -254,6 +297,20 @@ class Context:
     def _alias(self, raw: object) -> str:
         value = raw if isinstance(raw, str) else json.dumps(raw)
         return f"pseudonym:{self.pseudonymise(value)}" if value else ""
+
+
+def _plain_json(data: bytes) -> Fields | None:
+    """The plain ``Fields`` of a JSON line decoded by orjson, else None (``json`` decides).
+
+    orjson refuses what ``json`` takes but JSON does not (NaN, lone surrogates, a BOM) and
+    reads an integer beyond 64 bits as a float: neither can make a record plain, so a record
+    plain by orjson's reading reads the same by ``json.loads`` (``tests/test_ingest_fast.py``).
+    """
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    return plain_fields(value) if type(value) is dict else None
 
 
 def _validate(row: dict[str, Any], clean: bool) -> AdtEvent:

@@ -8,18 +8,33 @@ returns ``None`` and takes the pydantic path, which decides and words the reason
 store the same rows and quarantine the same records with the same reasons
 (``tests/test_ingest_fast.py`` checks this on generated records). It roughly halves the CPU
 time per record of a file ingest (``benchmarks/ingest.py``).
+
+The ingest itself takes the records' ``Fields`` (``plain_fields``, ``PlainCsv.fields``,
+``PlainValues.fields``): the same decision, but a whole-second UTC timestamp
+(``2026-01-05T10:00:00Z``) is left as its text, so the store's UTC text can be cut from it
+without making a ``datetime`` (``utc_text``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from ._adt import ADT_FIELDS, AdtType
 
-__all__ = ["PlainCsv", "PlainEvent", "plain_csv", "plain_event"]
+__all__ = [
+    "Fields",
+    "PlainCsv",
+    "PlainEvent",
+    "PlainValues",
+    "as_event",
+    "plain_csv",
+    "plain_event",
+    "plain_fields",
+    "utc_text",
+]
 
 _TYPES = frozenset(t.value for t in AdtType)
 _ADMISSIONS = frozenset(("emergency", "elective"))
@@ -31,6 +46,15 @@ _ISO = re.compile(
     r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)\Z"
 )
 _TRANSFER = AdtType.transfer.value
+#: Calendar dates seen (``YYYY-MM-DD`` -> is it a real date); cleared when it grows this large.
+_DATES: dict[str, bool] = {}
+_DATES_MAX = 100_000
+
+#: A plain record's values in ``PlainEvent`` order; ``time`` is a ``datetime``, or the text of a
+#: whole-second UTC timestamp (``YYYY-MM-DDTHH:MM:SSZ`` or ``...+00:00``, year 1000 on).
+Fields = tuple[
+    str | None, str, datetime | str, str, str | None, str, int | None, str | None, str | None
+]
 
 
 class PlainEvent(NamedTuple):
@@ -84,6 +108,56 @@ def _admission(value: Any) -> str | None:
     raise _NotPlain
 
 
+def _real_date(day: str) -> bool:
+    known = _DATES.get(day)
+    if known is None:
+        if len(_DATES) >= _DATES_MAX:
+            _DATES.clear()
+        try:
+            date.fromisoformat(day)
+            known = True
+        except ValueError:
+            known = False
+        _DATES[day] = known
+    return known
+
+
+def _when(stamp: Any) -> datetime | str | None:
+    """A plain timestamp: the text of a whole-second UTC one (its date checked), else the
+    ``datetime``; None when it is not plain (pydantic decides)."""
+    if type(stamp) is str:
+        if not _ISO.match(stamp):
+            return None
+        size = len(stamp)
+        if (
+            (size == 20 or (size == 25 and stamp.endswith("+00:00")))
+            and stamp[0] != "0"
+            and (size == 25 or stamp[19] == "Z")
+        ):
+            return stamp if _real_date(stamp[:10]) else None
+        try:
+            return datetime.fromisoformat(stamp)
+        except ValueError:
+            return None
+    if type(stamp) is datetime and stamp.utcoffset() is not None:
+        return stamp
+    return None
+
+
+def utc_text(stamp: str) -> str:
+    """The store's SQLite text (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC) of a ``Fields`` text time."""
+    return stamp[:10] + " " + stamp[11:19] + ".000000"
+
+
+def as_event(fields: Fields) -> PlainEvent:
+    """The ``PlainEvent`` of a record's ``Fields`` (a text time read as a ``datetime``)."""
+    event_id, kind, when, unit, from_unit, patient, acuity, specialty, admission = fields
+    if type(when) is str:
+        when = datetime.fromisoformat(when)
+    assert isinstance(when, datetime)
+    return PlainEvent(event_id, kind, when, unit, from_unit, patient, acuity, specialty, admission)
+
+
 def _version_ok(row: Mapping[str, Any]) -> bool:
     if "v" not in row:
         return True
@@ -93,7 +167,13 @@ def _version_ok(row: Mapping[str, Any]) -> bool:
 
 def plain_event(row: Mapping[str, Any]) -> PlainEvent | None:
     """The event of ``row`` (field -> value; blank text means absent) if it is plain, else
-    None (let pydantic decide). Written inline: it runs once per record of a file."""
+    None (let pydantic decide)."""
+    fields = plain_fields(row)
+    return None if fields is None else as_event(fields)
+
+
+def plain_fields(row: Mapping[str, Any]) -> Fields | None:
+    """``plain_event`` as ``Fields``. Written inline: it runs once per record of a file."""
     if not row.keys() <= _FIELDS or ("v" in row and not _version_ok(row)):
         return None
     get = row.get
@@ -111,17 +191,8 @@ def plain_event(row: Mapping[str, Any]) -> PlainEvent | None:
         or patient.isspace()
     ):
         return None
-    stamp = get("time")
-    if type(stamp) is str:
-        if not _ISO.match(stamp):
-            return None
-        try:
-            when = datetime.fromisoformat(stamp)
-        except ValueError:
-            return None
-    elif type(stamp) is datetime and stamp.utcoffset() is not None:
-        when = stamp
-    else:
+    when = _when(get("time"))
+    if when is None:
         return None
     event_id = get("event_id")
     from_unit = get("from_unit")
@@ -143,21 +214,15 @@ def plain_event(row: Mapping[str, Any]) -> PlainEvent | None:
         return None
     if (kind == _TRANSFER and from_unit is None) or from_unit == unit:
         return None
-    return PlainEvent(event_id, kind, when, unit, from_unit, patient, acuity, specialty, admission)
+    return (event_id, kind, when, unit, from_unit, patient, acuity, specialty, admission)
 
 
-class PlainCsv:
-    """``plain_event`` for the CSV records of one header, without building a dict per record.
+class _Positions:
+    """Where each ADT field is in a record of one header (None: not there)."""
 
-    Call it with a record's text (its line end included): the event when the record is plain
-    (no quote, carriage return or NUL inside; as many cells as the header), else None. The
-    header's names must be distinct ADT fields with ``type``, ``time``, ``unit`` and
-    ``patient_id`` among them (what the file reader checks).
-    """
-
-    def __init__(self, header: list[str]) -> None:
-        where = {name: i for i, name in enumerate(header)}
-        self.width = len(header)
+    def __init__(self, names: list[str]) -> None:
+        where = {name: i for i, name in enumerate(names)}
+        self.width = len(names)
         self.v = where.get("v")
         self.type = where["type"]
         self.time = where["time"]
@@ -169,7 +234,22 @@ class PlainCsv:
         self.specialty = where.get("specialty")
         self.admission = where.get("admission")
 
+
+class PlainCsv(_Positions):
+    """``plain_event`` for the CSV records of one header, without building a dict per record.
+
+    Call it with a record's text (its line end included): the event when the record is plain
+    (no quote, carriage return or NUL inside; as many cells as the header), else None. The
+    header's names must be distinct ADT fields with ``type``, ``time``, ``unit`` and
+    ``patient_id`` among them (what the file reader checks).
+    """
+
     def __call__(self, text: str) -> PlainEvent | None:
+        fields = self.fields(text)
+        return None if fields is None else as_event(fields)
+
+    def fields(self, text: str) -> Fields | None:
+        """The record's ``Fields`` when it is plain, else None."""
         body = text.rstrip("\r\n")
         if '"' in body or "\r" in body or "\n" in body or "\x00" in body:
             return None
@@ -179,38 +259,91 @@ class PlainCsv:
         if self.v is not None and cells[self.v].strip() not in ("1", ""):
             return None
         kind = cells[self.type]
-        stamp = cells[self.time]
         unit = cells[self.unit]
         patient = cells[self.patient]
         if (
             kind not in _TYPES
-            or not _ISO.match(stamp)
             or not 0 < len(unit) <= 100
             or not 0 < len(patient) <= 200
             or unit.isspace()
             or patient.isspace()
         ):
             return None
+        when = _when(cells[self.time])
+        if when is None:
+            return None
         try:
-            when = datetime.fromisoformat(stamp)
-            event_id = self._optional(cells, self.event_id, 200)
-            from_unit = self._optional(cells, self.from_unit, 100)
-            specialty = self._optional(cells, self.specialty, 100)
-            acuity = _acuity(cells[self.acuity]) if self.acuity is not None else None
-            admission = _admission(cells[self.admission]) if self.admission is not None else None
-        except (ValueError, _NotPlain):
+            i = self.event_id
+            event_id = None if i is None else _text(cells[i], 200)
+            i = self.from_unit
+            from_unit = None if i is None else _text(cells[i], 100)
+            i = self.specialty
+            specialty = None if i is None else _text(cells[i], 100)
+            i = self.acuity
+            acuity = None if i is None else _acuity(cells[i])
+            i = self.admission
+            admission = None if i is None else _admission(cells[i])
+        except _NotPlain:
             return None
         if (kind == _TRANSFER and from_unit is None) or from_unit == unit:
             return None
-        return PlainEvent(
-            event_id, kind, when, unit, from_unit, patient, acuity, specialty, admission
-        )
+        return (event_id, kind, when, unit, from_unit, patient, acuity, specialty, admission)
 
-    @staticmethod
-    def _optional(cells: list[str], index: int | None, longest: int) -> str | None:
-        if index is None:
+
+class PlainValues(_Positions):
+    """``plain_event`` for rows given as value tuples in the order of ``names`` (Parquet).
+
+    A value of None is an absent field (a Parquet null), as ``plain_event`` reads a row
+    without that key: ``PlainValues(names)(values)`` equals
+    ``plain_event({k: v for k, v in zip(names, values) if v is not None})``. The names must
+    be distinct ADT fields with ``type``, ``time``, ``unit`` and ``patient_id`` among them.
+    """
+
+    def __call__(self, values: tuple[Any, ...]) -> PlainEvent | None:
+        fields = self.fields(values)
+        return None if fields is None else as_event(fields)
+
+    def fields(self, values: tuple[Any, ...]) -> Fields | None:
+        """The row's ``Fields`` when it is plain, else None."""
+        if self.v is not None:
+            v = values[self.v]
+            if v is not None and not (
+                (type(v) is int and v == 1) or (type(v) is str and v.strip() in ("1", ""))
+            ):
+                return None
+        kind = values[self.type]
+        unit = values[self.unit]
+        patient = values[self.patient]
+        if (
+            type(kind) is not str
+            or kind not in _TYPES
+            or type(unit) is not str
+            or type(patient) is not str
+            or not 0 < len(unit) <= 100
+            or not 0 < len(patient) <= 200
+            or unit.isspace()
+            or patient.isspace()
+        ):
             return None
-        return _text(cells[index], longest)
+        when = _when(values[self.time])
+        if when is None:
+            return None
+        try:
+            i = self.event_id
+            event_id = None if i is None else _text(values[i], 200)
+            i = self.from_unit
+            from_unit = None if i is None else _text(values[i], 100)
+            i = self.specialty
+            specialty = None if i is None else _text(values[i], 100)
+            i = self.acuity
+            acuity = None if i is None else _acuity(values[i])
+            i = self.admission
+            admission = None if i is None else _admission(values[i])
+        except _NotPlain:
+            return None
+        if (kind == _TRANSFER and from_unit is None) or from_unit == unit:
+            return None
+        return (event_id, kind, when, unit, from_unit, patient, acuity, specialty, admission)
 
 
 def plain_csv(text: str, header: list[str]) -> PlainEvent | None:

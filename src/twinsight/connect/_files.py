@@ -37,8 +37,10 @@ _EXTENSIONS: dict[str, FileFormat] = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-#: Records per transaction by default (larger batches amortise each commit's sync).
-_BATCH = 25_000
+#: Records per transaction by default. Larger batches amortise each commit's sync and write each
+#: page of the randomly keyed patient index once per batch instead of once per smaller batch
+#: (204k events: 17% fewer bytes written than at 25,000); one batch's rows are about 25 MB.
+_BATCH = 50_000
 #: Physical lines one CSV record may span (quoted line breaks) before a quote counts as stray.
 _MAX_CONTINUATION = 50
 

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from ._adt import ADT_FIELDS
 from ._batch import Batch, Context, Pseudonymise, Record, _validate, commit_batch
-from ._fast import plain_event
+from ._fast import PlainValues, plain_event
 from ._files import _BATCH, _FINGERPRINT_BYTES, IngestError, IngestReport, _check_readable, _start
 
 __all__ = ["ParquetReader", "ingest_parquet"]
@@ -35,6 +35,9 @@ _REQUIRED = ("type", "time", "unit", "patient_id")
 
 class _RowContext(Context):
     """A ``Context`` that takes decoded rows (mappings of Python values) instead of bytes."""
+
+    #: The fast path for rows as value tuples in the file's column order (set by the reader).
+    _plain_values: PlainValues
 
     def add_row(self, index: int, row: dict[str, Any], batch: Batch) -> None:
         """Validate row ``index`` (0-based; no null values in ``row``) into ``batch``."""
@@ -51,6 +54,19 @@ class _RowContext(Context):
             self._reject(record, data.decode("utf-8"), row, str(exc), batch)
             return
         batch.events.append(self._event_row(event))
+
+    def add_values(
+        self, index: int, values: tuple[Any, ...], names: list[str], batch: Batch
+    ) -> None:
+        """``add_row`` of row ``index`` given as values in the order of ``names`` (None: null);
+        a plain row takes the fast path without a dict (``PlainValues``)."""
+        fields = self._plain_values.fields(values)
+        if fields is not None:
+            batch.end = index + 1
+            batch.events.append(self._row(*fields))
+            return
+        row = {k: v for k, v in zip(names, values, strict=True) if v is not None}
+        self.add_row(index, row, batch)
 
 
 class ParquetReader:
@@ -90,9 +106,18 @@ class ParquetReader:
             pseudonymise,
             engine.dialect.name == "sqlite",
         )
+        self.ctx._plain_values = PlainValues(self.columns)
 
     def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """``(0-based row index, {column: value})`` from ``position`` on; nulls left out."""
+        names = self.columns
+        for base, columns in self.chunks():
+            for i, values in enumerate(zip(*columns, strict=True)):
+                yield base + i, {k: v for k, v in zip(names, values, strict=True) if v is not None}
+
+    def chunks(self) -> Iterator[tuple[int, list[list[Any]]]]:
+        """``(0-based index of the first row, [values of each column])`` from ``position`` on,
+        a slice of a row group at a time; a null is None."""
         start = self.position
         groups: list[int] = []
         first = 0  # index of the first row of the first group read
@@ -108,7 +133,6 @@ class ParquetReader:
         if not groups:
             return
         index = first
-        names = self.columns
         try:
             for chunk in self._file.iter_batches(batch_size=_READ_ROWS, row_groups=groups):
                 skip = start - index
@@ -117,13 +141,7 @@ class ParquetReader:
                     continue
                 if skip > 0:
                     chunk = chunk.slice(skip)
-                base = index - chunk.num_rows
-                columns = [c.to_pylist() for c in chunk.columns]
-                for i, values in enumerate(zip(*columns, strict=True)):
-                    yield (
-                        base + i,
-                        {k: v for k, v in zip(names, values, strict=True) if v is not None},
-                    )
+                yield index - chunk.num_rows, [c.to_pylist() for c in chunk.columns]
         except (pa.ArrowException, OSError) as exc:
             raise IngestError(
                 f"{self.path}: cannot read the Parquet data after row {index} "
@@ -152,12 +170,15 @@ def ingest_parquet(
     reader = ParquetReader(path, engine, pseudonymise)
     totals = [0, 0, 0]
     batch = Batch([], [])
+    names = reader.columns
+    add = reader.ctx.add_values
     try:
-        for index, row in reader.rows():
-            reader.add(index, row, batch)
-            if len(batch.events) + len(batch.rejects) >= batch_size:
-                commit_batch(engine, reader.ctx, batch, totals)
-                batch = Batch([], [])
+        for base, columns in reader.chunks():
+            for index, values in enumerate(zip(*columns, strict=True), base):
+                add(index, values, names, batch)
+                if len(batch.events) + len(batch.rejects) >= batch_size:
+                    commit_batch(engine, reader.ctx, batch, totals)
+                    batch = Batch([], [])
         commit_batch(engine, reader.ctx, batch, totals, final=True)
     finally:
         reader.close()
