@@ -59,7 +59,7 @@ class Twin:
     engine: Engine
     pseudonymise: Pseudonymiser
 
-    def ingest(self, paths: Sequence[Path], *, batch_size: int = 10_000) -> list[IngestReport]:
+    def ingest(self, paths: Sequence[Path], *, batch_size: int = 50_000) -> list[IngestReport]:
         """Ingest event files (CSV, JSON Lines, Parquet) into this twin's store, in order.
 
         See ``twinsight.connect.ingest_path``: the reader is picked by each file's format.
