@@ -197,3 +197,15 @@ def test_http_ingests_and_denials_move_the_anchors(tmp_path: Path) -> None:
         assert (tmp_path / "access.anchor").is_file()
     finally:
         home.close()
+
+
+def test_a_deleted_anchor_is_reported_once_its_key_exists(store: Engine, tmp_path: Path) -> None:
+    anchor = _anchored(store, tmp_path)
+    _fill(store, 3)
+    anchor.path.unlink()
+    problem = audit.verify(store).problem
+    assert problem is not None and problem.kind == "anchor" and "deleted" in problem.message
+    _fill(store, 1)  # appends do not quietly start a new anchor
+    assert audit.verify(store).problem is not None
+    report = audit.reanchor(store)  # an operator's explicit, audited decision
+    assert report.intact and report.anchor_seq == report.head_seq == 5

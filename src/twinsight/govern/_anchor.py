@@ -116,15 +116,28 @@ class AnchorFile:
         message = f"twinsight-audit-anchor:v1:{seq}:{digest}".encode("ascii")
         return hmac.new(key, message, hashlib.sha256).hexdigest()
 
+    def _none(self) -> None:
+        """No anchor: fine before the first anchored append; with the key file already there
+        (it is made with the first anchor) the anchor was deleted or emptied."""
+        if not os.environ.get(ANCHOR_KEY_ENV) and self.key_file.exists():
+            raise AnchorError(
+                f"the audit anchor {self.path} is missing or empty while its key exists: it was "
+                "deleted, so the newest entries cannot be checked (after restoring a backup: "
+                "twinsight audit verify NAME --reanchor)"
+            )
+
     def read(self) -> Anchor | None:
-        """The anchor (None when there is no file yet); ``AnchorError`` if unreadable or forged."""
+        """The anchor (None when there is none yet); ``AnchorError`` if it is unreadable,
+        forged, or gone although its key file exists."""
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
+            self._none()
             return None
         except OSError as exc:
             raise AnchorError(f"cannot read the audit anchor {self.path}: {exc}") from None
-        if not text.strip():  # a power cut before the new file's data reached the disk
+        if not text.strip():  # emptied (or a power cut before its data reached the disk)
+            self._none()
             return None
         try:
             body = json.loads(text)
