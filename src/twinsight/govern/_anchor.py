@@ -164,7 +164,7 @@ class AnchorFile:
         body["mac"] = self._mac(key, anchor.seq, anchor.hash)
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         # no fsync: the entry's commit was synced before this began, so a power cut can only
-        # leave the previous anchor (behind: accepted) or an empty file (read as none yet)
+        # leave the previous anchor (behind: accepted) or an empty file (reported as deleted)
         with open(tmp, "w", encoding="utf-8") as handle:
             handle.write(json.dumps(body) + "\n")
         os.replace(tmp, self.path)
