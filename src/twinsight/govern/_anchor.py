@@ -12,7 +12,9 @@ between the two leaves the anchor behind the database (accepted: verify checks t
 the anchor and reports the lag), never ahead of it. An anchor ahead of the database means
 entries were removed. Writers in several threads or processes take an exclusive lock on
 ``<anchor>.lock`` and the anchor only ever moves forward (a slower writer of an older entry
-leaves it alone); the file is replaced atomically (written to a temporary file, renamed).
+leaves it alone); the file is replaced atomically (written to a temporary file, renamed) and
+not fsynced: the entry's commit already was, so a power cut leaves the previous anchor (behind)
+or, rarely, an empty file (reported like a deleted anchor whose key file exists).
 
 Entries appended with ``durable=False`` do not move the anchor (their commit may still be lost
 in a power cut, which would leave the anchor ahead): the next durable append covers them.
