@@ -27,10 +27,11 @@ from twinsight.decide import (
     list_runs,
     load_scenario,
     parse_scenario,
+    spec_variants,
 )
 from twinsight.engines import RepResult
 from twinsight.forecast import EXIT, Forecast, HospitalModel, UnitModel, forecast
-from twinsight.scale import DaskExecutor, Executor, Job, ProcessPool
+from twinsight.scale import DaskExecutor, Executor, InProcess, Job, JobRunner, ProcessPool, RunTask
 from twinsight.spec import load_spec
 from twinsight.store import open_store
 
@@ -230,3 +231,27 @@ def test_the_cli_runs_compare_and_rerun_on_any_executor(
     result = runner.invoke(app, [*base, "--cluster", "my-cluster"])
     assert result.exit_code == 1 and "neither 'local' nor an address" in result.output
     assert "Traceback" not in result.output
+
+
+def test_auto_times_the_first_replication_and_moves_the_rest_to_a_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the reference engine holds the GIL: auto runs the first replication here, and the rest on
+    # a pool when they would take at least AUTO_PROCESSES_SECONDS (0 here: always)
+    spec = load_spec(STAFFING, ["horizon=1200", "warmup=100"])
+    variants = spec_variants(spec, [load_scenario(ONE_MORE)])
+    here = compare(variants, reps=5, seed=1, engine="reference", chunk=3)
+    task = RunTask(spec, 1, "reference", 1200.0, 100.0)
+    jobs: list[Job] = [(task, [0, 1, 2]), (task, [3, 4])]
+    plain = list(InProcess().map_jobs(jobs))
+    monkeypatch.setattr("twinsight.scale._run.AUTO_PROCESSES_SECONDS", 0.0)
+    with JobRunner("auto", workers=2) as runner:
+        got = list(runner.map(jobs))
+        assert isinstance(runner.executor, ProcessPool)
+        assert [len(rs) for rs in got] == [3, 2]
+        for a, b in zip(
+            [r for rs in plain for r in rs], [r for rs in got for r in rs], strict=True
+        ):
+            np.testing.assert_array_equal(list(a.kpis.values()), list(b.kpis.values()))
+    _same_comparison(here, compare(variants, reps=5, seed=1, engine="reference", chunk=3,
+                                   executor="auto", workers=2))  # fmt: skip

@@ -163,8 +163,8 @@ class JobRunner:
     ``executor``: an object (kept open: the caller closes it), or a name -- ``inprocess`` (and
     None), ``processes``/``dask`` (started at the first batch, closed by :meth:`close`), or
     ``auto``: decided once, at the first batch, by :func:`auto_choice`: the fast engine stays
-    here; another engine runs the batch's first job here, timed, and the rest (and every later
-    batch) on a local process pool when they would take at least
+    here; another engine runs the batch's first replication here, timed, and the rest (and
+    every later batch) on a local process pool when they would take at least
     :data:`AUTO_PROCESSES_SECONDS` here. The numbers are the same on every executor.
     """
 
@@ -225,14 +225,15 @@ class JobRunner:
             return
         task, reps = jobs[0]
         start = time.perf_counter()
-        first = task.run(reps, None)
-        seconds = (time.perf_counter() - start) / max(1, len(reps))
-        yield first
-        if auto_choice(engine, total - len(reps) + 1, seconds, n_proc) == "inprocess":
+        first = task.run(reps[:1], None)  # the first replication, timed
+        seconds = time.perf_counter() - start
+        if auto_choice(engine, total, seconds, n_proc) == "inprocess":
             self._chosen = here
         else:
             self._chosen = self._owned = ProcessPool(n_proc)
-        yield from self._chosen.map_jobs(jobs[1:])
+        rest = self._chosen.map_jobs([(task, reps[1:]), *jobs[1:]] if len(reps) > 1 else jobs[1:])
+        yield first + next(rest) if len(reps) > 1 else first
+        yield from rest
 
     def close(self) -> None:
         """Stop the executor this runner started (not one it was given)."""
