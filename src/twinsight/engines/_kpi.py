@@ -40,6 +40,8 @@ def kpi_names(spec: FlowSpec) -> list[str]:
             f"abandoned[{s}]",
             f"balked[{s}]",
         ]
+        if spec.stations[s].on_wait is not None:
+            names.append(f"diverted[{s}]")
     for r in spec.resource_names():
         names += [f"utilisation[{r}]", f"in_use_mean[{r}]"]
     for c in spec.class_names():

@@ -97,18 +97,31 @@ class FlowSpec(BaseModel):
 
         for name, st in self.stations.items():
             where = f"stations.{name}"
-            for res, amount in st.resources.items():
-                if res not in resources:
+            options = [("resources", st.resources)] + [
+                (f"alternatives.{k}", alt) for k, alt in enumerate(st.alternatives)
+            ]
+            for label, option in options:
+                for res, amount in option.items():
+                    if res not in resources:
+                        errors.append(
+                            f"{where}.{label}.{res}: unknown resource '{res}'; "
+                            f"declare it under 'resources' (known: {sorted(resources)})"
+                        )
+                    elif self.resources[res].max_capacity() < amount and label == "resources":
+                        errors.append(
+                            f"{where}.{label}.{res}: needs {amount} but the resource never has "
+                            f"more than {self.resources[res].max_capacity()}; nobody could ever "
+                            "be served (raise its capacity or schedule)"
+                        )
+            if st.on_wait is not None:
+                ow = st.on_wait
+                if ow.to == name or ow.to not in stations:
                     errors.append(
-                        f"{where}.resources.{res}: unknown resource '{res}'; "
-                        f"declare it under 'resources' (known: {sorted(resources)})"
+                        f"{where}.on_wait.to: '{ow.to}' must be another station "
+                        f"(known: {sorted(stations - {name})})"
                     )
-                elif self.resources[res].max_capacity() < amount:
-                    errors.append(
-                        f"{where}.resources.{res}: needs {amount} but the resource never has more "
-                        f"than {self.resources[res].max_capacity()}; nobody could ever be served "
-                        "(raise its capacity or schedule)"
-                    )
+                if ow.becomes is not None and ow.becomes not in classes:
+                    errors.append(f"{where}.on_wait.becomes: unknown class '{ow.becomes}'")
             for field in ("service_by_class", "patience_by_class", "routing_by_class"):
                 for c in getattr(st, field):
                     if c not in classes:

@@ -25,6 +25,7 @@ __all__ = [
     "EntityClass",
     "InitialGroup",
     "KpiOptions",
+    "OnWait",
     "Resource",
     "Route",
     "Schedule",
@@ -148,11 +149,32 @@ class TimeWindow(BaseModel):
         return parse_time_of_day(self.start), parse_time_of_day(self.end)
 
 
+class OnWait(BaseModel):
+    """A timed offer to a waiting entity (a sibling of patience): when its wait at the station
+    reaches ``after`` (time_unit), it accepts with probability ``p``; if it accepts it leaves the
+    queue (counted as ``diverted``, not abandoned) and joins station ``to`` (becoming class
+    ``becomes`` if given). A callback offered after T minutes is ``{after: T, p: ..., to:
+    <callback station>}``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    after: PositiveFloat
+    p: float = Field(ge=0.0, le=1.0)
+    to: str
+    becomes: str | None = None
+
+
 class Station(BaseModel):
     """An activity with its queue: entities wait, seize ``resources``, are served, move on.
 
     - ``resources``: amount of each resource held during service, all seized at once. Empty means
       a pure delay (infinite servers).
+    - ``alternatives``: further resource sets that can serve the station, in order of preference
+      (overflow). A head starts with the first set (``resources``, then each alternative) whose
+      resources are all free; a multi-skilled agent group is one resource listed by several
+      stations. Not combined with ``blocking``.
+    - ``dispatch_priority``: rank of the station's queue head when the dispatcher chooses whom
+      to start (lower first; before class priority and waiting time). Default 0.
+    - ``on_wait``: a timed offer to waiting entities (e.g. a callback), see :class:`OnWait`.
     - ``service`` / ``service_by_class``: service-time distribution (time_unit).
     - ``queue_capacity``: waiting places (``null`` = unlimited). Arrivals to a full queue balk,
       or stay blocked upstream if the upstream station has ``blocking: true``.
@@ -168,6 +190,8 @@ class Station(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     resources: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+    alternatives: list[dict[str, Annotated[int, Field(ge=1)]]] = Field(default_factory=list)
+    dispatch_priority: int = 0
     service: Distribution
     service_by_class: dict[str, Distribution] = Field(default_factory=dict)
     queue_capacity: int | None = Field(default=None, ge=0)
@@ -179,6 +203,7 @@ class Station(BaseModel):
     routing: list[Route] = Field(default_factory=list)
     routing_by_class: dict[str, list[Route]] = Field(default_factory=dict)
     wait_target: PositiveFloat | None = None
+    on_wait: OnWait | None = None
 
     @field_validator("routing")
     @classmethod
@@ -202,7 +227,21 @@ class Station(BaseModel):
                         f"blocking keeps '{res}', which this station does not use; "
                         f"list some of {sorted(self.resources)}"
                     )
+        if self.alternatives:
+            if self.blocking:
+                raise ValueError(
+                    "a station with 'alternatives' cannot block; set blocking: false "
+                    "or remove the alternatives"
+                )
+            if not self.resources or any(not alt for alt in self.alternatives):
+                raise ValueError(
+                    "'alternatives' need 'resources' and each alternative at least one resource"
+                )
         return self
+
+    def resource_options(self) -> list[dict[str, int]]:
+        """The resource sets that can serve this station, in order of preference."""
+        return [dict(self.resources), *(dict(a) for a in self.alternatives)]
 
     def held_when_blocked(self) -> dict[str, int]:
         """Resources (and amounts) kept while blocked after service; {} when not blocking."""

@@ -107,19 +107,28 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
         pars.append(p)
         return len(kinds) - 1
 
-    need_off, need_res, need_amt, keep_amt = [0], [], [], []
+    need_off, need_res, need_amt, keep_amt, opt_off = [0], [], [], [], [0]
+    dprio, ow_to, ow_cls, ow_after, ow_p = [], [], [], [], []
     qcap, prio, block, win, win_a, win_b, target = [], [], [], [], [], [], []
     svc = [-1] * (n_s * n_c)
     pat = [-1] * (n_s * n_c)
     rt_off, rt_cum, rt_dest, rt_cls = [0], [], [], []
     for j, name in enumerate(stations):
         st = spec.stations[name]
-        kept = st.held_when_blocked()
-        for r, a in st.resources.items():
-            need_res.append(r_idx[r])
-            need_amt.append(a)
-            keep_amt.append(kept.get(r, 0))
-        need_off.append(len(need_res))
+        kept = st.held_when_blocked()  # empty for a station with alternatives (no blocking)
+        for option in st.resource_options():
+            for r, a in option.items():
+                need_res.append(r_idx[r])
+                need_amt.append(a)
+                keep_amt.append(kept.get(r, 0))
+            need_off.append(len(need_res))
+        opt_off.append(len(need_off) - 1)
+        dprio.append(st.dispatch_priority)
+        ow = st.on_wait
+        ow_to.append(-1 if ow is None else s_idx[ow.to])
+        ow_cls.append(-1 if ow is None or ow.becomes is None else c_idx[ow.becomes])
+        ow_after.append(math.inf if ow is None else ow.after)
+        ow_p.append(0.0 if ow is None else ow.p)
         qcap.append(-1 if st.queue_capacity is None else st.queue_capacity)
         prio.append(1 if st.discipline == "priority" else 0)
         block.append(1 if st.blocking else 0)
@@ -270,6 +279,10 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     add_i(L.J_TO, j_to)
     add_i(L.J_CLS, j_cls)
     add_i(L.J_ST, j_st)
+    add_i(L.OPT_OFF, opt_off)
+    add_i(L.DPRIO, dprio)
+    add_i(L.OW_TO, ow_to)
+    add_i(L.OW_CLS, ow_cls)
     add_f(L.F_WIN_A, win_a)
     add_f(L.F_WIN_B, win_b)
     add_f(L.F_TARGET, target)
@@ -287,15 +300,19 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     add_f(L.F_BAT_CUM, bat_cum)
     add_f(L.F_SC_T, sc_t)
     add_f(L.F_J_TARGET, j_target)
+    add_f(L.F_OW_AFTER, ow_after)
+    add_f(L.F_OW_P, ow_p)
     return Model(mi=np.array(ints, dtype=_I), mf=np.array(floats, dtype=_F))
 
 
 def rng_states(spec: FlowSpec, seed: int, rep: int) -> np.ndarray:
     """xoshiro256** states, one row per source: ``arrival:<name>`` in spec order, then
-    ``service:``, ``patience:``, ``routing:`` for each station (row ``A + 3*j + k``)."""
+    ``service:``, ``patience:``, ``routing:`` for each station (row ``A + 3*j + k``), then
+    ``onwait:`` for each station (row ``A + 3*S + j``)."""
     sources = [f"arrival:{a.name}" for a in spec.arrivals]
     for s in spec.station_names():
         sources += [f"service:{s}", f"patience:{s}", f"routing:{s}"]
+    sources += [f"onwait:{s}" for s in spec.station_names()]
     return xoshiro_states(seed, rep, sources)
 
 

@@ -6,7 +6,8 @@ Times are model time in the spec's ``time_unit``. Array layouts are in ``_layout
 helpers take the same bundle ``mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng`` (model, state,
 entities, heap, histograms, series, random streams). Stream rows of ``rng``: arrival stream
 ``a`` is row ``a``; station ``j`` uses rows ``A + 3j`` (service), ``A + 3j + 1`` (patience)
-and ``A + 3j + 2`` (routing), ``A`` being the number of arrival streams.
+and ``A + 3j + 2`` (routing), then ``A + 3S + j`` (on_wait offers), ``A`` being the number of
+arrival streams and ``S`` of stations.
 """
 
 from __future__ import annotations
@@ -29,10 +30,13 @@ from ._layout import (
     CAP_LEN,
     CAP_R,
     CAP_V,
+    DIVERTED,
     E_CLS,
     E_DEST,
     E_LVL,
     E_NXT,
+    E_OPT,
+    E_OSEQ,
     E_RSEQ,
     E_ST,
     E_STAT,
@@ -42,6 +46,7 @@ from ._layout import (
     EV_ARRIVAL,
     EV_CAPACITY,
     EV_DONE,
+    EV_ONWAIT,
     EV_RENEGE,
     EV_SCHEDULED,
     EV_WINDOW,
@@ -50,6 +55,8 @@ from ._layout import (
     F_A_RMAX,
     F_BAT_CUM,
     F_CAP_T,
+    F_OW_AFTER,
+    F_OW_P,
     F_RT_CUM,
     F_SC_T,
     F_WIN_A,
@@ -71,6 +78,9 @@ from ._layout import (
     NBLK,
     NLIVE,
     NWAIT,
+    OPT_OFF,
+    OW_CLS,
+    OW_TO,
     POOL,
     R_CAP0,
     RT_CLS,
@@ -154,9 +164,10 @@ def _move_on(
 ) -> None:  # fmt: skip
     """ "After service", step 3: exit, join the destination, block, or be lost."""
     i = ei[e, E_ST]
+    o = ei[e, E_OPT]  # join() below overwrites it when e starts at once at d
     d = ei[e, E_DEST]
     if d < 0:
-        leave(mi, mf, si, sf, ef, hist, ser, e, i, t, ALL)
+        leave(mi, mf, si, sf, ef, hist, ser, e, i, o, t, ALL)
         if t >= mf[WARMUP]:
             c = ei[e, E_CLS]
             tis = t - ef[e, EF_ENTER]
@@ -166,10 +177,10 @@ def _move_on(
             hist_add(hist, si, sf, mi[N_ST] + c, tis)
         free(si, ei, e)
     elif join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, d, t):
-        leave(mi, mf, si, sf, ef, hist, ser, e, i, t, ALL)
+        leave(mi, mf, si, sf, ef, hist, ser, e, i, o, t, ALL)
         journeys_start(mi, ei, ef, e, d, J_ENTER, t)  # after leave: end at i, then start at d
     elif mi[mi[BLOCK] + i]:
-        release(mi, mf, si, sf, i, t, REST)
+        release(mi, mf, si, sf, o, t, REST)
         ei[e, E_STAT] = ST_BLOCKED
         ei[e, E_NXT] = -1
         tail = si[si[S_BTAIL] + d]
@@ -183,7 +194,7 @@ def _move_on(
     else:
         if t >= mf[WARMUP]:
             sf[si[SF_ST] + d * N_ST_ACC + BALKED] += 1.0
-        leave(mi, mf, si, sf, ef, hist, ser, e, i, t, ALL)
+        leave(mi, mf, si, sf, ef, hist, ser, e, i, o, t, ALL)
         free(si, ei, e)
 
 
@@ -236,6 +247,41 @@ def _renege(
         sf[si[SF_ST] + j * N_ST_ACC + ABANDONED] += 1.0
         sf[si[SF_C] + 3 * ei[e, E_CLS] + 2] += 1.0
     free(si, ei, e)
+    return True
+
+
+@inlined
+def _offer(
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
+    ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
+    rng: np.ndarray, e: int, seq: int, t: float,
+) -> bool:  # fmt: skip
+    """The on_wait offer: if ``e`` still waits, draw a uniform (row ``A + 3S + j``); below ``p``
+    it leaves the queue (diverted) and joins ``to``, or is lost there if full. False when
+    nothing changed (stale event or offer declined)."""
+    if ei[e, E_STAT] != ST_WAIT or ei[e, E_OSEQ] != seq:
+        return False
+    j = ei[e, E_ST]
+    if uniform(rng, mi[N_ARR] + 3 * mi[N_ST] + j) >= mf[mi[F_OW_P] + j]:
+        return False
+    flush_station(mf, si, sf, ser, j, t)
+    q_remove(si, ei, j * mi[N_LVL] + ei[e, E_LVL], e)
+    si[si[S_NWAIT] + j] -= 1
+    si[NWAIT] -= 1
+    si[si[S_NIN] + j] -= 1
+    if t >= mf[WARMUP]:
+        sf[si[SF_ST] + j * N_ST_ACC + DIVERTED] += 1.0
+    ei[e, E_RSEQ] = -1
+    ei[e, E_OSEQ] = -1
+    if mi[mi[OW_CLS] + j] >= 0:
+        ei[e, E_CLS] = mi[mi[OW_CLS] + j]
+    d = mi[mi[OW_TO] + j]
+    if join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, d, t):
+        journeys_start(mi, ei, ef, e, d, J_ENTER, t)
+    else:
+        if t >= mf[WARMUP]:
+            sf[si[SF_ST] + d * N_ST_ACC + BALKED] += 1.0
+        free(si, ei, e)
     return True
 
 
@@ -341,6 +387,9 @@ def _event(
     elif kind == EV_RENEGE:
         if not _renege(mi, mf, si, sf, ei, ser, x, seq, t):
             return
+    elif kind == EV_ONWAIT:
+        if not _offer(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, x, seq, t):
+            return
     elif kind == EV_WINDOW:
         _move_on(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, x, t)
     elif kind == EV_SCHEDULED:  # x = occurrence * N_ARR + stream
@@ -378,7 +427,7 @@ def _run(
     horizon = mf[HORIZON]
     while si[HN] > 0:
         if (
-            si[HN] + 2 * (si[NLIVE] + mi[MAX_NEW]) + 8 > ht.shape[0]
+            si[HN] + 3 * (si[NLIVE] + mi[MAX_NEW]) + 8 > ht.shape[0]
             or si[NLIVE] + mi[MAX_NEW] > ei.shape[0]
         ):
             return False
@@ -412,13 +461,17 @@ def simulate(
         ef[e, EF_JOINED] = ini.joined[k]
         if ini.in_service[k]:
             ei[e, E_STAT] = ST_SERVICE
-            seize(mi, mf, si, sf, j, 0.0)
+            ei[e, E_OPT] = mi[mi[OPT_OFF] + j]  # the station's own resources
+            seize(mi, mf, si, sf, ei[e, E_OPT], 0.0)
             if ini.t_end[k] < mf[HORIZON]:
                 push(si, ht, hq, ini.t_end[k], e * 8 + EV_DONE)
         else:
             enqueue(mi, si, ei, ef, e, j)
             if ini.t_end[k] < mf[HORIZON]:
                 ei[e, E_RSEQ] = push(si, ht, hq, ini.t_end[k], e * 8 + EV_RENEGE)
+            t_offer = ini.joined[k] + mf[mi[F_OW_AFTER] + j]  # offers already past: not made
+            if 0.0 <= t_offer < mf[HORIZON]:
+                ei[e, E_OSEQ] = push(si, ht, hq, t_offer, e * 8 + EV_ONWAIT)
     dispatch(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, 0.0)
     if mi[N_CAP] > 0 and mf[mi[F_CAP_T]] < mf[HORIZON]:
         push(si, ht, hq, mf[mi[F_CAP_T]], EV_CAPACITY)
@@ -433,7 +486,7 @@ def simulate(
                 push(si, ht, hq, mf[mi[F_SC_T] + k], a * 8 + EV_SCHEDULED)  # occurrence 0
 
     while not _run(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng):
-        need = si[HN] + 2 * (si[NLIVE] + mi[MAX_NEW]) + 8
+        need = si[HN] + 3 * (si[NLIVE] + mi[MAX_NEW]) + 8
         if need > ht.shape[0]:
             ht, hq = grow_heap(ht, hq, 2 * need)
         if si[NLIVE] + mi[MAX_NEW] > ei.shape[0]:

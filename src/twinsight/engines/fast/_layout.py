@@ -34,7 +34,7 @@ from __future__ import annotations
 N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP, N_JRN = range(9)
 # ----- model header: int sections of mi -----------------------------------------------------------
 (
-    NEED_OFF,  # [S+1] CSR into NEED_RES / NEED_AMT / KEEP_AMT
+    NEED_OFF,  # [O+1] CSR of each resource option o into NEED_RES / NEED_AMT / KEEP_AMT
     NEED_RES,
     NEED_AMT,
     KEEP_AMT,  # amount kept while blocked
@@ -67,6 +67,10 @@ N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP, N_JRN = range(9)
     J_CLS,  # [J*C] 1: an entity of this class at the start point starts the journey
     J_ST,  # [S] bits: some journey starts on entering (J_ENTER_BIT) / at service end
     #        (J_DONE_BIT) at the station, or ends on leaving it (J_LEAVE_BIT)
+    OPT_OFF,  # [S+1] CSR of each station into its resource options (resources, alternatives)
+    DPRIO,  # [S] dispatch priority of the station (lower first)
+    OW_TO,  # [S] on_wait destination station (-1: no on_wait)
+    OW_CLS,  # [S] on_wait new class (-1: unchanged)
     # ----- float sections of mf ----------------------------------------------------------------
     F_WIN_A,  # [S] window start, minutes of day
     F_WIN_B,  # [S] window end
@@ -80,8 +84,10 @@ N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP, N_JRN = range(9)
     F_BAT_CUM,  # cumulative batch-size probabilities
     F_SC_T,  # scheduled arrival times in the first week, [0, SC_LEN)
     F_J_TARGET,  # [J] journey target (inf: none)
-) = range(9, 53)
-N_HEAD = 53
+    F_OW_AFTER,  # [S] on_wait offer after this wait (time_unit)
+    F_OW_P,  # [S] on_wait acceptance probability
+) = range(9, 59)
+N_HEAD = 59
 # ----- journey start points, and the bits of J_ST -------------------------------------------------
 J_ENTER, J_SERVICE_END = range(2)
 J_ENTER_BIT, J_DONE_BIT, J_LEAVE_BIT = 1, 2, 4
@@ -108,15 +114,16 @@ N_SHEAD = 23
     ABANDONED,
     BALKED,
     LAST,
-) = range(11)
-N_ST_ACC = 11
+    DIVERTED,
+) = range(12)
+N_ST_ACC = 12
 
 # ----- entity columns -----------------------------------------------------------------------------
-E_CLS, E_ST, E_DEST, E_STAT, E_PREV, E_NXT, E_SEQ, E_RSEQ, E_KEY, E_LVL = range(10)
-N_EI = 10
+E_CLS, E_ST, E_DEST, E_STAT, E_PREV, E_NXT, E_SEQ, E_RSEQ, E_KEY, E_LVL, E_OPT, E_OSEQ = range(12)
+N_EI = 12  # E_OPT: resource option held; E_OSEQ: sequence of the pending on_wait event
 EF_JOINED, EF_ENTER, EF_DONE = range(3)
 N_EF = 3  # then one column per journey: its start time, -1 when the entity is not on it
 # ----- entity status ------------------------------------------------------------------------------
 ST_FREE, ST_WAIT, ST_SERVICE, ST_HELD, ST_BLOCKED = range(5)
 # ----- event types (low 3 bits of a payload) ------------------------------------------------------
-EV_ARRIVAL, EV_SCHEDULED, EV_CAPACITY, EV_DONE, EV_RENEGE, EV_WINDOW = range(6)
+EV_ARRIVAL, EV_SCHEDULED, EV_CAPACITY, EV_DONE, EV_RENEGE, EV_WINDOW, EV_ONWAIT = range(7)

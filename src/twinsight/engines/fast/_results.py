@@ -14,6 +14,7 @@ from ._layout import (
     AREA_Q,
     ARRIVALS,
     BALKED,
+    DIVERTED,
     HELD_N,
     HELD_SUM,
     N_ST_ACC,
@@ -104,6 +105,8 @@ def rep_result(
         k[f"served[{s}]"] = acc[j, SERVED]
         k[f"abandoned[{s}]"] = acc[j, ABANDONED]
         k[f"balked[{s}]"] = acc[j, BALKED]
+        if spec.stations[s].on_wait is not None:
+            k[f"diverted[{s}]"] = acc[j, DIVERTED]
     for r_i, r in enumerate(spec.resource_names()):
         k[f"utilisation[{r}]"] = _ratio(r_acc[r_i, 0], r_acc[r_i, 1])
         k[f"in_use_mean[{r}]"] = r_acc[r_i, 0] / span

@@ -18,6 +18,7 @@ from ._layout import (
     AREA_Q,
     E_CLS,
     E_NXT,
+    E_OSEQ,
     E_PREV,
     E_RSEQ,
     E_SEQ,
@@ -238,6 +239,7 @@ def alloc(si: np.ndarray, ei: np.ndarray, ef: np.ndarray, cls: int, t_enter: flo
     ei[e, E_SEQ] = si[ESEQ]
     si[ESEQ] += 1
     ei[e, E_RSEQ] = -1
+    ei[e, E_OSEQ] = -1
     ei[e, E_PREV] = -1
     ei[e, E_NXT] = -1
     ef[e, EF_ENTER] = t_enter

@@ -16,10 +16,13 @@ from ._layout import (
     CLS_LVL,
     CLS_PRIO,
     D_KIND,
+    DPRIO,
     E_CLS,
     E_KEY,
     E_LVL,
     E_NXT,
+    E_OPT,
+    E_OSEQ,
     E_RSEQ,
     E_SEQ,
     E_ST,
@@ -27,9 +30,11 @@ from ._layout import (
     EF_DONE,
     EF_JOINED,
     EV_DONE,
+    EV_ONWAIT,
     EV_RENEGE,
     F_D_PAR,
     F_J_TARGET,
+    F_OW_AFTER,
     F_TARGET,
     HELD_N,
     HELD_SUM,
@@ -56,6 +61,7 @@ from ._layout import (
     NEED_OFF,
     NEED_RES,
     NWAIT,
+    OPT_OFF,
     PAT,
     PRIO,
     QCAP,
@@ -106,21 +112,27 @@ ALL, REST, KEPT = 0, 1, 2  # which of a station's resources to release: all, all
 
 # ----- resources -------------------------------------------------------------------------------
 @hot
-def _available(mi: np.ndarray, si: np.ndarray, j: int) -> bool:
-    """Whether station ``j``'s resources are all available in the needed amounts."""
+def _available(mi: np.ndarray, si: np.ndarray, j: int) -> int:
+    """The first resource option of station ``j`` (``resources``, then ``alternatives``) whose
+    resources are all available in the needed amounts; -1 if none is."""
     use = si[S_RUSE]
     cap = si[S_RCAP]
-    for k in range(mi[mi[NEED_OFF] + j], mi[mi[NEED_OFF] + j + 1]):
-        r = mi[mi[NEED_RES] + k]
-        if si[cap + r] - si[use + r] < mi[mi[NEED_AMT] + k]:
-            return False
-    return True
+    for o in range(mi[mi[OPT_OFF] + j], mi[mi[OPT_OFF] + j + 1]):
+        ok = True
+        for k in range(mi[mi[NEED_OFF] + o], mi[mi[NEED_OFF] + o + 1]):
+            r = mi[mi[NEED_RES] + k]
+            if si[cap + r] - si[use + r] < mi[mi[NEED_AMT] + k]:
+                ok = False
+                break
+        if ok:
+            return o
+    return -1
 
 
 @hot
-def seize(mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, j: int, t: float) -> None:
-    """Seize all of station ``j``'s resources (over-commitment allowed)."""
-    for k in range(mi[mi[NEED_OFF] + j], mi[mi[NEED_OFF] + j + 1]):
+def seize(mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, o: int, t: float) -> None:
+    """Seize all the resources of option ``o`` (over-commitment allowed)."""
+    for k in range(mi[mi[NEED_OFF] + o], mi[mi[NEED_OFF] + o + 1]):
         r = mi[mi[NEED_RES] + k]
         flush_resource(mf, si, sf, r, t)
         si[si[S_RUSE] + r] += mi[mi[NEED_AMT] + k]
@@ -128,10 +140,10 @@ def seize(mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, j: int
 
 @hot
 def release(
-    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, j: int, t: float, which: int
+    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, o: int, t: float, which: int
 ) -> None:
-    """Release station ``j``'s resources: all, all but the blocking-kept ones, or only those."""
-    for k in range(mi[mi[NEED_OFF] + j], mi[mi[NEED_OFF] + j + 1]):
+    """Release option ``o``'s resources: all, all but the blocking-kept ones, or only those."""
+    for k in range(mi[mi[NEED_OFF] + o], mi[mi[NEED_OFF] + o + 1]):
         amount = mi[mi[NEED_AMT] + k]
         kept = mi[mi[KEEP_AMT] + k]
         if which == REST:
@@ -198,12 +210,13 @@ def _journeys_end(
 @inlined
 def leave(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ef: np.ndarray,
-    hist: np.ndarray, ser: np.ndarray, e: int, i: int, t: float, which: int,
+    hist: np.ndarray, ser: np.ndarray, e: int, i: int, o: int, t: float, which: int,
 ) -> None:  # fmt: skip
-    """``e`` leaves station ``i`` after service: release, count its held time, end journeys."""
+    """``e`` leaves station ``i`` after service: release (what it holds of resource option
+    ``o``, read before it joined its next station), count its held time, end journeys."""
     flush_station(mf, si, sf, ser, i, t)
     si[si[S_NIN] + i] -= 1
-    release(mi, mf, si, sf, i, t, which)
+    release(mi, mf, si, sf, o, t, which)
     if t >= mf[WARMUP]:
         row = si[SF_ST] + i * N_ST_ACC
         sf[row + HELD_SUM] += t - ef[e, EF_DONE]
@@ -218,11 +231,15 @@ def _start(
     ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, rng: np.ndarray,
     e: int, t: float,
 ) -> None:  # fmt: skip
-    """Start ``e``'s service at its station: seize, record the wait, draw the service time."""
+    """Start ``e``'s service at its station: seize the first free resource option (the caller
+    checked there is one), record the wait, draw the service time."""
     j = ei[e, E_ST]
     ei[e, E_STAT] = ST_SERVICE
     ei[e, E_RSEQ] = -1
-    seize(mi, mf, si, sf, j, t)
+    ei[e, E_OSEQ] = -1
+    o = _available(mi, si, j)
+    ei[e, E_OPT] = o
+    seize(mi, mf, si, sf, o, t)
     if t >= mf[WARMUP]:
         w = t - ef[e, EF_JOINED]
         row = si[SF_ST] + j * N_ST_ACC
@@ -260,7 +277,7 @@ def enqueue(mi: np.ndarray, si: np.ndarray, ei: np.ndarray, ef: np.ndarray, e: i
 def _room(mi: np.ndarray, si: np.ndarray, j: int) -> int:
     """Rule 1 (start now: 1) or 2 (queue: 2) of "Joining a station" for ``j``; 0 if full."""
     n_wait = si[si[S_NWAIT] + j]
-    if n_wait == 0 and _available(mi, si, j):
+    if n_wait == 0 and _available(mi, si, j) >= 0:
         return 1
     qc = mi[mi[QCAP] + j]
     return 2 if qc < 0 or n_wait < qc else 0
@@ -286,6 +303,9 @@ def join(
         p = draw(rng, mi[N_ARR] + 3 * j + 1, mi[mi[D_KIND] + d], mf, mi[F_D_PAR] + 4 * d)
         if t + p < mf[HORIZON]:
             ei[e, E_RSEQ] = push(si, ht, hq, t + p, e * 8 + EV_RENEGE)
+    t_offer = t + mf[mi[F_OW_AFTER] + j]  # inf without on_wait
+    if t_offer < mf[HORIZON]:
+        ei[e, E_OSEQ] = push(si, ht, hq, t_offer, e * 8 + EV_ONWAIT)
     return True
 
 
@@ -300,8 +320,13 @@ def _head(mi: np.ndarray, si: np.ndarray, j: int) -> int:
 
 
 @hot
-def _before(ei: np.ndarray, ef: np.ndarray, a: int, b: int) -> bool:
-    """Whether head ``a`` ranks before head ``b``: (priority key, time joined, sequence)."""
+def _before(mi: np.ndarray, ei: np.ndarray, ef: np.ndarray, a: int, b: int) -> bool:
+    """Whether head ``a`` ranks before head ``b``: (station dispatch priority, class priority
+    key, time joined, sequence)."""
+    pa = mi[mi[DPRIO] + ei[a, E_ST]]
+    pb = mi[mi[DPRIO] + ei[b, E_ST]]
+    if pa != pb:
+        return bool(pa < pb)
     if ei[a, E_KEY] != ei[b, E_KEY]:
         return bool(ei[a, E_KEY] < ei[b, E_KEY])
     if ef[a, EF_JOINED] != ef[b, EF_JOINED]:
@@ -331,8 +356,9 @@ def dispatch(
                     si[si[S_NBLK] + j] -= 1
                     si[NBLK] -= 1
                     i = ei[e, E_ST]
+                    o = ei[e, E_OPT]
                     join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, j, t)
-                    leave(mi, mf, si, sf, ef, hist, ser, e, i, t, KEPT)
+                    leave(mi, mf, si, sf, ef, hist, ser, e, i, o, t, KEPT)
                     journeys_start(mi, ei, ef, e, j, J_ENTER, t)
                     changed += 1
         while True:
@@ -341,7 +367,7 @@ def dispatch(
             for j in range(n_st):
                 if si[si[S_NWAIT] + j] > 0:
                     h = _head(mi, si, j)
-                    if (best < 0 or _before(ei, ef, h, best)) and _available(mi, si, j):
+                    if (best < 0 or _before(mi, ei, ef, h, best)) and _available(mi, si, j) >= 0:
                         best = h
                         bj = j
             if best < 0:

@@ -53,6 +53,7 @@ class NetworkRun:
         self.service_rng = streams("service")
         self.patience_rng = streams("patience")
         self.routing_rng = streams("routing")
+        self.onwait_rng = streams("onwait")
         self.initial_rng = make_stream(seed, rep, "initial")
         self.arrival_rng = {
             a.name: make_stream(seed, rep, f"arrival:{a.name}") for a in spec.arrivals
@@ -124,7 +125,7 @@ class NetworkRun:
                 e = self._new_entity(group.entity_class, -in_system)
                 self._enter(e, st, joined=-group.elapsed)
                 if group.status == "in_service":
-                    self._seize(e, st)
+                    self._seize(e, st.spec.resources)
                     remaining = group.remaining
                     if remaining is None:
                         dist = st.spec.service_for(e.cls)
@@ -138,6 +139,7 @@ class NetworkRun:
                         else residual(patience_dist, group.elapsed, self.initial_rng)
                     )
                     self._enqueue(e, st, patience)
+                    self._offer_later(e, st, group.elapsed)
 
     def arrive(self, station: str, classes: list[str]) -> None:
         """An arrival event: entities of ``classes`` arrive at ``station`` one after another.
@@ -187,18 +189,52 @@ class NetworkRun:
         self.stats.reneged(self.now, st.name, e.cls)
         e.status = "gone"
 
+    def _offer_later(self, e: Entity, st: StationState, elapsed: float) -> None:
+        """Schedule the ``on_wait`` offer of ``st`` to waiting ``e`` when its wait (``elapsed``
+        so far) reaches ``after``; an offer already past (warm start) is not made."""
+        ow = st.spec.on_wait
+        if ow is not None and ow.after - elapsed >= 0.0:
+            self._after(ow.after - elapsed, self._offer, e, e.visit)
+
+    def _offer(self, e: Entity, visit: int) -> None:
+        """The ``on_wait`` offer: if ``e`` still waits in the queue it joined then, it draws a
+        uniform (stream ``onwait:<station>``) and accepts when it is below ``p``: it leaves the
+        queue (diverted, its wait not counted) and joins ``to`` (or is lost there if full)."""
+        if e.status != "waiting" or e.visit != visit:
+            return
+        st = self.stations[e.station]
+        ow = st.spec.on_wait
+        assert ow is not None
+        if float(self.onwait_rng[st.name].random()) >= ow.p:
+            return
+        st.remove(e)
+        self.stats.waiting[st.name].set(self.now, len(st.queue))
+        self.stats.present[st.name].add(self.now, -1)
+        self.stats.diverted(self.now, st.name)
+        if ow.becomes is not None:
+            e.cls = ow.becomes
+        if self._join(e, self.stations[ow.to]):
+            self._journeys_start(e, ow.to, "enter")
+        else:
+            e.status = "gone"
+            self.stats.balked(self.now, ow.to)
+
     # ----- joining and moving on -----------------------------------------------------------------
-    def _resources_free(self, st: StationState) -> bool:
-        """Whether every resource ``st`` needs is available in the needed amount now."""
-        return all(self.resources[r].free() >= n for r, n in st.spec.resources.items())
+    def _free_option(self, st: StationState) -> dict[str, int] | None:
+        """The first resource set of ``st`` (``resources``, then ``alternatives``) whose
+        resources are all available in the needed amounts now; None if there is none."""
+        for option in st.options:
+            if all(self.resources[r].free() >= n for r, n in option.items()):
+                return option
+        return None
 
     def _has_room(self, st: StationState) -> bool:
         """Rule 1 (free resources and nobody waiting) or rule 2 (a waiting place) holds."""
-        return (not st.queue and self._resources_free(st)) or st.has_queue_room()
+        return (not st.queue and self._free_option(st) is not None) or st.has_queue_room()
 
     def _join(self, e: Entity, st: StationState) -> bool:
         """Rules 1-2 of joining: start at once, or wait. False if ``st`` is full (rule 3)."""
-        if not st.queue and self._resources_free(st):
+        if not st.queue and self._free_option(st) is not None:
             self._enter(e, st, joined=self.now)
             self._start(e, st)
             return True
@@ -207,6 +243,7 @@ class NetworkRun:
             dist = st.spec.patience_for(e.cls)
             patience = None if dist is None else draw_duration(dist, self.patience_rng[st.name])
             self._enqueue(e, st, patience)
+            self._offer_later(e, st, 0.0)
             return True
         return False
 
@@ -225,15 +262,18 @@ class NetworkRun:
         if patience is not None:
             self._after(patience, self._renege, e, e.visit)
 
-    def _seize(self, e: Entity, st: StationState) -> None:
-        for r, n in st.spec.resources.items():
+    def _seize(self, e: Entity, option: dict[str, int]) -> None:
+        for r, n in option.items():
             self.resources[r].seize(self.now, n)
-        e.holding = dict(st.spec.resources)
+        e.holding = dict(option)
         e.status = "in_service"
 
     def _start(self, e: Entity, st: StationState) -> None:
-        """Seize the station's resources, record the wait, draw the service time."""
-        self._seize(e, st)
+        """Seize the first free resource set of the station, record the wait, draw the
+        service time."""
+        option = self._free_option(st)
+        assert option is not None, "availability was checked"
+        self._seize(e, option)
         self.stats.service_start(self.now, st.name, self.now - e.joined)
         duration = draw_duration(st.spec.service_for(e.cls), self.service_rng[st.name])
         self._after(duration, self._complete, e)
@@ -325,15 +365,20 @@ class NetworkRun:
     def _start_heads(self) -> bool:
         """Greedily start the best-ranked startable queue head across stations, repeatedly.
 
-        Rank: (priority, 0 under fifo; time joined; sequence). A head that cannot start
-        reserves nothing.
+        Rank: (station ``dispatch_priority``; class priority, 0 under fifo; time joined;
+        sequence). A head can start when one of its station's resource sets is free; it takes
+        the first such set in order of preference. A head that cannot start reserves nothing.
         """
         started = False
         while True:
-            ready = [st for st in self.stations.values() if st.queue and self._resources_free(st)]
+            ready = [
+                st
+                for st in self.stations.values()
+                if st.queue and self._free_option(st) is not None  # {}: a pure delay, free
+            ]
             if not ready:
                 return started
-            st = min(ready, key=lambda s: s.queue[0][0])
+            st = min(ready, key=lambda s: (s.spec.dispatch_priority, *s.queue[0][0]))
             head = st.queue[0][1]
             st.remove(head)
             self.stats.waiting[st.name].set(self.now, len(st.queue))

@@ -58,6 +58,8 @@ class StationState:
         self.queue: list[tuple[QueueKey, Entity]] = []
         self.blocked: deque[Entity] = deque()
         self.kept_when_blocked = spec.held_when_blocked()
+        #: resource sets that can serve the station, in order of preference
+        self.options = spec.resource_options()
 
     def queue_key(self, entity: Entity, joined: float) -> QueueKey:
         """(priority, joined, seq); priority is 0 under ``fifo``."""

@@ -92,6 +92,7 @@ class StationTally:
     served: int = 0
     abandoned: int = 0
     balked: int = 0
+    diverted: int = 0
 
 
 @dataclass
@@ -172,6 +173,11 @@ class Collector:
             self.stations[station].abandoned += 1
             self.classes[cls].abandoned += 1
 
+    def diverted(self, t: float, station: str) -> None:
+        """A waiting entity accepts the ``on_wait`` offer of ``station`` and leaves its queue."""
+        if self.counts(t):
+            self.stations[station].diverted += 1
+
     def journey(self, t: float, name: str, duration: float) -> None:
         """Journey ``name`` ends at ``t`` (departure from its ``to`` station) after ``duration``."""
         if self.counts(t):
@@ -210,6 +216,8 @@ class Collector:
             out[f"served[{s}]"] = float(tally.served)
             out[f"abandoned[{s}]"] = float(tally.abandoned)
             out[f"balked[{s}]"] = float(tally.balked)
+            if spec.stations[s].on_wait is not None:
+                out[f"diverted[{s}]"] = float(tally.diverted)
             all_waits += tally.waits
         for r in spec.resource_names():
             used, offered = self.in_use[r].area, self.capacity[r].area
