@@ -137,5 +137,10 @@ class AuditVerification(BaseModel):
     head_seq: int = Field(ge=0)
     head_hash: str
     problem: dict[str, Any] | None = Field(
-        description="kind (edited, removed, reordered), seq, message; null when intact"
+        description="kind (edited, removed, reordered, anchor), seq, message; null when intact"
+    )
+    anchor_seq: int | None = Field(
+        default=None,
+        description="the entry the anchor outside the database vouches for (null: none yet; "
+        "below head_seq: an append was interrupted after its commit)",
     )

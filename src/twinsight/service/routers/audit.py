@@ -43,6 +43,7 @@ async def verify_audit(name: str, registry: RegistryDep, _: AdminDep) -> AuditVe
         entries=report.entries,
         head_seq=report.head_seq,
         head_hash=report.head_hash,
+        anchor_seq=report.anchor_seq,
         problem=None
         if problem is None
         else {"kind": problem.kind, "seq": problem.seq, "message": problem.message},
