@@ -175,6 +175,7 @@ def test_http_ingests_and_denials_move_the_anchors(tmp_path: Path) -> None:
     access = AccessStore(tmp_path)
     try:
         token, _ = access.create("device", ["ward"])
+        admin, _ = access.create("admin", [])
     finally:
         access.close()
     event = {"v": 1, "event_id": "e1", "type": "arrival", "time": "2026-03-02T08:00:00Z",
@@ -184,6 +185,9 @@ def test_http_ingests_and_denials_move_the_anchors(tmp_path: Path) -> None:
                            headers={"Authorization": f"Bearer {token}"})  # fmt: skip
         assert sent.status_code < 300, sent.text
         assert client.get("/api/v1/twins").status_code == 401  # a denial: the home's log
+        checked = client.get("/api/v1/twins/ward/audit/verify",
+                             headers={"Authorization": f"Bearer {admin}"}).json()  # fmt: skip
+        assert checked["intact"] and checked["anchor_seq"] == checked["head_seq"] >= 1
     twin = open_twin("ward", home=tmp_path)
     try:
         report = audit.verify(twin.engine)
