@@ -19,7 +19,8 @@ another media type), the shared helpers of ``deps`` answer with their own proble
 answered by the app's own exception handlers (the same problem details as the route), an
 unexpected one as the generic 500 of ``problems.CatchAllMiddleware``. The FastAPI route stays
 (it documents the endpoint in OpenAPI and serves when the lane is off: ``app.state.fast_ingest
-= False``); ``tests/test_service_fastpath.py`` checks both answer alike.
+= False``); ``tests/test_service_fastpath.py`` checks both answer alike. A change to the
+route's checks (``routers/ingest.py``, ``security.require``) must be made here too.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Roles device and admin, rate limited per token and twin (429 with Retry-After); 
 body is at most ``max_event_bytes``, a batch ``max_body_bytes``. Concurrent requests to a twin
 share commits (``services.group_commit``); each is answered after its own records committed.
 See ``docs/service.md``.
+
+Single events are answered by the lean lane of ``service.fastpath`` ahead of FastAPI (this
+route documents them in OpenAPI and serves when the lane is off): change both together.
 """
 
 from __future__ import annotations
