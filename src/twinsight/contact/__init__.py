@@ -27,7 +27,14 @@ from ._ingest import (
     write_interactions,
 )
 from ._live import InteractionSink, ingest_interactions_mqtt, publish_interactions
-from ._model import ContactModel, ContactSettings, ServiceLevel, scale_dist
+from ._model import (
+    AgentGroup,
+    CallbackOffer,
+    ContactModel,
+    ContactSettings,
+    ServiceLevel,
+    scale_dist,
+)
 from ._ops import (
     CALIBRATION_FILE,
     ContactConfigError,
@@ -52,6 +59,8 @@ __all__ = [
     "METHODS",
     "SKILLS",
     "WEEKDAYS",
+    "AgentGroup",
+    "CallbackOffer",
     "ContactCalibration",
     "ContactCalibrationError",
     "ContactConfigError",

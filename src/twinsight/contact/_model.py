@@ -8,20 +8,28 @@ Settings live under ``contact:`` in the twin's ``twin.yaml`` (all optional)::
       max_abandon: 0.05                           # share of offered calls
       shrinkage: 0.30                             # breaks, training, absence
       callback_share: 0.0                         # callers who take a callback when offered
+      callback_offer: {after_seconds: 60, accept: 0.3}  # optional: offered after a wait
+      agent_groups:                               # optional: multi-skilled agents
+        generalists: {skills: [billing, tech], agents: 2}
       window_days: 56
       roster: roster.csv                          # optional: agents rostered per interval
 
-How the flow engine expresses a contact centre (no engine feature was added):
+How the flow engine expresses a contact centre:
 
-- **Skills-based routing**: each queue (skill) is a class and a station; its agents are a
-  resource ``agents_<queue>`` held by that station only. A call is routed by its skill to the
-  agents who have it (dedicated skill groups; agents with several skills are not modelled).
+- **Skills-based routing**: each queue (skill) is a class and a station; its dedicated agents
+  are a resource ``agents_<queue>``. An agent group with several skills (``agent_groups``) is
+  one resource ``group_<name>`` listed as an overflow ``alternative`` by each of its skills'
+  stations: a call takes a free agent of its own skill first, else a free agent of the groups
+  in the order written. When an agent frees and several calls wait, the dispatcher starts the
+  best-ranked one it can serve (class priority, then longest wait; docs/semantics.md).
 - **Callbacks**: every call enters at a routing point ``<queue>_entry`` (no resources, no
   time), which sends a share of callers (class ``<queue>_callback``) to the station
-  ``<queue>_callback``. It uses the same agents at a lower priority: the dispatcher serves a
-  callback only when no inbound call of that skill waits (the callback is made in idle time);
-  callback customers do not abandon. The share is the class mix of the arrival stream, so a
-  callback policy is a ``set:`` of that mix.
+  ``<queue>_callback`` (offered at entry, ``callback_share``). With ``callback_offer`` a caller
+  still waiting after ``after_seconds`` is offered a callback and takes it with probability
+  ``accept`` (the station's ``on_wait``): it leaves the queue (counted in ``diverted``). The
+  callback station uses the same agents at a lower priority: the dispatcher serves a callback
+  only when no inbound call those agents can take waits (the callback is made in idle time);
+  callback customers do not abandon.
 - **Shrinkage**: rostered agents x (1 - shrinkage), rounded down, is the resource's schedule.
 - **Arrivals**: the calibrated calls per interval, as an hourly profile of the week (the spec's
   profiles are hourly: a 30-minute pattern within an hour is averaged).
@@ -38,7 +46,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..spec import FlowSpec, validate_dict
 from ._calibrate import WEEKDAYS, ContactCalibration
 
-__all__ = ["ContactModel", "ContactSettings", "ServiceLevel", "scale_dist"]
+__all__ = [
+    "AgentGroup",
+    "CallbackOffer",
+    "ContactModel",
+    "ContactSettings",
+    "ServiceLevel",
+    "scale_dist",
+]
 
 
 class ServiceLevel(BaseModel):
@@ -47,6 +62,24 @@ class ServiceLevel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     seconds: float = Field(default=20.0, gt=0)
     target: float = Field(default=0.8, gt=0, lt=1)
+
+
+class CallbackOffer(BaseModel):
+    """A callback offered to a caller still waiting after ``after_seconds``, taken with
+    probability ``accept``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    after_seconds: float = Field(default=60.0, gt=0)
+    accept: float = Field(default=0.3, ge=0, le=1)
+
+
+class AgentGroup(BaseModel):
+    """Multi-skilled agents: ``agents`` productive agents in every interval who take calls of
+    any of ``skills`` (queues) when that queue's own agents are all busy (overflow)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    skills: list[str] = Field(min_length=1)
+    agents: int = Field(ge=0)
 
 
 class ContactSettings(BaseModel):
@@ -58,6 +91,8 @@ class ContactSettings(BaseModel):
     max_abandon: float = Field(default=0.05, gt=0, le=1)
     shrinkage: float = Field(default=0.30, ge=0, lt=1)
     callback_share: float = Field(default=0.0, ge=0, lt=1)
+    callback_offer: CallbackOffer | None = None
+    agent_groups: dict[str, AgentGroup] = Field(default_factory=dict)
     window_days: float = Field(default=56.0, gt=0)
     roster: str | None = None
 
@@ -126,16 +161,59 @@ class ContactModel:
         """Expected calls per interval of ``queue`` on ``weekday``."""
         return [float(x) for x in self.calibration.arrivals.rates(queue, weekday)]
 
+    def groups_for(self, queue: str) -> list[str]:
+        """The agent groups that have ``queue``'s skill, in the order written."""
+        return [g for g, grp in self.settings.agent_groups.items() if queue in grp.skills]
+
+    def simulation_needed(self, queue: str) -> bool:
+        """Whether ``queue`` has features Erlang C/A does not cover: a callback offer or
+        callbacks at entry, or agents shared with other skills."""
+        offer = self.settings.callback_offer
+        return (
+            self.settings.callback_share > 0
+            or (offer is not None and offer.accept > 0)
+            or bool(self.groups_for(queue))
+        )
+
+    def _served_by(self, queue: str, resource: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"resources": {resource: 1}}
+        groups = self.groups_for(queue)
+        if groups:
+            out["alternatives"] = [{f"group_{g}": 1} for g in groups]
+        return out
+
     def _station(self, queue: str, resource: str) -> dict[str, Any]:
         st: dict[str, Any] = {
-            "resources": {resource: 1},
+            **self._served_by(queue, resource),
             "service": self.handle(queue),
             "wait_target": self.settings.service_level.seconds / 60.0,
         }
         p = self.patience(queue)
         if p is not None:
             st["patience_by_class"] = {queue: p}
+        offer = self.settings.callback_offer
+        if offer is not None:
+            cb = f"{queue}_callback"
+            st["on_wait"] = {"after": offer.after_seconds / 60.0, "p": offer.accept, "to": cb}
+            st["on_wait"]["becomes"] = cb
         return st
+
+    def _group_resources(self, data: dict[str, Any], queue: str | None = None) -> None:
+        """Declare the agent groups' resources: all of them for the whole centre, or only the
+        groups of ``queue`` for its interval spec, each with an even share of the group
+        (floor(agents / skills), at least 1: the other skills take the rest)."""
+        for g, grp in self.settings.agent_groups.items():
+            unknown = [q for q in grp.skills if q not in self.queues]
+            if unknown:
+                raise ValueError(
+                    f"contact.agent_groups.{g}.skills: no queue {', '.join(unknown)} "
+                    f"(queues: {', '.join(self.queues)})"
+                )
+            if queue is None:
+                data["resources"][f"group_{g}"] = {"capacity": grp.agents}
+            elif queue in grp.skills:
+                n = max(1, grp.agents // len(grp.skills))
+                data["resources"][f"group_{g}"] = {"capacity": n}
 
     def _queue_parts(
         self, queue: str, resource: str, arrival: dict[str, Any], data: dict[str, Any]
@@ -149,7 +227,7 @@ class ContactModel:
             "routing_by_class": {queue: [{"to": queue, "p": 1.0}], cb: [{"to": cb, "p": 1.0}]},
         }
         data["stations"][queue] = self._station(queue, resource)
-        data["stations"][cb] = {"resources": {resource: 1}, "service": self.handle(queue)}
+        data["stations"][cb] = {**self._served_by(queue, resource), "service": self.handle(queue)}
         mix = {queue: 1.0 - share, cb: share}
         data["arrivals"].append({"name": queue, "to": f"{queue}_entry", "class": mix, **arrival})
 
@@ -175,6 +253,7 @@ class ContactModel:
             "arrivals": [],
         }
         rate = max(calls, 1e-9) / self.calibration.interval_minutes
+        self._group_resources(data, queue)
         self._queue_parts(queue, "agents", {"rate": rate}, data)
         return validate_dict(data, "contact interval")
 
@@ -194,6 +273,7 @@ class ContactModel:
             "stations": {},
             "arrivals": [],
         }
+        self._group_resources(data)
         step = self.calibration.interval_minutes
         for q in self.queues:
             plan = agents[q]

@@ -1,4 +1,4 @@
-"""Contact-centre scenarios: the decide package's scenario files, with three contact keys that
+"""Contact-centre scenarios: the decide package's scenario files, with four contact keys that
 are translated into ``set:`` changes of the twin's flow spec (so a comparison is recorded and
 rerun like any flow-spec comparison)::
 
@@ -7,6 +7,7 @@ rerun like any flow-spec comparison)::
     interventions:
       - handle_time: {factor: 0.9}                 # queues: [billing] (default: all)
       - callback: {share: 0.3, queues: [billing]}  # share of callers called back in idle time
+      - callback_offer: {after_seconds: 60, accept: 0.3}  # offered to callers still waiting
       - agents: {queue: billing, change: 2}        # productive agents added to every interval
 
 Other keys (``shift``, ``surge``, ``set``) pass through unchanged.
@@ -27,7 +28,7 @@ from ._model import scale_dist
 
 __all__ = ["CONTACT_KEYS", "load_contact_scenario"]
 
-CONTACT_KEYS = ("handle_time", "callback", "agents")
+CONTACT_KEYS = ("handle_time", "callback", "callback_offer", "agents")
 
 
 def _queues(value: dict[str, Any], spec: FlowSpec, where: str) -> list[str]:
@@ -53,6 +54,7 @@ def _translate(key: str, value: Any, spec: FlowSpec, where: str) -> dict[str, An
     allowed = {
         "handle_time": {"factor", "queues"},
         "callback": {"share", "queues"},
+        "callback_offer": {"after_seconds", "accept", "queues"},
         "agents": {"queue", "change"},
     }[key]
     extra = set(value) - allowed
@@ -68,6 +70,13 @@ def _translate(key: str, value: Any, spec: FlowSpec, where: str) -> dict[str, An
                 changes[f"stations.{st}.service"] = scale_dist(
                     data["stations"][st]["service"], factor
                 )
+    elif key == "callback_offer":
+        after = _number(value, "after_seconds", where, 1.0, 86400.0)
+        accept = _number(value, "accept", where, 0.0, 1.0)
+        for q in _queues(value, spec, where):
+            cb = f"{q}_callback"
+            changes[f"stations.{q}.on_wait"] = {"after": after / 60.0, "p": accept, "to": cb}
+            changes[f"stations.{q}.on_wait"]["becomes"] = cb
     elif key == "callback":
         share = _number(value, "share", where, 0.0, 0.99)
         for q in _queues(value, spec, where):

@@ -11,7 +11,11 @@ stationary independent-period approach). Two methods:
   one-sided checks), searching around the Erlang answer.
 
 ``auto`` uses Erlang where its assumptions hold (handle-time CV within 15% of 1, exponential
-or no patience, no callbacks) and simulation elsewhere.
+or no patience, no callbacks at entry or after a wait, no agents shared with other skills) and
+simulation elsewhere. With ``agent_groups`` the interval spec of a queue gives it an even share
+of each group that has its skill (floor(agents / skills), at least 1) as overflow: the search
+finds the dedicated agents needed on top (an approximation; the week spec, used by forecasts
+and comparisons, shares the whole groups between the skills).
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ def erlang_applies(model: ContactModel, queue: str) -> bool:
     return (
         abs(cv - 1.0) <= 0.15
         and (p is None or p.family_ == "exponential")
-        and model.settings.callback_share == 0
+        and not model.simulation_needed(queue)
     )
 
 
@@ -118,7 +122,8 @@ def _with_abandon(
         s = {k: v.mean for k, v in r.summary().items()}
         served = s.get(f"served[{queue}]", 0.0)
         gone = s.get(f"abandoned[{queue}]", 0.0)
-        abandon = gone / (served + gone) if served + gone > 0 else 0.0
+        offered = served + gone + s.get(f"diverted[{queue}]", 0.0)  # diverted: called back
+        abandon = gone / offered if offered > 0 else 0.0
         if abandon <= model.settings.max_abandon:
             return agents, {
                 "service_level": s.get(f"wait_within_target[{queue}]", math.nan),
