@@ -173,3 +173,30 @@ def test_casework_observed_decisions_hide_what_the_total_gives_away() -> None:
                                    "within_deadline": None}  # fmt: skip
     assert shown["all"]["decisions"] == 20 and shown["group=a"]["decisions"] == 10
     assert shown["open"] == {"cases": "<5"}
+
+
+def test_protect_json_keeps_the_shape_and_protects_nested_totals() -> None:
+    from twinsight.govern import protect_json
+
+    tree = {"open": 20, "stale": 2, "teams": {
+        "a": {"open": 3, "where": {"x": 3, "y": 0}, "per_worker": 1.5},
+        "b": {"open": 17, "where": {"x": 9, "y": 8}, "per_worker": 2.0}}}  # fmt: skip
+    Path = tuple[str, ...]
+    sums: list[tuple[Path, list[Path]]] = [(("open",), [("teams", t, "open") for t in "ab"])]
+    for t in "ab":
+        sums.append((("teams", t, "open"), [("teams", t, "where", w) for w in ("x", "y")]))
+    shown = protect_json(tree, sums, [("stale",)])
+    assert shown["stale"] == "<5" and shown["teams"]["a"]["per_worker"] == 1.5
+    cells = {"/".join(p): int(str(v)) for p, v in _leaves(tree) if not isinstance(v, float)}
+    flat: dict[str, int | str] = {
+        "/".join(p): v for p, v in _leaves(shown) if isinstance(v, (int, str))
+    }
+    groups = [("/".join(t), ["/".join(p) for p in ps]) for t, ps in sums]
+    _check({k: v for k, v in cells.items() if k != "stale"}, groups,
+           {k: v for k, v in flat.items() if k != "stale"})  # fmt: skip
+
+
+def _leaves(node: object, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], object]]:
+    if isinstance(node, dict):
+        return [leaf for key, value in node.items() for leaf in _leaves(value, (*prefix, key))]
+    return [(prefix, node)]

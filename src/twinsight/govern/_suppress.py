@@ -35,6 +35,7 @@ __all__ = [
     "protect",
     "protect_breakdown",
     "protect_census",
+    "protect_json",
     "suppress",
     "suppress_counts",
     "suppress_frame",
@@ -225,3 +226,36 @@ def protect_census(
         "dropped_stale": shown[("dropped_stale", "")],
         "dropped_by_unit": {u: shown[("dropped", u)] for u in dropped_by_unit},
     }
+
+
+Path = tuple[str, ...]
+
+
+def protect_json(
+    tree: Mapping[str, Any],
+    sums: Iterable[tuple[Path, Sequence[Path]]],
+    alone: Iterable[Path] = (),
+    k: int = DEFAULT_K,
+) -> dict[str, Any]:
+    """A copy of a JSON-ready ``tree`` (nested dicts) whose person counts went through
+    ``protect``: the cells are the leaves at the paths named in ``sums`` (``(total, parts)``,
+    each a tuple of keys) and ``alone`` (counts with no sum); other leaves are left as they are.
+    """
+    groups = [(total, list(parts)) for total, parts in sums]
+    paths = dict.fromkeys([*(p for t, ps in groups for p in (t, *ps)), *alone])
+
+    def get(path: Path) -> int:
+        node: Any = tree
+        for key in path:
+            node = node[key]
+        return int(node)
+
+    shown = protect({path: get(path) for path in paths}, groups, k)
+
+    def copy(node: Any, prefix: Path) -> Any:
+        if isinstance(node, Mapping):
+            return {key: copy(value, (*prefix, key)) for key, value in node.items()}
+        return shown.get(prefix, node)
+
+    out: dict[str, Any] = copy(tree, ())
+    return out
