@@ -34,7 +34,7 @@ from ..casework import (
     write_case_events,
 )
 from ..experiment import run_experiment
-from ..govern import DEFAULT_K, suppress
+from ..govern import DEFAULT_K, protect_breakdown, protect_json, suppress
 from ..twin import Twin, open_twin, twin_template
 from ._app import app
 from ._emulate import emulate_app
@@ -93,9 +93,11 @@ def _observed(observed: dict[str, Any], k: int = DEFAULT_K) -> dict[str, Any]:
     """The calibration's observed KPIs with person counts suppressed below ``k`` (and the
     rates of a suppressed group left out)."""
     out: dict[str, Any] = {}
+    people = {key: int(r["decisions"]) for key, r in observed.items() if "decisions" in r}
+    protected = protect_breakdown(people, "all", k)  # "all" and its breakdowns: secondary too
     for key, row in observed.items():
         if "decisions" in row:
-            shown = suppress(int(row["decisions"]), k)
+            shown = protected[key]
             small = isinstance(shown, str)
             out[key] = {
                 "decisions": shown,
@@ -442,6 +444,15 @@ _WHERE = {
 }
 
 
+def _state_sums(teams: dict[str, Any]) -> list[tuple[tuple[str, ...], list[tuple[str, ...]]]]:
+    """The sums ``casework_state`` shows: teams add up to the totals, places to a team's open."""
+    sums: list[tuple[tuple[str, ...], list[tuple[str, ...]]]] = [
+        ((key,), [("teams", t, key) for t in teams]) for key in ("open", "past_deadline")
+    ]
+    return sums + [(("teams", t, "open"), [("teams", t, "where", w) for w in row["where"]])
+                   for t, row in teams.items()]  # fmt: skip
+
+
 def casework_state(twin: Twin, at: datetime | None, db: str | None, as_json: bool) -> None:
     """``twinsight state`` on a social-services twin: open cases by team and where they are,
     those past the deadline, and allocated cases per worker (counts of cases < 5 suppressed)."""
@@ -463,21 +474,20 @@ def casework_state(twin: Twin, at: datetime | None, db: str | None, as_json: boo
                                          "decision"]).sum())  # fmt: skip
         workers = cal.teams_[str(team)].workers if str(team) in cal.teams_ else None
         teams[str(team)] = {
-            "open": suppress(len(g)),
-            "past_deadline": suppress(int(g["past_deadline"].sum())),
-            "where": {
-                w: suppress(int((g["where"] == w).sum())) for w in dict.fromkeys(_WHERE.values())
-            },
+            "open": len(g),
+            "past_deadline": int(g["past_deadline"].sum()),
+            "where": {w: int((g["where"] == w).sum()) for w in dict.fromkeys(_WHERE.values())},
             "cases_per_worker": round(allocated / workers, 2) if workers else None,
         }
     out = {
         "twin": twin.name,
         "at": st.at.isoformat(),
-        "open": suppress(len(cases)),
-        "past_deadline": suppress(int(cases["past_deadline"].sum())),
-        "stale": suppress(st.stale),
+        "open": len(cases),
+        "past_deadline": int(cases["past_deadline"].sum()),
+        "stale": st.stale,
         "teams": teams,
     }
+    out = protect_json(out, _state_sums(teams), [("stale",)])  # totals: secondary suppression
     if as_json:
         stdout.file.write(json.dumps(out) + "\n")
         return
