@@ -27,7 +27,10 @@ __all__ = ["RerunReport", "register_rerunner", "rerun"]
 Rerunner = Callable[..., tuple[dict[str, Any], str]]
 _RERUNNERS: dict[str, Rerunner] = {}
 #: Packages that register the rerunner of a kind when imported.
-_PROVIDERS = {"optimise": "twinsight.optimise"}
+#: ``KIND/SOURCE`` (the request's ``source``) is looked up before the kind alone.
+_PROVIDERS = {"optimise": "twinsight.optimise", "forecast/outbreak": "twinsight.outbreak",
+              "compare/outbreak": "twinsight.outbreak", "forecast/patient": "twinsight.patient",
+              "compare/patient": "twinsight.patient"}  # fmt: skip
 
 
 def register_rerunner(kind: str, fn: Rerunner) -> None:
@@ -93,9 +96,11 @@ def rerun(
 
     ``executor``: where the replications run (``twinsight.scale``; None: in this process). It
     is not part of the record: every executor gives the same numbers."""
-    if record.kind not in _RERUNNERS and record.kind in _PROVIDERS:
-        importlib.import_module(_PROVIDERS[record.kind])  # registers its rerunner on import
-    fn = _RERUNNERS.get(record.kind)
+    by_source = f"{record.kind}/{record.request.get('source')}"
+    kind = by_source if by_source in _RERUNNERS or by_source in _PROVIDERS else record.kind
+    if kind not in _RERUNNERS and kind in _PROVIDERS:
+        importlib.import_module(_PROVIDERS[kind])  # registers its rerunner on import
+    fn = _RERUNNERS.get(kind)
     if fn is None:
         raise ValueError(f"runs of kind '{record.kind}' cannot be run again by this Twinsight")
     if executor is not None and _takes_executor(fn):
