@@ -72,6 +72,7 @@ class OutbreakForecastOut(BaseModel):
     observed: dict[str, list[dict[str, Any]]]
     capacity: dict[str, float | None] = {}
     calibrated: bool = Field(description="True when a saved calibration was used")
+    run_id: str | None = Field(None, description="its run record ('twinsight rerun RUN_ID')")
 
 
 class OutbreakCalibrationOut(BaseModel):
