@@ -33,6 +33,7 @@ from ..spec import SpecError, load_spec
 from ..store import open_store
 from ..twin import Twin, open_twin, twin_home
 from ._app import ClusterOpt, ExecutorName, ExecutorOpt, WorkersOpt, app
+from ._outbreak import DeterministicOpt
 from ._output import EXIT_RUN_FAILED, fail, parse_instant, report_spec_error, stderr, stdout
 from ._scenario import report_scenario_error
 from ._twin import DbOpt, HomeOpt, _errors, _open
@@ -177,6 +178,7 @@ def compare_cmd(
             "replication, the same draw in every variant (about 4x slower).",
         ),
     ] = False,
+    deterministic: DeterministicOpt = False,  # read by cli/_outbreak.py
     executor: ExecutorOpt = ExecutorName.auto,
     cluster: ClusterOpt = None,
     workers: WorkersOpt = None,

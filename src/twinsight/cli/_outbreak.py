@@ -28,12 +28,15 @@ from ..outbreak import (
     save_outbreak_calibration,
 )
 from ..outbreak import ingest as ingest_counts
+from ..outbreak._scenarios import Mode
 from ..twin import Twin, open_twin, twin_template
 from ._app import app
 from ._output import fail, print_ingest_reports, stdout
 from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
 
 __all__ = [
+    "DEFAULT_DAYS",
+    "DeterministicOpt",
     "chime_command",
     "is_outbreak",
     "outbreak_calibrate",
@@ -44,6 +47,17 @@ __all__ = [
 
 #: The longest outbreak forecast, days.
 MAX_DAYS = 180
+#: Days ahead when ``--days`` is not given (forecast and compare).
+DEFAULT_DAYS = 28.0
+#: ``twinsight compare --deterministic`` (declared in cli/_compare.py, read here).
+DeterministicOpt = Annotated[
+    bool,
+    typer.Option(
+        "--deterministic",
+        help="Outbreak twins: solve the model's equations for each parameter draw (no chance "
+        "in who is infected or admitted).",
+    ),
+]
 
 
 def is_outbreak(name: str, home: Path | None) -> bool:
@@ -126,7 +140,9 @@ def outbreak_forecast(
     as_json: bool,
 ) -> None:
     """``twinsight forecast`` on an outbreak twin: admissions, beds, ICU beds and ventilators
-    for the coming days (1 to 180), median and 90% band."""
+    for the coming days (1 to 180; 28 when ``--days`` is not given), median and 90% band;
+    stored as a run."""
+    days = _days_given(days)
     if not (math.isfinite(days) and 1 <= days <= MAX_DAYS):
         fail(f"--days: {days:g} is outside 1-{MAX_DAYS}", "an outbreak forecast runs 1-180 days")
     if reps < 10:
@@ -143,7 +159,8 @@ def outbreak_forecast(
     finally:
         twin.close()
     if as_json:
-        stdout.file.write(json.dumps({"twin": name, **fc.to_json()}, allow_nan=False) + "\n")
+        out = {"twin": name, "run_id": fc.run_id, **fc.to_json()}
+        stdout.file.write(json.dumps(out, allow_nan=False) + "\n")
         return
     table = Table(
         title=f"outbreak twin '{name}': {fc.runs} runs from {fc.first_day}, median [90% band]"
@@ -156,6 +173,26 @@ def outbreak_forecast(
     for day in metrics[0].index:
         table.add_row(str(day), *(_band(m.loc[day]) for m in metrics))
     stdout.print(table)
+    if fc.run_id:
+        stdout.print(f"run {fc.run_id} (twinsight rerun {fc.run_id})", style="dim", highlight=False)
+
+
+def _context() -> Any:
+    """The running command's click context (typer >= 0.26 vendors click as ``typer._click``;
+    None outside a command)."""
+    try:
+        from typer._click.globals import get_current_context
+    except ImportError:  # pragma: no cover - a typer on the click package
+        from click import get_current_context  # type: ignore[no-redef,unused-ignore]
+    return get_current_context(silent=True)
+
+
+def _days_given(days: float) -> float:
+    """``--days`` as given, or ``DEFAULT_DAYS`` when the command's own default was left
+    (the context says which: the hospital's 7 days is too short a look at an outbreak)."""
+    ctx = _context()
+    source = ctx.get_parameter_source("days") if ctx is not None else None
+    return DEFAULT_DAYS if source is not None and source.name == "DEFAULT" else days
 
 
 def outbreak_compare(
@@ -166,10 +203,17 @@ def outbreak_compare(
     at: datetime | None,
     home: Path | None,
     db: str | None,
+    deterministic: bool = False,
 ) -> tuple[Comparison, str | None, str]:
     """``twinsight compare NAME SCENARIO...`` on an outbreak twin: scenarios (stored names,
-    YAML files or ``NAME=30%@10``) against the baseline over ``days`` days (1-180), paired runs
-    of the binomial chain with common random numbers. Not stored as a run (``None``)."""
+    YAML files or ``NAME=30%@10``) against the baseline over ``days`` days (1-180; 28 when
+    ``--days`` is not given), paired runs of the binomial chain with common random numbers
+    (``deterministic``: the model's equations for each parameter draw). Stored as a run: its
+    id is returned."""
+    days = _days_given(days)
+    ctx = _context()  # compare's --deterministic (declared in cli/_compare.py)
+    deterministic = deterministic or bool(ctx is not None and ctx.params.get("deterministic"))
+    mode: Mode = "deterministic" if deterministic else "stochastic"
     if not (math.isfinite(days) and 1 <= days <= MAX_DAYS):
         fail(f"--days: {days:g} is outside 1-{MAX_DAYS}", "compare an outbreak 1-180 days ahead")
     name = args[0]
@@ -178,7 +222,7 @@ def outbreak_compare(
         with _errors(db):
             try:
                 comp = run_compare(
-                    twin, args[1:], round(days), reps=reps, seed=seed,
+                    twin, args[1:], round(days), reps=reps, seed=seed, mode=mode,
                     at=at.date() if at else None,
                 )  # fmt: skip
             except _EXPECTED as exc:
@@ -187,9 +231,10 @@ def outbreak_compare(
         twin.close()
     title = (
         f"outbreak twin '{name}': baseline against {len(args) - 1} scenario(s) over "
-        f"{round(days)} days, {comp.reps} paired runs each, seed {seed}, common random numbers"
+        f"{round(days)} days, {comp.reps} paired runs each, seed {seed}, "
+        + ("the model's equations (deterministic)" if deterministic else "common random numbers")
     )
-    return comp, None, title
+    return comp, comp.run_id, title
 
 
 @app.command("chime")

@@ -29,6 +29,14 @@ from ._ops import (
     run_forecast,
     save_outbreak_calibration,
 )
+from ._runs import (
+    SOURCE,
+    model_hash,
+    record_outbreak_compare,
+    record_outbreak_forecast,
+    rerun_outbreak_compare,
+    rerun_outbreak_forecast,
+)
 from ._scenarios import (
     OutbreakComparison,
     OutbreakScenario,
@@ -45,6 +53,7 @@ __all__ = [
     "METRICS",
     "QUANTILES",
     "SEIR_HOSPITAL",
+    "SOURCE",
     "AdmissionArrivals",
     "Capacity",
     "Chime",
@@ -75,8 +84,13 @@ __all__ = [
     "ingest_counts",
     "load_counts",
     "load_outbreak_calibration",
+    "model_hash",
     "outbreak_config",
     "parse_outbreak_scenario",
+    "record_outbreak_compare",
+    "record_outbreak_forecast",
+    "rerun_outbreak_compare",
+    "rerun_outbreak_forecast",
     "run_calibration",
     "run_chime",
     "run_compare",
@@ -84,3 +98,15 @@ __all__ = [
     "save_outbreak_calibration",
     "sir_step",
 ]
+
+
+def _register() -> None:
+    """``twinsight rerun`` of outbreak runs: ``decide._rerun`` imports this package for a
+    record of kind ``forecast`` or ``compare`` whose request's source is ``outbreak``."""
+    from ..decide import register_rerunner
+
+    register_rerunner(f"forecast/{SOURCE}", rerun_outbreak_forecast)
+    register_rerunner(f"compare/{SOURCE}", rerun_outbreak_compare)
+
+
+_register()

@@ -47,6 +47,15 @@ class OutbreakCalibrationError(ValueError):
     """The outbreak twin cannot be calibrated (no data, too few days); the message says why."""
 
 
+def observed_series(frame: pd.DataFrame) -> dict[str, list[float | None]]:
+    """Each metric's daily counts in ``frame`` (``daily_frame``) as a list, None for a gap."""
+    return {
+        m: [None if math.isnan(v) else float(v) for v in frame[m].to_numpy()]
+        for m in METRICS
+        if m in frame
+    }
+
+
 def daily_frame(data: pd.DataFrame, start: date | None, until: date | None) -> pd.DataFrame:
     """``data`` on a complete daily index from ``start`` (default: its first day) to
     ``until`` (default: its last): a missing day is a row of NaN."""
@@ -86,6 +95,10 @@ class OutbreakCalibration:
     #: of each model tried.
     noise: str = "negbin"
     aic: dict[str, float] = field(default_factory=dict)
+    #: The data it saw: the latest ingest of the counts (its id) and their latest
+    #: ``received_at`` (ISO 8601); None when fitted to a frame not read from a store.
+    ingest_id: int | None = None
+    data_received: str | None = None
 
     @property
     def watermark(self) -> date:
@@ -142,6 +155,8 @@ class OutbreakCalibration:
             "observed": self.observed,
             "noise": self.noise,
             "aic": self.aic,
+            "ingest_id": self.ingest_id,
+            "data_received": self.data_received,
         }
 
     @classmethod
@@ -168,6 +183,8 @@ class OutbreakCalibration:
             observed=dict(data.get("observed", {})),
             noise=str(data.get("noise", "negbin")),
             aic={k: float(v) for k, v in data.get("aic", {}).items()},
+            ingest_id=None if data.get("ingest_id") is None else int(data["ingest_id"]),
+            data_received=data.get("data_received"),
         )
 
     def report(self) -> str:
@@ -251,11 +268,7 @@ def calibrate_outbreak(
     fitted = {
         m: [round(float(v), 4) for v in METRICS[m].mean(traj, fit.params_)[0]] for m in METRICS
     }
-    observed = {
-        m: [None if math.isnan(v) else float(v) for v in frame[m].to_numpy()]
-        for m in METRICS
-        if m in frame
-    }
+    observed = observed_series(frame)
     return OutbreakCalibration(
         config=config,
         start=start,

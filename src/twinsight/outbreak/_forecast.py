@@ -50,6 +50,8 @@ class OutbreakForecast:
     seed: int
     frame: pd.DataFrame
     admissions_paths: np.ndarray
+    #: The id of its run record (``twinsight rerun``); None when not recorded.
+    run_id: str | None = None
 
     def metric(self, name: str) -> pd.DataFrame:
         """The rows of one metric (admissions, census, icu, ventilated), indexed by date."""

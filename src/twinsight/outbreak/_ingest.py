@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, Table, func, select
 
 from ..connect._records import RecordIngestReport, close_ingest, insert_new, open_ingest
 from ..store import ObservationRow, QuarantineRow
@@ -36,6 +36,7 @@ __all__ = [
     "UNITS",
     "OutbreakIngestError",
     "OutbreakIngestReport",
+    "counts_watermark",
     "ingest_counts",
     "load_counts",
 ]
@@ -297,15 +298,38 @@ def ingest_counts(path: Path | str, engine: Engine) -> OutbreakIngestReport:
     return report
 
 
-def load_counts(engine: Engine) -> pd.DataFrame:
-    """The stored daily counts: one row per day (a DatetimeIndex, UTC days as naive dates),
-    one column per metric observed; days without a count are absent or NaN."""
+def _counts_only() -> Any:
+    return (ObservationRow.subject_key.is_(None), ObservationRow.obs_key.like(f"{_PREFIX}%"))
+
+
+def counts_watermark(engine: Engine) -> tuple[int | None, datetime | None]:
+    """The data watermark of the stored counts: the latest ingest that stored one (its id)
+    and the latest ``received_at`` (None, None: no counts)."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(ObservationRow.metric, ObservationRow.time, ObservationRow.value).where(
-                ObservationRow.subject_key.is_(None), ObservationRow.obs_key.like(f"{_PREFIX}%")
+        row = conn.execute(
+            select(func.max(ObservationRow.ingest_id), func.max(ObservationRow.received_at)).where(
+                *_counts_only()
             )
-        ).all()
+        ).one()
+    at = row[1]
+    if isinstance(at, str):  # SQLite returns the aggregate as text
+        at = datetime.fromisoformat(at)
+    if at is not None:
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return (None if row[0] is None else int(row[0])), at
+
+
+def load_counts(engine: Engine, *, ingest_id: int | None = None) -> pd.DataFrame:
+    """The stored daily counts: one row per day (a DatetimeIndex, UTC days as naive dates),
+    one column per metric observed; days without a count are absent or NaN. ``ingest_id``:
+    only the counts stored by that ingest or earlier ones (the data a run saw)."""
+    query = select(ObservationRow.metric, ObservationRow.time, ObservationRow.value).where(
+        *_counts_only()
+    )
+    if ingest_id is not None:
+        query = query.where(ObservationRow.ingest_id <= ingest_id)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
     if not rows:
         return pd.DataFrame(columns=list(METRIC_NAMES), dtype=float)
     frame = pd.DataFrame(rows, columns=["metric", "time", "value"])

@@ -24,8 +24,9 @@ from ..twin import Twin
 from ._calibrate import OutbreakCalibration, OutbreakCalibrationError, calibrate_outbreak
 from ._chime import Chime, chime, params_from_mapping
 from ._forecast import OutbreakForecast, forecast_outbreak
-from ._ingest import OutbreakIngestReport, ingest_counts, load_counts
+from ._ingest import OutbreakIngestReport, counts_watermark, ingest_counts, load_counts
 from ._link import AdmissionArrivals, admissions_to_arrivals
+from ._runs import record_outbreak_compare, record_outbreak_forecast
 from ._scenarios import Mode, OutbreakComparison, compare_outbreak, parse_outbreak_scenario
 from ._template import OutbreakConfig
 
@@ -132,18 +133,34 @@ def run_calibration(
     """Calibrate to the stored counts up to ``until`` (default: the last); saved unless
     ``save`` is False."""
     config = outbreak_config(twin)
-    cal = calibrate_outbreak(load_counts(twin.engine), config, until=until)
+    ingest_id, received = counts_watermark(twin.engine)  # then only the counts up to it
+    cal = calibrate_outbreak(load_counts(twin.engine, ingest_id=ingest_id), config, until=until)
+    cal.ingest_id = ingest_id
+    cal.data_received = None if received is None else received.isoformat()
     if save:
         save_outbreak_calibration(twin.path, cal)
     return cal
 
 
 def run_forecast(
-    twin: Twin, days: int = 28, *, runs: int = 1000, seed: int = 1, at: date | None = None
+    twin: Twin,
+    days: int = 28,
+    *,
+    runs: int = 1000,
+    seed: int = 1,
+    at: date | None = None,
+    record: bool = True,
+    reuse: bool = False,
 ) -> OutbreakForecast:
     """Forecast ``days`` days from the saved calibration (or a fresh one to ``at`` when
-    there is none, or it is older or newer than ``at``)."""
-    return forecast_outbreak(current_calibration(twin, at), days, runs=runs, seed=seed)
+    there is none, or it is older or newer than ``at``); stored as a run (``_runs.py``; its
+    id in ``run_id``) unless ``record`` is False; ``reuse``: answered with the same run stored
+    before, if any (an idempotent GET)."""
+    cal = current_calibration(twin, at)
+    fc = forecast_outbreak(cal, days, runs=runs, seed=seed)
+    if record:
+        fc.run_id = record_outbreak_forecast(twin.engine, twin.name, cal, fc, reuse=reuse)
+    return fc
 
 
 def current_calibration(twin: Twin, at: date | None = None) -> OutbreakCalibration:
@@ -176,13 +193,18 @@ def run_compare(
     seed: int = 1,
     mode: Mode = "stochastic",
     at: date | None = None,
+    record: bool = True,
 ) -> OutbreakComparison:
     """``twinsight compare NAME SCENARIO...`` on an outbreak twin: each scenario (a stored
     name in the twin's ``scenarios/``, a YAML file or ``NAME=30%@10``) against the baseline
-    with common random numbers (``_scenarios.py``)."""
+    with common random numbers (``_scenarios.py``); stored as a run (its id in ``run_id``)
+    unless ``record`` is False."""
     parsed = [parse_outbreak_scenario(a, twin.path / "scenarios") for a in scenarios]
     cal = current_calibration(twin, at)
-    return compare_outbreak(cal, parsed, days=days, reps=reps, seed=seed, mode=mode)
+    comp = compare_outbreak(cal, parsed, days=days, reps=reps, seed=seed, mode=mode)
+    if record:
+        comp.run_id = record_outbreak_compare(twin.engine, twin.name, cal, parsed, comp)
+    return comp
 
 
 def hospital_arrivals(
@@ -196,7 +218,7 @@ def hospital_arrivals(
 ) -> AdmissionArrivals:
     """The outbreak's forecast admissions as hourly arrival rates for the hospital twin
     (``statistic``: ``mean`` or a band column such as ``p50`` or ``p95`` for a bad case)."""
-    fc = run_forecast(twin, days, runs=runs, seed=seed)
+    fc = run_forecast(twin, days, runs=runs, seed=seed, record=False)
     daily = fc.metric("admissions")[statistic].to_numpy()
     return admissions_to_arrivals(daily, fc.first_day, hour_shares)
 

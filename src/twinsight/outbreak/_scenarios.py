@@ -165,6 +165,8 @@ class OutbreakComparison(Comparison):
     mode: str = "stochastic"
     days: int = 0
     common: bool = True
+    #: The id of its run record (``twinsight rerun``); None when not recorded.
+    run_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """``Comparison.to_json`` with each scenario's measures as its interventions."""

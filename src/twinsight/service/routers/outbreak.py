@@ -10,7 +10,7 @@ compares scenarios (measures from a day) with the baseline. A twin of another te
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
@@ -64,6 +64,11 @@ class OutbreakCompareIn(BaseModel):
     days: int = Field(default=60, ge=1, le=180, description="days ahead")
     reps: int = Field(default=200, ge=2, le=5000, description="paired runs per variant")
     seed: int = Field(default=1, ge=0, description="random seed")
+    mode: Literal["stochastic", "deterministic"] = Field(
+        default="stochastic",
+        description="stochastic: the binomial chain with common random numbers; deterministic: "
+        "the model's equations for each parameter draw",
+    )
 
 
 class OutbreakCompareOut(BaseModel):
@@ -71,6 +76,7 @@ class OutbreakCompareOut(BaseModel):
     each scenario's mean, the paired difference with its 95% interval, and a sentence."""
 
     twin: str
+    run_id: str | None = Field(None, description="its run record ('twinsight rerun RUN_ID')")
     kind: str = "outbreak"
     baseline: str
     scenarios: list[dict[str, Any]]
@@ -94,7 +100,7 @@ async def post_outbreak_compare(
     chain with common random numbers (same body: same numbers; under a second for 200 runs)."""
     handle = await open_twin_handle(registry, name)
     out = await run_in_threadpool(
-        service.compare_out, handle, body.scenarios, body.days, body.reps, body.seed
+        service.compare_out, handle, body.scenarios, body.days, body.reps, body.seed, body.mode
     )
     return OutbreakCompareOut(**out)
 

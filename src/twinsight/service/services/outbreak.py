@@ -28,6 +28,7 @@ from ...outbreak import (
     run_forecast,
 )
 from ...outbreak._ingest import load_counts
+from ...outbreak._scenarios import Mode
 from ..problems import ProblemError
 from ..schemas_health import (
     ChimeOut,
@@ -65,12 +66,14 @@ def forecast_out(
     handle: TwinHandle, days: int, runs: int, seed: int, k: int = DEFAULT_K
 ) -> OutbreakForecastOut:
     """``days`` days of bands from the saved calibration (a fresh, unsaved one when there is
-    none), and the observed counts; 409 when the twin has no settings or counts."""
+    none), and the observed counts; stored as a run (``run_id``; the same request on the same
+    calibration and data answers with the run stored before); 409 when the twin has no settings
+    or counts."""
     require_template(handle, TEMPLATE)
     twin = handle.twin
     try:
         calibrated = (twin.path / CALIBRATION_FILE).is_file()
-        fc = run_forecast(twin, days, runs=runs, seed=seed)
+        fc = run_forecast(twin, days, runs=runs, seed=seed, reuse=True)  # a GET: idempotent
         config = outbreak_config(twin)
     except _EXPECTED as exc:
         raise not_ready(handle, str(exc)) from None
@@ -86,14 +89,21 @@ def forecast_out(
         observed=_observed(handle, k),
         capacity={m: (capacity.of(m) if capacity else None) for m in _METRICS[1:]},
         calibrated=calibrated,
+        run_id=fc.run_id,
     )
 
 
 def compare_out(
-    handle: TwinHandle, scenarios: list[str], days: int, reps: int, seed: int
+    handle: TwinHandle,
+    scenarios: list[str],
+    days: int,
+    reps: int,
+    seed: int,
+    mode: Mode = "stochastic",
 ) -> dict[str, Any]:
     """Scenarios (``NAME=30%@10``, or names stored in the twin's ``scenarios/``) against the
-    baseline with common random numbers (``outbreak._scenarios``): the comparison's JSON.
+    baseline with common random numbers (``outbreak._scenarios``): the comparison's JSON with
+    the id of its run record (``run_id``).
     422 for a scenario that cannot be read; 409 when the twin has no settings or counts."""
     require_template(handle, TEMPLATE)
     stored = handle.twin.path / "scenarios"
@@ -106,12 +116,12 @@ def compare_out(
                 f"no stored scenario {name!r}: give NAME=30%@10 or a stored scenario's name",
             )
     try:
-        comp = run_compare(handle.twin, scenarios, days, reps=reps, seed=seed)
+        comp = run_compare(handle.twin, scenarios, days, reps=reps, seed=seed, mode=mode)
     except OutbreakScenarioError as exc:
         raise ProblemError(422, "invalid-scenario", "Invalid scenario", str(exc)) from None
     except _EXPECTED as exc:
         raise not_ready(handle, str(exc)) from None
-    return {"twin": handle.twin.name, **comp.to_json()}
+    return {"twin": handle.twin.name, "run_id": comp.run_id, **comp.to_json()}
 
 
 def calibrate(handle: TwinHandle, actor: str) -> OutbreakCalibrationOut:
