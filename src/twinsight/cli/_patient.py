@@ -17,11 +17,12 @@ from ..patient import (
     CLASSES,
     DISCLAIMER,
     PatientCalibration,
+    PatientProfile,
     ProfileError,
     calibrate_patient,
-    forecast_patient,
     ingest_patient_file,
-    recommend,
+    patient_answer,
+    record_patient,
     set_profile,
     twin_profile,
 )
@@ -132,15 +133,16 @@ def patient_forecast(twin: Twin, days: float, seed: int, db: str | None, as_json
     try:
         with _errors(db):
             cal = _calibration(twin, save=False)
-    finally:
+    except BaseException:
         twin.close()
-    best = recommend(cal.model, cal.profile, seed=seed)
-    horizon = round(days)
-    runs = [forecast_patient(cal, horizon, seed=seed)]
-    if best.options and best.options[0].regimen != cal.profile.current():
-        runs.append(forecast_patient(cal, horizon, regimen=best.options[0].regimen, seed=seed))
+        raise
+    request = {"command": "forecast", "seed": seed, "top": 5, "min_probability": 0.8,
+               "days": round(days), "trajectories": 1}  # fmt: skip
+    answer = _answer(cal, cal.profile, request)
+    run_id = _store(twin, "forecast", cal, cal.profile, request, answer, db)
+    runs = answer["forecasts"]
     if as_json:
-        out = {"twin": twin.name, "disclaimer": DISCLAIMER, "forecasts": runs}
+        out = {"twin": twin.name, "run_id": run_id, "disclaimer": DISCLAIMER, "forecasts": runs}
         stdout.file.write(json.dumps(out, allow_nan=False) + "\n")
         return
     _banner()
@@ -160,6 +162,38 @@ def patient_forecast(twin: Twin, days: float, seed: int, db: str | None, as_json
                 f"{100 * row['p_target']:.0f}%",
             )
         stdout.print(table)
+    _run_line(run_id)
+
+
+def _answer(
+    cal: PatientCalibration, profile: PatientProfile, request: dict[str, Any]
+) -> dict[str, Any]:
+    """``patient_answer`` with the request's options (the same call ``rerun`` makes)."""
+    return patient_answer(cal, profile, seed=int(request["seed"]), top=int(request["top"]),
+                          min_probability=float(request["min_probability"]),
+                          days=int(request["days"]),
+                          trajectories=int(request["trajectories"]))  # fmt: skip
+
+
+def _store(
+    twin: Twin,
+    kind: str,
+    cal: PatientCalibration,
+    profile: PatientProfile,
+    request: dict[str, Any],
+    answer: dict[str, Any],
+    db: str | None,
+) -> str:
+    """Record the answer as a run (``patient._runs``); its id."""
+    try:
+        with _errors(db):
+            return record_patient(twin.engine, twin.name, kind, cal, profile, request, answer)
+    finally:
+        twin.close()
+
+
+def _run_line(run_id: str) -> None:
+    stdout.print(f"run {run_id} (twinsight rerun {run_id})", style="dim", highlight=False)
 
 
 def _target(text: str) -> tuple[float, float]:
@@ -232,8 +266,9 @@ def recommend_command(
     try:
         with _errors(db):
             cal = _calibration(twin, save=False)
-    finally:
+    except BaseException:
         twin.close()
+        raise
     prof = cal.profile
     updates: dict[str, Any] = {}
     if goal is not None:
@@ -244,12 +279,17 @@ def recommend_command(
         updates["contraindications"] = sorted(set(prof.contraindications) | set(avoid))
     if updates:
         prof = prof.model_copy(update=updates)
-    result = recommend(cal.model, prof, seed=seed, top=top, min_probability=min_probability)
-    out = result.to_dict()
+    request = {"command": "recommend", "seed": seed, "top": top,
+               "min_probability": min_probability, "days": 0, "trajectories": 0}  # fmt: skip
+    answer = _answer(cal, prof, request)
+    run_id = _store(twin, "compare", cal, prof, request, answer, db)
+    out = answer["recommendation"]
     if as_json:
-        stdout.file.write(json.dumps({"twin": name, **out}, allow_nan=False) + "\n")
+        stdout.file.write(json.dumps({"twin": name, "run_id": run_id, **out}, allow_nan=False)
+                          + "\n")  # fmt: skip
         return
     _render(name, out)
+    _run_line(run_id)
 
 
 _SHORT = {"thiazide": "thiazide", "ace_inhibitor": "ACEi", "arb": "ARB", "ccb": "CCB",

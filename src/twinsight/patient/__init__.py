@@ -41,6 +41,7 @@ from ._recommend import (
     regimen_label,
 )
 from ._risk import PCE_SOURCE, pooled_cohort_risk
+from ._runs import RUN_SOURCE, patient_answer, patient_hash, record_patient, rerun_patient
 from ._synthetic import SyntheticPatient, synthetic_readings
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "ONSET_DAYS",
     "PCE_SOURCE",
     "PROFILE_FILE",
+    "RUN_SOURCE",
     "SOURCE",
     "STANDARD",
     "BloodPressureModel",
@@ -74,13 +76,29 @@ __all__ = [
     "load_readings",
     "parse_profile",
     "parse_readings",
+    "patient_answer",
+    "patient_hash",
     "pooled_cohort_risk",
     "recommend",
+    "record_patient",
     "regimen_effect",
     "regimen_label",
     "regimen_matrix",
+    "rerun_patient",
     "save_profile",
     "set_profile",
     "synthetic_readings",
     "twin_profile",
 ]
+
+
+def _register() -> None:
+    """``twinsight rerun`` of patient runs: ``decide._rerun`` imports this package for a
+    record of kind ``forecast`` or ``compare`` whose request's source is ``patient``."""
+    from ..decide import register_rerunner
+
+    register_rerunner(f"forecast/{RUN_SOURCE}", rerun_patient)
+    register_rerunner(f"compare/{RUN_SOURCE}", rerun_patient)
+
+
+_register()

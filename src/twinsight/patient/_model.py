@@ -247,6 +247,67 @@ class BloodPressureModel:
         self.covs_ = np.asarray([f[1] for f in fits])
         return self
 
+    # -- what was learned, as plain values (run records) ---------------------------------------
+
+    def to_params(self) -> dict[str, Any]:
+        """The configuration and everything learned that predictions use, as JSON-ready values
+        (floats exact through JSON): ``from_params`` gives a model that predicts the same."""
+        return {
+            "config": {
+                "baseline_prior": [list(p) for p in self.baseline_prior],
+                "response_sd": self.response_sd,
+                "noise_prior": [list(p) for p in self.noise_prior],
+                "correlation_prior": list(self.correlation_prior),
+                "prior_weight": self.prior_weight,
+                "onset_scales": list(self.onset_scales),
+                "iterations": self.iterations,
+            },
+            "origin": self.origin_.astimezone(UTC).isoformat(),
+            "baseline": list(self.baseline_),
+            "noise": {
+                "within": list(self.noise_.within),
+                "day": list(self.noise_.day),
+                "rho_within": self.noise_.rho_within,
+                "rho_day": self.noise_.rho_day,
+            },
+            "scale_weights": [float(w) for w in self.scale_weights_],
+            "means": self.means_.tolist(),
+            "covs": self.covs_.tolist(),
+            "n_readings": int(self.n_readings_),
+            "n_days": int(self.n_days_),
+        }
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> BloodPressureModel:
+        """The model of ``to_params`` (fitted: it predicts, it cannot be refitted)."""
+        c = params["config"]
+        model = cls(
+            baseline_prior=(tuple(c["baseline_prior"][0]), tuple(c["baseline_prior"][1])),
+            response_sd=float(c["response_sd"]),
+            noise_prior=(tuple(c["noise_prior"][0]), tuple(c["noise_prior"][1])),
+            correlation_prior=(float(c["correlation_prior"][0]), float(c["correlation_prior"][1])),
+            prior_weight=float(c["prior_weight"]),
+            onset_scales=[float(x) for x in c["onset_scales"]],
+            iterations=int(c["iterations"]),
+        )
+        model.origin_ = datetime.fromisoformat(params["origin"])
+        model.baseline_ = (float(params["baseline"][0]), float(params["baseline"][1]))
+        n = params["noise"]
+        model._set_noise(
+            Noise(
+                (float(n["within"][0]), float(n["within"][1])),
+                (float(n["day"][0]), float(n["day"][1])),
+                float(n["rho_within"]),
+                float(n["rho_day"]),
+            )
+        )
+        model.scale_weights_ = np.asarray(params["scale_weights"], dtype=float)
+        model.means_ = np.asarray(params["means"], dtype=float)
+        model.covs_ = np.asarray(params["covs"], dtype=float)
+        model.n_readings_ = int(params["n_readings"])
+        model.n_days_ = int(params["n_days"])
+        return model
+
     # -- what was learned --------------------------------------------------------------------
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[Array, Array]:

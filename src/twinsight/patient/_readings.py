@@ -31,7 +31,7 @@ from typing import Any, Final, cast
 import pandas as pd
 from fhir.resources.R4B.observation import Observation
 from pydantic import ValidationError
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, Table, func, select
 
 from ..connect import IngestError, IngestReport
 from ..connect._fhir_map import patient_reference
@@ -393,15 +393,38 @@ def ingest_readings(
     return IngestReport(source, f"bp-{fmt}", accepted, duplicate, len(rejects), ingest_id)
 
 
-def load_readings(engine: Engine) -> pd.DataFrame:
-    """The stored blood-pressure readings: ``time`` (UTC), ``metric``, ``value`` (mm Hg)."""
+def _readings_only() -> Any:
+    return (ObservationRow.metric.in_(["systolic", "diastolic"]),
+            ObservationRow.subject_key.is_not(None))  # fmt: skip
+
+
+def readings_watermark(engine: Engine) -> tuple[int | None, datetime | None]:
+    """The data watermark of the stored readings: the latest ingest that stored one (its id)
+    and the latest ``received_at`` (None, None: no readings)."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(ObservationRow.time, ObservationRow.metric, ObservationRow.value)
-            .where(ObservationRow.metric.in_(["systolic", "diastolic"]))
-            .where(ObservationRow.subject_key.is_not(None))
-            .order_by(ObservationRow.time, ObservationRow.metric)
-        ).all()
+        row = conn.execute(
+            select(func.max(ObservationRow.ingest_id), func.max(ObservationRow.received_at)).where(
+                *_readings_only()
+            )
+        ).one()
+    at = row[1]
+    if isinstance(at, str):  # SQLite returns the aggregate as text
+        at = datetime.fromisoformat(at)
+    if at is not None:
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return (None if row[0] is None else int(row[0])), at
+
+
+def load_readings(engine: Engine, *, ingest_id: int | None = None) -> pd.DataFrame:
+    """The stored blood-pressure readings: ``time`` (UTC), ``metric``, ``value`` (mm Hg);
+    ``ingest_id``: only those stored by that ingest or earlier ones (the data a run saw)."""
+    query = select(ObservationRow.time, ObservationRow.metric, ObservationRow.value).where(
+        *_readings_only()
+    )
+    if ingest_id is not None:
+        query = query.where(ObservationRow.ingest_id <= ingest_id)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(ObservationRow.time, ObservationRow.metric)).all()
     frame = pd.DataFrame(rows, columns=["time", "metric", "value"])
     frame["time"] = pd.to_datetime(frame["time"], utc=True)
     return frame

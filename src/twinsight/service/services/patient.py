@@ -21,10 +21,10 @@ from ...patient import (
     DISCLAIMER,
     ProfileError,
     calibrate_patient,
-    forecast_patient,
     ingest_readings,
     load_readings,
-    recommend,
+    patient_answer,
+    record_patient,
     twin_profile,
 )
 from ...store import ObservationRow
@@ -74,7 +74,9 @@ def recommendation_out(
     handle: TwinHandle, *, seed: int, top: int, min_probability: float, days: int
 ) -> RecommendationOut:
     """Fit the model to every stored reading and rank the regimens (``patient.recommend``);
-    trajectories for ``days`` days under the current regimen and the top options."""
+    trajectories for ``days`` days under the current regimen and the top options; stored as a
+    run (``patient._runs``, its id in ``run_id``; the same request on the same readings and
+    profile answers with the run stored before)."""
     require_template(handle, TEMPLATE)
     twin = handle.twin
     try:
@@ -82,15 +84,22 @@ def recommendation_out(
         cal = calibrate_patient(twin.engine, profile)
     except (ProfileError, ValueError) as exc:
         raise not_ready(handle, str(exc)) from None
-    result = recommend(cal.model, profile, seed=seed, top=top, min_probability=min_probability)
-    trajectories = [forecast_patient(cal, days, seed=seed)]
-    for option in result.options[:TRAJECTORIES]:
-        if option.regimen != profile.current():
-            trajectories.append(forecast_patient(cal, days, regimen=option.regimen, seed=seed))
-    body = result.to_dict()
+    request = {"command": "recommend", "seed": seed, "top": top,
+               "min_probability": min_probability, "days": days,
+               "trajectories": TRAJECTORIES}  # fmt: skip
+    answer = patient_answer(cal, profile, seed=seed, top=top, min_probability=min_probability,
+                            days=days, trajectories=TRAJECTORIES)  # fmt: skip
+    run_id = record_patient(twin.engine, twin.name, "compare", cal, profile, request, answer,
+                            reuse=True)  # a GET: the same answer, the same run  # fmt: skip
+    body = dict(answer["recommendation"])
     body.pop("disclaimer", None)
     return RecommendationOut(
-        twin=twin.name, notice=NOTICE, disclaimer=DISCLAIMER, trajectories=trajectories, **body
+        twin=twin.name,
+        notice=NOTICE,
+        disclaimer=DISCLAIMER,
+        trajectories=answer["forecasts"],
+        run_id=run_id,
+        **body,
     )
 
 
