@@ -45,19 +45,21 @@ def test_reaches_the_target_and_equals_one_straight_run(engine: str) -> None:
 def test_stops_at_max_reps_and_says_so() -> None:
     spec = load_spec(MMC)
     target = PrecisionTarget.parse("wait_mean[counter]=0.1%")
-    result, met = run_to_precision(
-        spec, target, pilot_reps=3, max_reps=6, horizon=2000, warmup=200
-    )
+    result, met = run_to_precision(spec, target, pilot_reps=3, max_reps=6, horizon=2000, warmup=200)
     assert not met and result.reps == 6
 
 
-def test_cli_precision_and_auto_warmup() -> None:
-    out = subprocess.run(
+def _precise(*where: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "twinsight.cli", "simulate", str(MMC), "--reps", "4",
          "--precision", "wait_mean[counter]=5%", "--warmup", "auto", "--horizon", "3000",
-         "--json"],
+         "--json", *where],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
+
+
+def test_cli_precision_and_auto_warmup() -> None:
+    out = _precise()
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["reps"] > 4
@@ -65,6 +67,10 @@ def test_cli_precision_and_auto_warmup() -> None:
     assert kpi["half_width"] <= 0.05 * kpi["mean"]
     assert "precision reached: wait_mean[counter]" in out.stderr
     assert "warm-up by MSER-5" in out.stderr
+    # every round of the sequential rule on a pool of 2 processes: the same replications
+    pooled = _precise("--executor", "processes", "--workers", "2")
+    assert pooled.returncode == 0, pooled.stderr
+    assert json.loads(pooled.stdout) == data
 
 
 @pytest.mark.parametrize(

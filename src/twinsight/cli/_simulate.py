@@ -89,6 +89,7 @@ def _run_precise(
     horizon: float | None,
     warmup: float | None,
     quiet: bool,
+    executor: Executor | str,
 ) -> ExperimentResult:
     try:
         target = PrecisionTarget.parse(precision)
@@ -101,6 +102,7 @@ def _run_precise(
             engine=engine,
             horizon=horizon,
             warmup=warmup,
+            executor=executor,
         )
     except ValueError as exc:
         fail(str(exc), "check --precision KPI=HALF_WIDTH (a KPI name from the table)")
@@ -209,7 +211,13 @@ def simulate(
         except ScaleError as exc:
             fail(str(exc), "try --executor inprocess", code=EXIT_RUN_FAILED)
     else:
-        result = _run_precise(spec, precision, reps, max_reps, seed, engine, horizon, warmup, quiet)
+        try:
+            with open_executor(executor, cluster, workers) as where:
+                result = _run_precise(
+                    spec, precision, reps, max_reps, seed, engine, horizon, warmup, quiet, where
+                )
+        except ScaleError as exc:
+            fail(str(exc), "try --executor inprocess", code=EXIT_RUN_FAILED)
     if as_json:
         stdout.file.write(json.dumps(result.to_json()) + "\n")
         stdout.file.flush()

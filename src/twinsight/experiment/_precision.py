@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..scale import Executor
 from ..spec import FlowSpec
 from ._runner import ExperimentResult, Progress, run_experiment
 from ._stats import replications_needed
@@ -54,12 +55,15 @@ def run_to_precision(
     warmup: float | None = None,
     confidence: float = 0.95,
     progress: Progress | None = None,
+    executor: Executor | str | None = None,
 ) -> tuple[ExperimentResult, bool]:
     """Pilot replications, then as many more as :func:`replications_needed` asks, re-estimating
     the variance each round, until the target holds or ``max_reps`` is reached.
 
     Returns the experiment (all replications, pilot included: replication numbers continue, so
-    nothing is wasted) and whether the target was met.
+    nothing is wasted) and whether the target was met. ``executor`` (an open
+    :class:`twinsight.scale.Executor` or a name) runs every round's replications; the numbers
+    are the same on any executor.
     """
     if pilot_reps < 2:
         raise ValueError("the pilot needs at least 2 replications to estimate a variance")
@@ -76,6 +80,7 @@ def run_to_precision(
             warmup=warmup,
             confidence=confidence,
             first_rep=first,
+            executor=executor,
         )
 
     result = batch(pilot_reps, 0)
