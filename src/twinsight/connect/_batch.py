@@ -124,9 +124,9 @@ class Context:
         utc = value.astimezone(UTC)
         if not self.sqlite:
             return utc
-        if utc.year >= 1000:  # the same text as strftime, several times faster
-            return utc.replace(tzinfo=None).isoformat(" ", "microseconds")
-        return utc.strftime("%Y-%m-%d %H:%M:%S.%f")
+        # the year zero-padded to 4 digits, as SQLAlchemy writes and reads it (strftime's %Y
+        # is not padded on glibc: a year before 1000 could not be read back)
+        return utc.replace(tzinfo=None).isoformat(" ", "microseconds")
 
     def add(self, record: Record, batch: Batch) -> None:
         batch.end = record.end
@@ -210,23 +210,23 @@ class Context:
         if patient_key is None:
             patient_key = self.pseudonymise(patient_id)
         if type(time) is str:
+            instant: Any = utc_text(time) if self.sqlite else datetime.fromisoformat(time)
             if event_id is not None:
                 event_key = "id:" + event_id
             else:
                 natural = f"{patient_key}|{kind}|{time[:19]}+00:00|{unit}"
-                event_key = "nk:" + hashlib.sha256(natural.encode("utf-8")).hexdigest()
-            instant: Any = utc_text(time) if self.sqlite else datetime.fromisoformat(time)
+                event_key = _natural_key(instant, natural)
         else:
             assert isinstance(time, datetime)
+            if self.sqlite and time.tzinfo is UTC:
+                instant = time.isoformat(" ", "microseconds")[:26]  # what _instant gives
+            else:
+                instant = self._instant(time)
             if event_id is not None:
                 event_key = "id:" + event_id
             else:
                 natural = f"{patient_key}|{kind}|{time.astimezone(UTC).isoformat()}|{unit}"
-                event_key = "nk:" + hashlib.sha256(natural.encode("utf-8")).hexdigest()
-            if self.sqlite and time.tzinfo is UTC and time.year >= 1000:
-                instant = time.isoformat(" ", "microseconds")[:26]  # what _instant gives
-            else:
-                instant = self._instant(time)
+                event_key = _natural_key(instant, natural)
         return (
             event_key,
             patient_key,
@@ -297,6 +297,25 @@ class Context:
     def _alias(self, raw: object) -> str:
         value = raw if isinstance(raw, str) else json.dumps(raw)
         return f"pseudonym:{self.pseudonymise(value)}" if value else ""
+
+
+def _natural_key(instant: str | datetime, natural: str) -> str:
+    """``nk:<UTC time as digits>:<sha256 of natural>``: the key of an event without an id.
+
+    ``instant`` is the stored time (SQLite's UTC text, or the UTC ``datetime`` bound on
+    PostgreSQL); its digits lead the key so that keys of events close in time sit together in
+    the unique index (an ingest's inserts land on a few pages, not all over it). Migration
+    0008 gave stored keys the same prefix, from the stored time, by the same rule.
+    """
+    if isinstance(instant, str):
+        digits = instant.replace("-", "").replace(" ", "").replace(":", "").replace(".", "")
+    else:
+        t = instant
+        digits = (
+            f"{t.year:04d}{t.month:02d}{t.day:02d}{t.hour:02d}{t.minute:02d}{t.second:02d}"
+            f"{t.microsecond:06d}"
+        )
+    return f"nk:{digits}:{hashlib.sha256(natural.encode('utf-8')).hexdigest()}"
 
 
 def _plain_json(data: bytes) -> Fields | None:

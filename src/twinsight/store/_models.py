@@ -59,7 +59,7 @@ class AdtEventRow(Base):
     __tablename__ = "adt_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    #: ``id:<event_id>`` or ``nk:<sha256 of pseudonymised natural key>``.
+    #: ``id:<event_id>`` or ``nk:<UTC time digits>:<sha256 of pseudonymised natural key>``.
     event_key: Mapped[str] = mapped_column(String(220), unique=True)
     patient_key: Mapped[str] = mapped_column(String(64), index=True)
     type: Mapped[str] = mapped_column(String(16))
