@@ -1,7 +1,8 @@
 """The event loop of the fast engine: docs/semantics.md, rule by rule, compiled with numba.
 
-Events (arrivals, completions, patience, release windows, capacity steps) are here; what
-happens at a station (joining, starting, leaving, the dispatcher) is in ``_stations.py``.
+Events (arrivals, completions, release windows, capacity steps) are here; what happens at a
+station (joining, starting, leaving, the dispatcher) is in ``_stations.py``, the events of a
+waiting entity (patience, ``on_wait`` offers) in ``_waiting.py``.
 Times are model time in the spec's ``time_unit``. Array layouts are in ``_layout.py``; event
 helpers take the same bundle ``mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng`` (model, state,
 entities, heap, histograms, series, random streams). Stream rows of ``rng``: arrival stream
@@ -22,7 +23,6 @@ from ._layout import (
     A_KIND,
     A_MIX_N,
     A_ST,
-    ABANDONED,
     ARRIVALS,
     BALKED,
     BAT_VAL,
@@ -30,10 +30,8 @@ from ._layout import (
     CAP_LEN,
     CAP_R,
     CAP_V,
-    DIVERTED,
     E_CLS,
     E_DEST,
-    E_LVL,
     E_NXT,
     E_OPT,
     E_OSEQ,
@@ -56,7 +54,6 @@ from ._layout import (
     F_BAT_CUM,
     F_CAP_T,
     F_OW_AFTER,
-    F_OW_P,
     F_RT_CUM,
     F_SC_T,
     F_WIN_A,
@@ -71,7 +68,6 @@ from ._layout import (
     N_BINS,
     N_CAP,
     N_CLS,
-    N_LVL,
     N_RES,
     N_ST,
     N_ST_ACC,
@@ -79,8 +75,6 @@ from ._layout import (
     NLIVE,
     NWAIT,
     OPT_OFF,
-    OW_CLS,
-    OW_TO,
     POOL,
     R_CAP0,
     RT_CLS,
@@ -89,8 +83,6 @@ from ._layout import (
     S_BHEAD,
     S_BTAIL,
     S_NBLK,
-    S_NIN,
-    S_NWAIT,
     S_RCAP,
     SC_LEN,
     SC_N,
@@ -101,7 +93,6 @@ from ._layout import (
     ST_BLOCKED,
     ST_HELD,
     ST_SERVICE,
-    ST_WAIT,
     START,
     WARMUP,
     WIN,
@@ -118,7 +109,6 @@ from ._state import (
     new_state,
     pop,
     push,
-    q_remove,
 )
 from ._stations import (
     ALL,
@@ -132,6 +122,7 @@ from ._stations import (
     release,
     seize,
 )
+from ._waiting import offer, renege
 
 __all__ = ["simulate"]
 
@@ -227,62 +218,6 @@ def _done(
             push(si, ht, hq, t_open, e * 8 + EV_WINDOW)
         return
     _move_on(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, t)
-
-
-@inlined
-def _renege(
-    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
-    ser: np.ndarray, e: int, seq: int, t: float,
-) -> bool:  # fmt: skip
-    """Patience ran out: leave the queue and the system. False for a stale event."""
-    if ei[e, E_STAT] != ST_WAIT or ei[e, E_RSEQ] != seq:
-        return False
-    j = ei[e, E_ST]
-    flush_station(mf, si, sf, ser, j, t)
-    q_remove(si, ei, j * mi[N_LVL] + ei[e, E_LVL], e)
-    si[si[S_NWAIT] + j] -= 1
-    si[NWAIT] -= 1
-    si[si[S_NIN] + j] -= 1
-    if t >= mf[WARMUP]:
-        sf[si[SF_ST] + j * N_ST_ACC + ABANDONED] += 1.0
-        sf[si[SF_C] + 3 * ei[e, E_CLS] + 2] += 1.0
-    free(si, ei, e)
-    return True
-
-
-@inlined
-def _offer(
-    mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
-    ef: np.ndarray, ht: np.ndarray, hq: np.ndarray, hist: np.ndarray, ser: np.ndarray,
-    rng: np.ndarray, e: int, seq: int, t: float,
-) -> bool:  # fmt: skip
-    """The on_wait offer: if ``e`` still waits, draw a uniform (row ``A + 3S + j``); below ``p``
-    it leaves the queue (diverted) and joins ``to``, or is lost there if full. False when
-    nothing changed (stale event or offer declined)."""
-    if ei[e, E_STAT] != ST_WAIT or ei[e, E_OSEQ] != seq:
-        return False
-    j = ei[e, E_ST]
-    if uniform(rng, mi[N_ARR] + 3 * mi[N_ST] + j) >= mf[mi[F_OW_P] + j]:
-        return False
-    flush_station(mf, si, sf, ser, j, t)
-    q_remove(si, ei, j * mi[N_LVL] + ei[e, E_LVL], e)
-    si[si[S_NWAIT] + j] -= 1
-    si[NWAIT] -= 1
-    si[si[S_NIN] + j] -= 1
-    if t >= mf[WARMUP]:
-        sf[si[SF_ST] + j * N_ST_ACC + DIVERTED] += 1.0
-    ei[e, E_RSEQ] = -1
-    ei[e, E_OSEQ] = -1
-    if mi[mi[OW_CLS] + j] >= 0:
-        ei[e, E_CLS] = mi[mi[OW_CLS] + j]
-    d = mi[mi[OW_TO] + j]
-    if join(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, e, d, t):
-        journeys_start(mi, ei, ef, e, d, J_ENTER, t)
-    else:
-        if t >= mf[WARMUP]:
-            sf[si[SF_ST] + d * N_ST_ACC + BALKED] += 1.0
-        free(si, ei, e)
-    return True
 
 
 @inlined
@@ -385,10 +320,10 @@ def _event(
     if kind == EV_DONE:
         _done(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, x, t)
     elif kind == EV_RENEGE:
-        if not _renege(mi, mf, si, sf, ei, ser, x, seq, t):
+        if not renege(mi, mf, si, sf, ei, ser, x, seq, t):
             return
     elif kind == EV_ONWAIT:
-        if not _offer(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, x, seq, t):
+        if not offer(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, x, seq, t):
             return
     elif kind == EV_WINDOW:
         _move_on(mi, mf, si, sf, ei, ef, ht, hq, hist, ser, rng, x, t)
