@@ -160,3 +160,37 @@ def test_callback_always_accepted_caps_the_wait(engine: str) -> None:
     assert (res.per_rep["wait_p99.99[A]"] <= 0.5 + 1e-9).all()
     assert (res.per_rep["diverted[A]"] > 0).all()
     assert (res.per_rep["abandoned[A]"] == 0).all()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_offer_always_accepted_is_mm1_with_deterministic_patience(engine: str) -> None:
+    """One agent, an offer after T accepted with p = 1 (callbacks served elsewhere): station A
+    is M/M/1+D. Its virtual wait V has density P0 lam exp(-(mu - lam) v) up to T and
+    P0 lam exp(-(mu - lam) T) exp(-mu (v - T)) beyond; a caller is diverted iff V > T (PASTA):
+    P(diverted) = P0 lam exp(-(mu - lam) T) / mu."""
+    lam, mu, t_offer = 0.9, 1.0, 1.0
+    tail = math.exp(-(mu - lam) * t_offer)
+    p0 = 1.0 / (1.0 + lam * ((1.0 - tail) / (mu - lam) + tail / mu))
+    exact = p0 * lam * tail / mu
+    spec = validate_dict(
+        {
+            "name": "M/M/1+D offer",
+            "time_unit": "minutes",
+            "horizon": 12_000.0,
+            "warmup": 500.0,
+            "resources": {"agent": {"capacity": 1}, "other": {"capacity": 1}},
+            "stations": {
+                "A": {
+                    "resources": {"agent": 1},
+                    "service": _exp(1.0 / mu),
+                    "on_wait": {"after": t_offer, "p": 1.0, "to": "CB"},
+                },
+                "CB": {"resources": {"other": 1}, "service": _exp(0.1)},
+            },
+            "arrivals": [{"name": "calls", "to": "A", "rate": lam}],
+        },
+        "test",
+    )
+    res = run_experiment(spec, reps=10, seed=9, engine=engine)
+    m, se = _mean_se(res.per_rep["diverted[A]"] / res.per_rep["arrivals"])
+    assert abs(m - exact) <= SE_K * se, (m, exact, se)
