@@ -99,8 +99,8 @@ class RecordSink:
     def add(self, data: bytes | str | Mapping[str, Any]) -> str | None:
         """Take one record (a JSON object); it is stored at the next ``commit``.
 
-        Returns the event's key in the store (``id:<event_id>`` or ``nk:<hash>``), or None when
-        the record goes to quarantine.
+        Returns the event's key in the store (``id:<event_id>`` or
+        ``nk:<time digits>:<hash>``), or None when the record goes to quarantine.
         """
         if self._closed:
             raise RuntimeError("the sink is closed")
