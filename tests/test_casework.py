@@ -158,7 +158,13 @@ def test_calibration_recovers_the_emulators_rework_by_district(year: pd.DataFram
     assert back.model() == cal.model() and back.model(recent=True) == cal.model(recent=True)
     assert all(0.3 < f < 3.0 for f in cal.recent_factor_.values())
     recent = cal.model(recent=True).referrals["west"][0] / cal.model().referrals["west"][0]
-    assert recent == pytest.approx(cal.recent_factor_["west"])
+    level, se = cal.recent_level("west")
+    assert recent == pytest.approx(level) and se > 0
+    raw = cal.recent_factor_["west"]
+    assert min(1.0, raw) - 1e-12 <= level <= max(1.0, raw) + 1e-12  # shrunk towards the window
+    # absences: the emulated workers take leave and are sick, so a full team staffs fewer slots
+    assert all(0.5 < a <= 1.0 for a in cal.availability_.values())
+    assert back.availability_ == cal.availability_
     assert "requests for information" in cal.report()
 
 

@@ -93,7 +93,9 @@ def test_social_services_twin_end_to_end(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     code, out = _run(tmp_path, "optimise", "dept", str(problem))
-    assert code == 2 and "casework spec" in out
+    # the twin is the base now (tests/test_optimise_casework.py); a decision on a team's slots
+    # must count caseworkers
+    assert code == 2 and "decisions.a.scale" in out and "scale: 12" in out
 
 
 def test_bad_input_exits_2_with_the_fix(tmp_path: Path) -> None:

@@ -40,6 +40,8 @@ PRIORITY_ORDER = ("immediate", "urgent", "high", "priority", "standard", "normal
                   "routine", "low")  # fmt: skip
 _FAMILIES = ("exponential", "gamma", "lognormal", "weibull")
 _MINUTE = 1.0 / 1440.0
+#: Days a triaged case waits for allocation before its team counts as full.
+_FULL_DAYS = 3.0
 
 
 class CaseworkCalibrationError(ValueError):
@@ -51,6 +53,29 @@ def _ordered(labels: Sequence[str], given: Sequence[str] | None) -> tuple[str, .
         return tuple(given) + tuple(sorted(set(labels) - set(given)))
     known = [p for p in PRIORITY_ORDER if p in labels]
     return tuple(known + sorted(set(labels) - set(known)))
+
+
+def _availability(
+    cases: pd.DataFrame, days: pd.DatetimeIndex, slots: int, until: datetime
+) -> float:
+    """The share of a team's caseload slots that were there to be used: on the days (at noon)
+    when some of its cases had waited more than ``_FULL_DAYS`` (3: a weekend is not a
+    shortage) for allocation after triage, its slots
+    were all taken, so the open allocated cases then are the slots actually staffed (workers
+    on leave or sick allocate nothing). Their median over those days (robust to a closure)
+    over ``slots``, at most 1; 1 with fewer than 7 such days (no evidence of a shortfall)."""
+    cut = pd.Timestamp(until)
+    gone = (cases["last"] + pd.Timedelta(days=90)).where(lambda x: x < cut, cut)
+    end = cases["closed"].fillna(gone)
+    alloc, triage = cases["allocated"], cases["triage"]
+    full = []
+    for d in days + pd.Timedelta(hours=12):
+        waiting = int(((triage <= d - pd.Timedelta(days=_FULL_DAYS)) & ~(alloc <= d)).sum())
+        if waiting >= 1:
+            full.append(int(((alloc <= d) & (end > d)).sum()))
+    if len(full) < 7 or slots < 1:
+        return 1.0
+    return float(min(1.0, np.median(full) / slots))
 
 
 def _fit(days: np.ndarray, censored: np.ndarray) -> LengthOfStay:
@@ -73,7 +98,8 @@ class CaseworkCalibration:
     ``referral_intervals_``, ``recent_factor_`` (district -> referrals in the last
     ``recent_days`` over those the weekly rates expect), ``recent_count_`` (those referrals),
     ``level_cv_`` (how much the referral level moves from one ``recent_days`` to the next,
-    beyond Poisson noise; ``_uncertainty.referral_level_cv``), ``priority_mix_``, ``priorities_``,
+    beyond Poisson noise; ``_uncertainty.referral_level_cv``), ``availability_`` (team -> share
+    of its slots staffed when it was full), ``priority_mix_``, ``priorities_``,
     ``triage_``, ``assessment_`` (priority -> LengthOfStay), ``assessment_by_class_`` and
     ``rework_by_class_`` (per ``<district>_<priority>`` with enough passes), ``info_wait_``,
     ``closure_``, ``rework_`` (priority -> (p, low, high, n)), ``teams_`` (team -> Team),
@@ -224,6 +250,7 @@ class CaseworkCalibration:
             teams.setdefault(t, []).append(d)
         self.workers_estimated_: list[str] = []
         self.teams_: dict[str, Team] = {}
+        self.availability_: dict[str, float] = {}
         given = dict(self.workers or {})
         days = pd.date_range(pd.Timestamp(until) - pd.Timedelta(days=self.window_days),
                              pd.Timestamp(until), freq="D")  # fmt: skip
@@ -240,6 +267,8 @@ class CaseworkCalibration:
                 workers = max(1, math.ceil(p95 / self.caseload))
                 self.workers_estimated_.append(t)
             self.teams_[t] = Team(workers, self.caseload, tuple(districts))
+            mine = cases[cases["district"].isin(districts)]
+            self.availability_[t] = _availability(mine, days, workers * self.caseload, until)
 
     def _observe(self, cases: pd.DataFrame, start: datetime, until: datetime) -> None:
         dec = cases.dropna(subset=["referral", "decision"])
@@ -266,19 +295,42 @@ class CaseworkCalibration:
 
     # -- use -----------------------------------------------------------------------------------
 
+    def recent_level(self, district: str) -> tuple[float, float]:
+        """The referral level of the last ``recent_days`` relative to the window's rates, and
+        its relative standard error: the observed ratio ``f`` (``recent_factor_``; ``n``
+        referrals, Poisson variance ``f^2 / n``) shrunk towards 1 by how much the level truly
+        moves (``level_cv_^2``), the normal-normal posterior: weight
+        ``w = cv^2 / (cv^2 + f^2 / n)``, mean ``1 + w (f - 1)``, variance ``w f^2 / n``. A
+        month of 30 referrals says little against half a year of them."""
+        f = float(self.recent_factor_.get(district, 1.0))
+        n = int(getattr(self, "recent_count_", {}).get(district, 0))
+        if n <= 0 or f <= 0:
+            return f, 0.0
+        tau2, v = float(getattr(self, "level_cv_", 0.0)) ** 2, f * f / n
+        w = tau2 / (tau2 + v)
+        mean = 1.0 + w * (f - 1.0)
+        return mean, math.sqrt(w * v) / mean
+
     def model(
         self, workers: Mapping[str, int] | None = None, *, recent: bool = False
     ) -> CaseworkModel:
         """The calibrated :class:`CaseworkModel` (``workers`` overrides team sizes; ``recent``:
-        referral rates at the level of the last ``recent_days``, for a forecast)."""
+        for a forecast, referral rates at the level of the last ``recent_days``
+        (:meth:`recent_level`) and the slots staffed when a team was full)."""
         teams = {
             t: Team(int((workers or {}).get(t, team.workers)), team.caseload, team.districts)
             for t, team in self.teams_.items()
         }
+        if recent:  # the present's staffed slots: absences leave some of them unused
+            teams = {
+                t: Team(team.workers, team.caseload, team.districts,
+                        self.availability_.get(t, 1.0))
+                for t, team in teams.items()
+            }  # fmt: skip
         return CaseworkModel(
             teams=teams,
             referrals={
-                d: [r * (self.recent_factor_.get(d, 1.0) if recent else 1.0) for r in rates]
+                d: [r * (self.recent_level(d)[0] if recent else 1.0) for r in rates]
                 for d, rates in self.referrals_.items()
             },
             priority_mix=self.priority_mix_,
@@ -328,6 +380,7 @@ class CaseworkCalibration:
                 for t, x in self.teams_.items()
             },
             "workers_estimated": self.workers_estimated_,
+            "availability": self.availability_,
             "observed": self.observed_,
             "n_cases": self.n_cases_,
         }
@@ -366,6 +419,7 @@ class CaseworkCalibration:
         cal.teams_ = {t: Team(int(x["workers"]), int(x["caseload"]), tuple(x["districts"]))
                       for t, x in d["teams"].items()}  # fmt: skip
         cal.workers_estimated_ = list(d["workers_estimated"])
+        cal.availability_ = {k: float(v) for k, v in d.get("availability", {}).items()}
         cal.observed_ = d["observed"]
         cal.n_cases_ = int(d["n_cases"])
         return cal
@@ -382,7 +436,7 @@ class CaseworkCalibration:
             mix += f"; last {self.recent_days:g} days x{self.recent_factor_.get(d, 1.0):.2f}"
             lines.append(f"  {d:12} " + " ".join(f"{x:5.2f}" for x in r) + f"   ({mix})")
         lines.append(
-            f"  level moves by {100 * self.level_cv_:.1f}% (CV) from one "
+            f"  the level moves by {100 * self.level_cv_:.1f}% (CV) from one "
             f"{self.recent_days:g}-day period to the next, beyond Poisson noise"
         )
         lines.append("durations (days; family by AIC, mean):")
@@ -404,7 +458,8 @@ class CaseworkCalibration:
         for t, team in self.teams_.items():
             est = " (estimated)" if t in self.workers_estimated_ else ""
             lines.append(f"  {t:12} {team.workers} workers{est} x caseload {team.caseload}: "
-                         f"{', '.join(team.districts)}")  # fmt: skip
+                         f"{', '.join(team.districts)}; slots staffed when full "
+                         f"{100 * self.availability_.get(t, 1.0):.0f}%")  # fmt: skip
         obs = self.observed_.get("all", {})
         if obs.get("decisions"):
             lines.append(

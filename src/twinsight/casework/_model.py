@@ -81,11 +81,15 @@ class Team:
     workers: int
     caseload: int
     districts: tuple[str, ...]
+    #: The share of the slots staffed (absences; the forecast's present), in (0, 1].
+    available: float = 1.0
 
     @property
     def slots(self) -> int:
-        """Caseload slots: workers x caseload."""
-        return self.workers * self.caseload
+        """Caseload slots: workers x caseload (x ``available``, rounded, at least 1)."""
+        if self.available >= 1.0:
+            return self.workers * self.caseload
+        return max(1, round(self.workers * self.caseload * self.available))
 
 
 def _exp(mean: float) -> Dist:

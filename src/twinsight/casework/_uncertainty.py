@@ -12,8 +12,9 @@ out three things that a forecast of 28 days depends on as much:
   less the Poisson part of both blocks (``1/N`` each: the simulation adds its own), is the
   square of ``level_cv``. Each group draws one factor for every district (gamma, mean 1, that
   CV): the referrals of a group are then a gamma mixture of Poisson streams, overdispersed as
-  the data are. The level of the last ``recent_days`` is itself an estimate: each district's
-  factor is multiplied by a lognormal of sd ``1/sqrt(referrals seen)``.
+  the data are. The level of the last ``recent_days`` is itself an estimate, shrunk towards
+  the window's (``CaseworkCalibration.recent_level``): each district's factor is multiplied by
+  a lognormal of that estimate's relative standard error.
 - **durations** (triage, each assessment pass, the wait for information, closure): each
   fitted by maximum likelihood, whose sampling distribution is asymptotically normal in the
   optimiser's coordinates (log-parameters) with the inverse observed information as
@@ -128,14 +129,13 @@ def parameter_draws(
     rng = np.random.default_rng(np.random.SeedSequence([seed, _STREAM]))
     base = cal.model(workers, recent=recent)
     cv = float(getattr(cal, "level_cv_", 0.0) or 0.0)
-    counts = dict(getattr(cal, "recent_count_", {}) or {})
     out = []
     for _ in range(groups):
         level = float(rng.gamma(1.0 / cv**2, cv**2)) if cv > 0 else 1.0
         referrals = {}
         for d, rates in base.referrals.items():
-            n = float(counts.get(d, 0.0))
-            noise = float(math.exp(rng.normal(0.0, 1.0 / math.sqrt(n)))) if recent and n else 1.0
+            sd = cal.recent_level(d)[1] if recent else 0.0
+            noise = float(math.exp(rng.normal(0.0, sd))) if sd > 0 else 1.0
             referrals[d] = [r * level * noise for r in rates]
         out.append(
             replace(
