@@ -66,3 +66,10 @@ def test_bad_input_exits_2_with_the_fix(tmp_path: Path) -> None:
     assert code == 2 and "outbreak.population" in out and "twin.yaml" in out
     code, out = _run(tmp_path, "chime", "town")
     assert code == 2 and "no 'chime:' section" in out
+
+
+def test_deterministic_is_refused_where_there_is_no_such_mode(tmp_path: Path) -> None:
+    code, out = _run(tmp_path, "init", "ward", "--json")
+    assert code == 0
+    code, out = _run(tmp_path, "compare", "ward", "beds.yaml", "--deterministic")
+    assert code == 2 and "only an outbreak twin has a deterministic mode" in out

@@ -129,7 +129,15 @@ def compare_cmd(
             "--spec", help="Compare on a flow spec file instead of a twin.", show_default=False
         ),
     ] = None,
-    days: Annotated[float, typer.Option("--days", "-d", help="Days ahead (twin), 1-14.")] = 7,
+    days: Annotated[
+        float | None,
+        typer.Option(
+            "--days",
+            "-d",
+            help="Days ahead (twin): 1-14 [7]; an outbreak twin 1-180 [28].",
+            show_default=False,
+        ),
+    ] = None,
     reps: Annotated[
         int | None,
         typer.Option(
@@ -178,7 +186,7 @@ def compare_cmd(
             "replication, the same draw in every variant (about 4x slower).",
         ),
     ] = False,
-    deterministic: DeterministicOpt = False,  # read by cli/_outbreak.py
+    deterministic: DeterministicOpt = False,
     executor: ExecutorOpt = ExecutorName.auto,
     cluster: ClusterOpt = None,
     workers: WorkersOpt = None,
@@ -198,7 +206,10 @@ def compare_cmd(
         fail("give at least one scenario file", "twinsight compare --spec FILE SCENARIO_FILE...")
     from ._outbreak import is_outbreak  # an outbreak twin compares 1-180 days: cli/_outbreak.py
 
-    if not 1 <= days <= 14 and not (spec is None and is_outbreak(args[0], home)):
+    outbreak = spec is None and is_outbreak(args[0], home)
+    if deterministic and not outbreak:
+        fail("--deterministic: only an outbreak twin has a deterministic mode", "leave it out")
+    if days is not None and not 1 <= days <= 14 and not outbreak:
         fail(f"--days: {days:g} is outside 1-14", "compare between 1 and 14 days ahead")
     if reps is not None and reps < 2:
         fail(f"--reps: {reps} is too few for a paired interval", "use at least 2")
@@ -228,6 +239,7 @@ def compare_cmd(
                 as_json,
                 uncertainty,
                 where,
+                deterministic,
             )
     except KeyboardInterrupt:
         fail("interrupted: nothing was stored", code=130)
@@ -306,7 +318,7 @@ def _on_spec(
 
 def _on_twin(
     args: list[str],
-    days: float,
+    days: float | None,
     reps: int,
     seed: int,
     instant: Any,
@@ -317,8 +329,14 @@ def _on_twin(
     quiet: bool,
     uncertainty: bool = False,
     where: _Where = _Where(),
+    deterministic: bool = False,
 ) -> tuple[Comparison, str | None, str]:
     name = args[0]
+    from ._outbreak import is_outbreak, outbreak_compare  # an outbreak: cli/_outbreak.py
+
+    if is_outbreak(name, home):  # its own default horizon, 28 days
+        return outbreak_compare(args, days, reps, seed, instant, home, db, deterministic)
+    days = 7 if days is None else days
     from ._contact import contact_compare, is_contact  # a contact-centre twin: cli/_contact.py
 
     if is_contact(name, home):
@@ -329,10 +347,6 @@ def _on_twin(
     if is_casework(name, home):
         in_process_only("a social-services comparison", where.executor, where.cluster)
         return casework_compare(args, reps, seed, [], targets, max_reps, home, db, quiet)
-    from ._outbreak import is_outbreak, outbreak_compare  # an outbreak: cli/_outbreak.py
-
-    if is_outbreak(name, home):
-        return outbreak_compare(args, days, reps, seed, instant, home, db)
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
     try:
         if twin.template != "hospital":

@@ -35,7 +35,16 @@ def _band(lo: float, hi: float) -> str:
 @app.command()
 def forecast(
     name: NameArg,
-    days: Annotated[float, typer.Option("--days", "-d", help="Days ahead, 1 to 14.")] = 7,
+    days: Annotated[
+        float | None,
+        typer.Option(
+            "--days",
+            "-d",
+            help="Days ahead: 1 to 14 [7]; outbreak and social-services twins 1 to 180 "
+            "[outbreak 28, social services 7].",
+            show_default=False,
+        ),
+    ] = None,
     reps: Annotated[int, typer.Option("--reps", help="Replications.")] = 1000,
     seed: SeedOpt = 1,
     at: Annotated[
@@ -60,15 +69,15 @@ def forecast(
     from ._outbreak import is_outbreak, outbreak_forecast  # an outbreak twin: up to 180 days
     from ._where import in_process_only, run_on  # hospital twins: any executor (docs/scale.md)
 
+    if is_outbreak(name, home):  # its own default horizon (cli/_outbreak.py)
+        in_process_only("an outbreak forecast", executor.value, cluster)
+        instant = parse_instant(at, "--at") if at is not None else None
+        return outbreak_forecast(name, days, reps, seed, instant, home, db, as_json)
+    days = 7 if days is None else days
     if is_casework(name, home):
         in_process_only("a social-services forecast", executor.value, cluster)
         instant = parse_instant(at, "--at") if at is not None else None
         return casework_forecast(name, days, reps, seed, instant, home, db, as_json)
-
-    if is_outbreak(name, home):
-        in_process_only("an outbreak forecast", executor.value, cluster)
-        instant = parse_instant(at, "--at") if at is not None else None
-        return outbreak_forecast(name, days, reps, seed, instant, home, db, as_json)
     from ._contact import contact_forecast, is_contact  # a contact-centre twin: cli/_contact.py
 
     if is_contact(name, home):

@@ -131,7 +131,7 @@ def _band(row: Any) -> str:
 
 def outbreak_forecast(
     name: str,
-    days: float,
+    days: float | None,
     reps: int,
     seed: int,
     at: datetime | None,
@@ -142,7 +142,7 @@ def outbreak_forecast(
     """``twinsight forecast`` on an outbreak twin: admissions, beds, ICU beds and ventilators
     for the coming days (1 to 180; 28 when ``--days`` is not given), median and 90% band;
     stored as a run."""
-    days = _days_given(days)
+    days = DEFAULT_DAYS if days is None else days
     if not (math.isfinite(days) and 1 <= days <= MAX_DAYS):
         fail(f"--days: {days:g} is outside 1-{MAX_DAYS}", "an outbreak forecast runs 1-180 days")
     if reps < 10:
@@ -177,27 +177,9 @@ def outbreak_forecast(
         stdout.print(f"run {fc.run_id} (twinsight rerun {fc.run_id})", style="dim", highlight=False)
 
 
-def _context() -> Any:
-    """The running command's click context (typer >= 0.26 vendors click as ``typer._click``;
-    None outside a command)."""
-    try:
-        from typer._click.globals import get_current_context
-    except ImportError:  # pragma: no cover - a typer on the click package
-        from click import get_current_context  # type: ignore[no-redef,unused-ignore]
-    return get_current_context(silent=True)
-
-
-def _days_given(days: float) -> float:
-    """``--days`` as given, or ``DEFAULT_DAYS`` when the command's own default was left
-    (the context says which: the hospital's 7 days is too short a look at an outbreak)."""
-    ctx = _context()
-    source = ctx.get_parameter_source("days") if ctx is not None else None
-    return DEFAULT_DAYS if source is not None and source.name == "DEFAULT" else days
-
-
 def outbreak_compare(
     args: list[str],
-    days: float,
+    days: float | None,
     reps: int,
     seed: int,
     at: datetime | None,
@@ -210,9 +192,7 @@ def outbreak_compare(
     ``--days`` is not given), paired runs of the binomial chain with common random numbers
     (``deterministic``: the model's equations for each parameter draw). Stored as a run: its
     id is returned."""
-    days = _days_given(days)
-    ctx = _context()  # compare's --deterministic (declared in cli/_compare.py)
-    deterministic = deterministic or bool(ctx is not None and ctx.params.get("deterministic"))
+    days = DEFAULT_DAYS if days is None else days
     mode: Mode = "deterministic" if deterministic else "stochastic"
     if not (math.isfinite(days) and 1 <= days <= MAX_DAYS):
         fail(f"--days: {days:g} is outside 1-{MAX_DAYS}", "compare an outbreak 1-180 days ahead")
