@@ -23,7 +23,7 @@ from sqlalchemy import Engine, func, insert, select
 
 from ..govern import audit
 from ..spec import FlowSpec
-from ..store import AdtEventRow, RunRow
+from ..store import AdtEventRow, RunRow, as_utc
 
 __all__ = [
     "KINDS",
@@ -34,6 +34,7 @@ __all__ = [
     "plain_json",
     "received_watermark",
     "record_run",
+    "same_run",
     "spec_hash",
     "twinsight_version",
 ]
@@ -84,11 +85,25 @@ def received_watermark(engine: Engine) -> datetime | None:
     """The latest ``received_at`` of the stored events (None: no events)."""
     with engine.connect() as conn:
         value = conn.execute(select(func.max(AdtEventRow.received_at))).scalar_one_or_none()
-    if value is None:
-        return None
-    # SQLite returns the aggregate as text without the column type's conversion
-    at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return as_utc(value)
+
+
+def same_run(
+    engine: Engine, kind: str, twin: str, spec: str, request: dict[str, Any]
+) -> str | None:
+    """The latest run of this twin with this kind, hash (``spec``), request and Twinsight
+    version: one that holds these very numbers (an idempotent GET answers with it, storing
+    nothing new). None when there is none."""
+    query = (
+        select(RunRow.run_id)
+        .where(RunRow.twin == twin, RunRow.kind == kind, RunRow.spec_hash == spec,
+               RunRow.request == plain_json(request), RunRow.version == twinsight_version())
+        .order_by(RunRow.id.desc())
+        .limit(1)
+    )  # fmt: skip
+    with engine.connect() as conn:
+        found = conn.execute(query).scalar_one_or_none()
+    return None if found is None else str(found)
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import Engine, Table, select
 
 from ..connect._records import RecordIngestReport, close_ingest, insert_new, open_ingest
-from ..store import ObservationRow, QuarantineRow
+from ..store import ObservationRow, QuarantineRow, observations_watermark
 
 __all__ = [
     "FORMAT",
@@ -305,18 +305,7 @@ def _counts_only() -> Any:
 def counts_watermark(engine: Engine) -> tuple[int | None, datetime | None]:
     """The data watermark of the stored counts: the latest ingest that stored one (its id)
     and the latest ``received_at`` (None, None: no counts)."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(func.max(ObservationRow.ingest_id), func.max(ObservationRow.received_at)).where(
-                *_counts_only()
-            )
-        ).one()
-    at = row[1]
-    if isinstance(at, str):  # SQLite returns the aggregate as text
-        at = datetime.fromisoformat(at)
-    if at is not None:
-        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return (None if row[0] is None else int(row[0])), at
+    return observations_watermark(engine, *_counts_only())
 
 
 def load_counts(engine: Engine, *, ingest_id: int | None = None) -> pd.DataFrame:

@@ -27,10 +27,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from ..decide._runs import RunRecord, canonical_json, plain_json, record_run, twinsight_version
-from ..store import RunRow
+from ..decide._runs import RunRecord, canonical_json, record_run, same_run
 from ._calibrate import OutbreakCalibration, daily_frame, observed_series
 from ._forecast import OutbreakForecast, forecast_outbreak
 from ._ingest import counts_watermark, load_counts
@@ -104,23 +103,6 @@ def compare_result(comp: OutbreakComparison, cal: OutbreakCalibration) -> dict[s
     return out
 
 
-def _same_run(
-    engine: Engine, kind: str, twin: str, spec: str, request: dict[str, Any]
-) -> str | None:
-    """The latest run of this twin with this kind, hash, request and Twinsight version: one
-    that holds these very numbers (an idempotent GET answers with it, storing nothing new)."""
-    query = (
-        select(RunRow.run_id)
-        .where(RunRow.twin == twin, RunRow.kind == kind, RunRow.spec_hash == spec,
-               RunRow.request == plain_json(request), RunRow.version == twinsight_version())
-        .order_by(RunRow.id.desc())
-        .limit(1)
-    )  # fmt: skip
-    with engine.connect() as conn:
-        found = conn.execute(query).scalar_one_or_none()
-    return None if found is None else str(found)
-
-
 def _watermark(engine: Engine, cal: OutbreakCalibration) -> dict[str, Any]:
     """The data the calibration saw (a calibration saved before the data watermark was kept:
     the store's now)."""
@@ -145,7 +127,7 @@ def record_outbreak_forecast(
     mark = _watermark(engine, cal)
     request = {"source": SOURCE, "days": fc.days, "runs": fc.runs, "seed": fc.seed,
                "at": cal.watermark.isoformat(), "ingest_id": mark["ingest_id"]}  # fmt: skip
-    if reuse and (same := _same_run(engine, "forecast", twin, model_hash(cal), request)):
+    if reuse and (same := same_run(engine, "forecast", twin, model_hash(cal), request)):
         return same
     return record_run(
         engine,

@@ -31,12 +31,12 @@ from typing import Any, Final, cast
 import pandas as pd
 from fhir.resources.R4B.observation import Observation
 from pydantic import ValidationError
-from sqlalchemy import Engine, Table, func, select
+from sqlalchemy import Engine, Table, select
 
 from ..connect import IngestError, IngestReport
 from ..connect._fhir_map import patient_reference
 from ..connect._records import close_ingest, insert_new, open_ingest
-from ..store import ObservationRow, QuarantineRow
+from ..store import ObservationRow, QuarantineRow, observations_watermark
 
 __all__ = [
     "DIASTOLIC_LOINC",
@@ -401,18 +401,7 @@ def _readings_only() -> Any:
 def readings_watermark(engine: Engine) -> tuple[int | None, datetime | None]:
     """The data watermark of the stored readings: the latest ingest that stored one (its id)
     and the latest ``received_at`` (None, None: no readings)."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(func.max(ObservationRow.ingest_id), func.max(ObservationRow.received_at)).where(
-                *_readings_only()
-            )
-        ).one()
-    at = row[1]
-    if isinstance(at, str):  # SQLite returns the aggregate as text
-        at = datetime.fromisoformat(at)
-    if at is not None:
-        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return (None if row[0] is None else int(row[0])), at
+    return observations_watermark(engine, *_readings_only())
 
 
 def load_readings(engine: Engine, *, ingest_id: int | None = None) -> pd.DataFrame:

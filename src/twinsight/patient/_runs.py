@@ -26,10 +26,9 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from ..decide._runs import RunRecord, canonical_json, plain_json, record_run, twinsight_version
-from ..store import RunRow
+from ..decide._runs import RunRecord, canonical_json, record_run, same_run
 from ._model import BloodPressureModel
 from ._ops import PatientCalibration, forecast_patient
 from ._profile import PatientProfile
@@ -91,23 +90,6 @@ def patient_answer(
     return {"recommendation": result.to_dict(), "forecasts": forecasts}
 
 
-def _same_run(
-    engine: Engine, kind: str, twin: str, spec: str, request: dict[str, Any]
-) -> str | None:
-    """The latest run of this twin with this kind, hash, request and Twinsight version: one
-    that holds these very numbers (an idempotent GET answers with it, storing nothing new)."""
-    query = (
-        select(RunRow.run_id)
-        .where(RunRow.twin == twin, RunRow.kind == kind, RunRow.spec_hash == spec,
-               RunRow.request == plain_json(request), RunRow.version == twinsight_version())
-        .order_by(RunRow.id.desc())
-        .limit(1)
-    )  # fmt: skip
-    with engine.connect() as conn:
-        found = conn.execute(query).scalar_one_or_none()
-    return None if found is None else str(found)
-
-
 def record_patient(
     engine: Engine,
     twin: str,
@@ -125,7 +107,7 @@ def record_patient(
     ingest_id, received = readings_watermark(engine)
     params = _parameters(cal, profile)
     req = {"source": RUN_SOURCE, **request, "ingest_id": ingest_id}
-    if reuse and (same := _same_run(engine, kind, twin, patient_hash(params), req)):
+    if reuse and (same := same_run(engine, kind, twin, patient_hash(params), req)):
         return same
     result = {**answer, "readings_sha256": _readings_digest(load_readings(engine))}
     return record_run(

@@ -17,6 +17,7 @@ from ._models_casework import CaseEventRow
 from ._models_contact import InteractionRow
 from ._models_govern import AuditRow, DailyAggregateRow
 from ._models_runs import RunRow
+from ._watermark import as_utc, observations_watermark
 
 __all__ = [
     "MIGRATIONS",
@@ -31,8 +32,10 @@ __all__ = [
     "ObservationRow",
     "QuarantineRow",
     "RunRow",
+    "as_utc",
     "make_engine",
     "normalise_url",
+    "observations_watermark",
     "open_store",
     "upgrade",
 ]
