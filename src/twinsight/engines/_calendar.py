@@ -107,6 +107,23 @@ class Calendar:
         table = np.asarray(arr.profile.hourly_table(), dtype=float)
         return table * self.time_unit.minutes_per_unit / arr.profile.per.minutes_per_unit
 
+    def dated_rates(self, arr: PoissonArrivals) -> tuple[float, np.ndarray]:
+        """A stream's dated rates: (step in time_unit, rates per time_unit); rate ``k`` holds
+        in model time ``[k * step, (k + 1) * step)``. No dated rates: (1.0, empty array)."""
+        if arr.profile is None or arr.profile.dated is None:
+            return 1.0, np.zeros(0)
+        dated = arr.profile.dated
+        rates = np.asarray(dated.rates, dtype=float)
+        return dated.step.minutes_per_unit / self.mpu, rates * self.mpu / (
+            arr.profile.per.minutes_per_unit
+        )
+
+    def rate_max(self, arr: PoissonArrivals) -> float:
+        """The highest rate (per time_unit) of a stream: the thinning envelope of both engines."""
+        top = float(self.rate_table(arr).max())
+        _, dated = self.dated_rates(arr)
+        return max(top, float(dated.max())) if dated.size else top
+
     def arrival_cycle(self, arr: ScheduledArrivals) -> Cycle[int]:
         """The weekly cycle of a scheduled stream: first instants in ``[0, week)`` (a slot at
         the start instant arrives at ``t = 0``), each item the number arriving."""

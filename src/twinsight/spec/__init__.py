@@ -9,7 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ._arrivals import Arrival, PoissonArrivals, RateProfile, ScheduledArrivals, ScheduledSlot
+from ._arrivals import (
+    Arrival,
+    DatedRates,
+    PoissonArrivals,
+    RateProfile,
+    ScheduledArrivals,
+    ScheduledSlot,
+)
 from ._clock import DAYS, MINUTES_PER_DAY, MINUTES_PER_WEEK, TimeUnit, parse_day, parse_time_of_day
 from ._distributions import (
     BatchSize,
@@ -51,6 +58,7 @@ __all__ = [
     "Arrival",
     "BatchSize",
     "CapacityStep",
+    "DatedRates",
     "Distribution",
     "Empirical",
     "EntityClass",

@@ -1,4 +1,4 @@
-"""Arrival streams: Poisson (constant or with a weekly rate profile), scheduled, batches."""
+"""Arrival streams: Poisson (constant, weekly rate profile, dated rates), scheduled, batches."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from ._distributions import BatchSize
 __all__ = [
     "Arrival",
     "ClassMix",
+    "DatedRates",
     "PoissonArrivals",
     "RateProfile",
     "ScheduledArrivals",
@@ -31,13 +32,24 @@ __all__ = [
 ClassMix = str | dict[str, Annotated[float, Field(ge=0.0)]]
 
 
+class DatedRates(BaseModel):
+    """Rates that do not repeat: ``rates[k]`` holds in ``[k * step, (k + 1) * step)`` of model
+    time (``step`` in minutes, hours or days; default hours), counted from model time 0 (the
+    run's start), whatever the wall clock. Rates are arrivals per the profile's ``per``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    step: TimeUnit = TimeUnit.hours
+    rates: list[NonNegativeFloat] = Field(min_length=1)
+
+
 class RateProfile(BaseModel):
-    """Arrival rate varying by hour of day and day of week (a table of rates).
+    """Arrival rate varying by hour of day and day of week (a table of rates), and/or dated.
 
     Give ``hour_of_day`` (24 rates, one per clock hour, the same every day), optionally scaled by
     ``day_factor`` (7 multipliers, Monday first), or give ``hour_of_week`` (168 rates, Monday
     00:00-01:00 first). Rates are arrivals per ``per`` (default: per hour). The rate is constant
-    within each clock hour.
+    within each clock hour. ``dated`` (see :class:`DatedRates`) replaces the weekly table while
+    its rates last; after them the weekly table holds, or rate 0 when the profile has none.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -45,11 +57,17 @@ class RateProfile(BaseModel):
     hour_of_day: list[NonNegativeFloat] | None = None
     day_factor: list[NonNegativeFloat] | None = None
     hour_of_week: list[NonNegativeFloat] | None = None
+    dated: DatedRates | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> RateProfile:
-        if (self.hour_of_day is None) == (self.hour_of_week is None):
-            raise ValueError("give exactly one of 'hour_of_day' (24 rates) or 'hour_of_week' (168)")
+        if self.hour_of_day is not None and self.hour_of_week is not None:
+            raise ValueError("give one of 'hour_of_day' (24 rates) or 'hour_of_week' (168)")
+        if self.hour_of_day is None and self.hour_of_week is None and self.dated is None:
+            raise ValueError(
+                "give 'hour_of_day' (24 rates), 'hour_of_week' (168) or 'dated' "
+                "(rates from model time 0, e.g. dated: {step: days, rates: [...]})"
+            )
         if self.hour_of_day is not None and len(self.hour_of_day) != 24:
             raise ValueError(f"hour_of_day needs 24 rates, got {len(self.hour_of_day)}")
         if self.hour_of_week is not None and len(self.hour_of_week) != 168:
@@ -61,15 +79,20 @@ class RateProfile(BaseModel):
                 raise ValueError(
                     f"day_factor needs 7 multipliers (mon..sun), got {len(self.day_factor)}"
                 )
-        if max(self.hourly_table()) <= 0:
+        if self.day_factor is not None and self.hour_of_day is None:
+            raise ValueError("day_factor only goes with hour_of_day")
+        dated = self.dated.rates if self.dated is not None else []
+        if max(self.hourly_table() + dated) <= 0:
             raise ValueError("every rate in the profile is zero: nobody would ever arrive")
         return self
 
     def hourly_table(self) -> list[float]:
-        """168 rates (arrivals per ``per``), hour of week 0 = Monday 00:00-01:00."""
+        """168 rates (arrivals per ``per``), hour of week 0 = Monday 00:00-01:00 (all 0 for a
+        profile with only ``dated`` rates)."""
         if self.hour_of_week is not None:
             return list(self.hour_of_week)
-        assert self.hour_of_day is not None
+        if self.hour_of_day is None:
+            return [0.0] * 168
         factors = self.day_factor or [1.0] * 7
         return [self.hour_of_day[h] * factors[d] for d in range(7) for h in range(24)]
 

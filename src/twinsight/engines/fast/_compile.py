@@ -168,6 +168,7 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
 
     a_kind, a_st, a_rate, a_rmax, a_const, a_mix, a_mix_n = [], [], [], [], [], [], []
     a_bat_off, bat_val, bat_cum, sc_off, sc_t, sc_n = [0], [], [], [0], [], []
+    a_d_off, a_dstep, a_dated = [0], [], []
     max_new = 1
     for arr in spec.arrivals:
         a_st.append(s_idx[arr.to])
@@ -186,8 +187,11 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
             a_kind.append(0)
             table = cal.rate_table(arr)
             a_rate.append(table)
-            a_rmax.append(float(table.max()))
+            a_rmax.append(cal.rate_max(arr))
             a_const.append(1 if arr.profile is None else 0)
+            step, dated = cal.dated_rates(arr)
+            a_dstep.append(step)
+            a_dated += list(dated)
             if arr.batch is not None:
                 bat_val += arr.batch.values
                 bat_cum += list(np.cumsum(arr.batch.probabilities()))
@@ -198,6 +202,7 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
             a_rate.append(np.zeros(168))
             a_rmax.append(0.0)
             a_const.append(1)
+            a_dstep.append(1.0)
             slots = cal.arrival_cycle(arr)
             for t, n in zip(slots.first, slots.items, strict=True):
                 sc_t.append(t)
@@ -205,6 +210,7 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
                 max_new = max(max_new, n)
         a_bat_off.append(len(bat_val))
         sc_off.append(len(sc_t))
+        a_d_off.append(len(a_dated))
 
     j_from, j_mode, j_to, j_cls, j_target = [], [], [], [], []
     j_st = [0] * n_s
@@ -283,6 +289,7 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     add_i(L.DPRIO, dprio)
     add_i(L.OW_TO, ow_to)
     add_i(L.OW_CLS, ow_cls)
+    add_i(L.A_D_OFF, a_d_off)
     add_f(L.F_WIN_A, win_a)
     add_f(L.F_WIN_B, win_b)
     add_f(L.F_TARGET, target)
@@ -302,6 +309,8 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     add_f(L.F_J_TARGET, j_target)
     add_f(L.F_OW_AFTER, ow_after)
     add_f(L.F_OW_P, ow_p)
+    add_f(L.F_A_DSTEP, a_dstep)
+    add_f(L.F_A_DATED, a_dated)
     return Model(mi=np.array(ints, dtype=_I), mf=np.array(floats, dtype=_F))
 
 

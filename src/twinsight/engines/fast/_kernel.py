@@ -20,6 +20,7 @@ from ._jit import hot, inlined, kernel
 from ._layout import (
     A_BAT_OFF,
     A_CONST,
+    A_D_OFF,
     A_KIND,
     A_MIX_N,
     A_ST,
@@ -48,6 +49,8 @@ from ._layout import (
     EV_RENEGE,
     EV_SCHEDULED,
     EV_WINDOW,
+    F_A_DATED,
+    F_A_DSTEP,
     F_A_MIX,
     F_A_RATE,
     F_A_RMAX,
@@ -247,20 +250,29 @@ def _arrive(
 
 @inlined
 def _next_poisson(mi: np.ndarray, mf: np.ndarray, rng: np.ndarray, a: int, t: float) -> float:
-    """Next arrival time of Poisson stream ``a`` after ``t`` (thinning when it has a profile)."""
+    """Next arrival time of Poisson stream ``a`` after ``t`` (thinning when it has a profile:
+    the dated rate ``floor(t / step)`` while there is one, else the hour-of-week table's)."""
     rmax = mf[mi[F_A_RMAX] + a]
     mean = 1.0 / rmax
     if mi[mi[A_CONST] + a]:
         return t + exponential(rng, a, mean)
     rates = mi[F_A_RATE] + 168 * a
+    d_lo = mi[mi[A_D_OFF] + a]
+    n_dated = mi[mi[A_D_OFF] + a + 1] - d_lo
+    step = mf[mi[F_A_DSTEP] + a]
     while True:
         t += exponential(rng, a, mean)
         if t >= mf[HORIZON]:
             return t
-        h = int(((mf[START] + t * mf[MPU]) % 10080.0) // 60.0)
-        if h > 167:
-            h = 167
-        if uniform(rng, a) * rmax < mf[rates + h]:
+        k = int(t / step) if n_dated > 0 else n_dated
+        if k < n_dated:
+            rate = mf[mi[F_A_DATED] + d_lo + k]
+        else:
+            h = int(((mf[START] + t * mf[MPU]) % 10080.0) // 60.0)
+            if h > 167:
+                h = 167
+            rate = mf[rates + h]
+        if uniform(rng, a) * rmax < rate:
             return t
 
 

@@ -71,6 +71,7 @@ N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP, N_JRN = range(9)
     DPRIO,  # [S] dispatch priority of the station (lower first)
     OW_TO,  # [S] on_wait destination station (-1: no on_wait)
     OW_CLS,  # [S] on_wait new class (-1: unchanged)
+    A_D_OFF,  # [A+1] CSR of each stream into its dated rates F_A_DATED
     # ----- float sections of mf ----------------------------------------------------------------
     F_WIN_A,  # [S] window start, minutes of day
     F_WIN_B,  # [S] window end
@@ -86,8 +87,10 @@ N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP, N_JRN = range(9)
     F_J_TARGET,  # [J] journey target (inf: none)
     F_OW_AFTER,  # [S] on_wait offer after this wait (time_unit)
     F_OW_P,  # [S] on_wait acceptance probability
-) = range(9, 59)
-N_HEAD = 59
+    F_A_DSTEP,  # [A] step of the dated rates (time_unit)
+    F_A_DATED,  # dated rates per time_unit, from model time 0
+) = range(9, 62)
+N_HEAD = 62
 # ----- journey start points, and the bits of J_ST -------------------------------------------------
 J_ENTER, J_SERVICE_END = range(2)
 J_ENTER_BIT, J_DONE_BIT, J_LEAVE_BIT = 1, 2, 4

@@ -43,18 +43,24 @@ def poisson_process(
     """A Poisson stream: constant ``rate``, or a weekly hourly profile by thinning.
 
     Candidate events come at the profile's maximum rate (per time_unit); a candidate at ``t``
-    is kept with probability ``rate(t) / max``, where ``rate(t)`` is the table's rate for the
-    wall-clock hour of week at ``t``. The first arrival comes one gap after ``t = 0``; the run
-    stops at the horizon, so do the arrivals.
+    is kept with probability ``rate(t) / max``, where ``rate(t)`` is the dated rate ``k =
+    floor(t / step)`` while there is one, else the table's rate for the wall-clock hour of week
+    at ``t``. The first arrival comes one gap after ``t = 0``; the run stops at the horizon, so
+    do the arrivals.
     """
     table = calendar.rate_table(arrivals)
-    top = float(table.max())
+    step, dated = calendar.dated_rates(arrivals)
+    top = calendar.rate_max(arrivals)
     thinning = arrivals.profile is not None
     while True:
         yield env.timeout(float(rng.exponential(1.0 / top)))
         if thinning:
-            hour = min(int(calendar.minute_of_week(env.now) // 60.0), 167)
-            if float(rng.random()) * top >= float(table[hour]):
+            k = int(env.now / step)
+            if k < dated.size:
+                rate = float(dated[k])
+            else:
+                rate = float(table[min(int(calendar.minute_of_week(env.now) // 60.0), 167)])
+            if float(rng.random()) * top >= rate:
                 continue
         count = draw_batch(arrivals.batch, rng)
         admit(arrivals.to, draw_classes(arrivals.entity_class, count, rng))
