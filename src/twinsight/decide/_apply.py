@@ -10,11 +10,20 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import numpy as np
 import yaml
 
 from ..forecast import HospitalModel
 from ..forecast._model import mean_of, scaled
-from ..spec import FlowSpec, PoissonArrivals, SpecError, parse_day, parse_time_of_day, validate_dict
+from ..spec import (
+    DatedRates,
+    FlowSpec,
+    PoissonArrivals,
+    SpecError,
+    parse_day,
+    parse_time_of_day,
+    validate_dict,
+)
 from ..spec._explain import _fields_at
 from ..spec._overrides import _list_index, apply_overrides
 from ._scenario import Intervention, Scenario, close_names
@@ -216,23 +225,30 @@ def _label(m: float, cycle: float) -> str:
     return clock if cycle == _DAY else f"{_DAYS[day]} {clock}"
 
 
+def _rate_per_hour(
+    mid_h: float, t0: float, hourly: list[float], dated: DatedRates | None, per: float
+) -> float:
+    """A stream's rate per hour at ``mid_h`` hours after model time 0 (``t0``: hour of week at
+    model time 0; ``hourly``: its 168 weekly rates per hour; ``dated`` rates are per ``per``
+    minutes)."""
+    if dated is not None:
+        k = int(mid_h * 60.0 / dated.step.minutes_per_unit)
+        if k < len(dated.rates):
+            return dated.rates[k] * 60.0 / per
+    return hourly[int(t0 + mid_h) % 168]
+
+
 def _surge(
     data: dict[str, Any], spec: FlowSpec, v: Any, where: str, default: list[str] | None
 ) -> None:
     """More arrivals in [from_day, from_day + days) days after the start: an extra Poisson
-    stream per stream (``surge:<name>``) with ``percent`` % of its hourly rates in those clock
-    hours (an hour counts when its middle is in the window). The rate profile repeats weekly,
-    so a surge shorter than the run must fit in the run's first week."""
+    stream per stream (``surge:<name>``) with dated hourly rates (``profile.dated``, hours from
+    model time 0): ``percent`` % of the stream's rate in each model hour whose middle is in the
+    window, 0 after it. A surge over the whole run (or a lull) scales the stream's rates."""
     unit = spec.time_unit.minutes_per_unit
     horizon_h = spec.horizon * unit / 60.0
     start_h, end_h = v.from_day * 24.0, (v.from_day + v.days) * 24.0
     whole = start_h <= 0.0 and end_h >= horizon_h
-    if not whole and (end_h > 168.0 or horizon_h > 168.0):
-        raise ScenarioError(
-            f"{where}: a surge that does not last the whole run must fit in one week and the "
-            f"run must be a week at most (the run is {horizon_h / 24:g} days); shorten "
-            "'days' or the horizon"
-        )
     if not whole and v.percent < 0:
         raise ScenarioError(f"{where}: a lull (negative percent) must last the whole run")
     t0 = spec.start.minutes_of_week() / 60.0  # hour of week at model time 0
@@ -251,20 +267,30 @@ def _surge(
         if arrival.profile is not None:
             per = arrival.profile.per.minutes_per_unit
             hourly = [r * 60.0 / per for r in arrival.profile.hourly_table()]
+            dated = arrival.profile.dated
         else:
             hourly = [float(arrival.rate or 0.0) * 60.0 / unit] * 168
+            dated, per = None, unit
         if whole:
             raw.pop("rate", None)
             raw["profile"] = {"hour_of_week": [r * (1.0 + factor) for r in hourly]}
+            if dated is not None:
+                raw["profile"]["dated"] = {
+                    "step": dated.step.value,
+                    "rates": [r * 60.0 / per * (1.0 + factor) for r in dated.rates],
+                }
             continue
-        extra = [0.0] * 168
-        for h in range(168):
-            since = (h + 0.5 - t0) % 168.0  # hours after the start of this slot's middle
-            if start_h <= since < end_h:
-                extra[h] = hourly[h] * factor
-        if max(extra) > 0:
+        hours = int(min(np.ceil(end_h - 1e-9), np.ceil(horizon_h - 1e-9)))
+        extra = [
+            _rate_per_hour(k + 0.5, t0, hourly, dated, per) * factor
+            if start_h <= k + 0.5 < end_h
+            else 0.0
+            for k in range(hours)
+        ]
+        if extra and max(extra) > 0:
             entry = {k: raw[k] for k in ("to", "class") if k in raw}
-            added.append({"name": f"surge:{arrival.name}", "profile": {"hour_of_week": extra},
+            added.append({"name": f"surge:{arrival.name}",
+                          "profile": {"dated": {"step": "hours", "rates": extra}},
                           **entry})  # fmt: skip
     if not added and not whole:
         raise ScenarioError(f"{where}: the spec has no Poisson arrivals to surge")
