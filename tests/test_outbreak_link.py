@@ -1,5 +1,6 @@
 """Twins feeding twins over the whole forecast horizon: the outbreak twin's admissions as the
-hospital twin's arrivals, beyond the 7 days a weekly profile covers (``form="dated"``)."""
+hospital twin's arrivals, beyond the 7 days a weekly profile covers (``form="dated"``: a
+Poisson stream with the spec's dated rates, ``profile.dated``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from twinsight.experiment import run_experiment
 from twinsight.outbreak import admissions_to_arrivals, hospital_arrivals, ingest, run_forecast
 from twinsight.outbreak._dated import expected_dated_arrivals
-from twinsight.spec import FlowSpec, load_spec
+from twinsight.spec import FlowSpec, PoissonArrivals, load_spec
 from twinsight.twin import Twin, init_twin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +64,10 @@ def test_the_spec_expects_the_forecast_admissions_over_the_whole_horizon(twin: T
     skip = monday - first.toordinal()
     start = datetime.fromordinal(monday).replace(tzinfo=UTC)
     fed = link.add_to(spec, start, to="medical_ward", entity_class="medical")
-    assert fed.arrivals == spec.arrivals  # no weekly stream: the dated form
+    stream = fed.arrivals[-1]  # the dated form: hourly rates from model time 0
+    assert isinstance(stream, PoissonArrivals) and stream.profile is not None
+    assert stream.profile.dated is not None and stream.profile.hour_of_week is None
+    assert len(stream.profile.dated.rates) == 24 * days
     for d in range(1, days - skip + 1):
         upto = fed.model_copy(update={"horizon": 24.0 * d})
         want = daily[skip : skip + d].sum()
@@ -75,38 +79,37 @@ def test_the_spec_expects_the_forecast_admissions_over_the_whole_horizon(twin: T
 
 def test_dated_arrivals_reach_the_flow_engine_on_the_right_days() -> None:
     # 21 days, admissions 0 on week 1, 3 a day on week 2, 1 a day on week 3, with daytime hour
-    # shares; the reference engine's arrivals at the ward (served at the hour stations) per
-    # week and per clock hour must match. 200 runs; each week's count is binomial with mean m
-    # and variance m (1 - q) <= m: the mean of 200 runs has sd <= sqrt(m / 200); 4 sd bounds.
+    # shares; both engines' arrivals per week must match. 200 runs; each week's count is
+    # Poisson with mean m: the mean of 200 runs has sd sqrt(m / 200); 4 sd bounds. The ward's
+    # own stream (1e-9 an hour) is negligible.
     daily = [0.0] * 7 + [3.0] * 7 + [1.0] * 7
     shares = [0.0] * 8 + [1.0] * 12 + [0.0] * 4
     link = admissions_to_arrivals(daily, date(2026, 3, 3), shares)  # a Tuesday
     start = datetime(2026, 3, 3, tzinfo=UTC)
     spec = _ward(21)
-    fed = link.add_to(spec, start, to="ward", entity_class="default", draws=5)
+    fed = link.add_to(spec, start, to="ward", entity_class="default")
     assert expected_dated_arrivals(fed) == pytest.approx(28.0, rel=1e-12)
     reps = 200
-    counts = np.zeros((3, reps))
-    for week in range(3):
-        upto = fed.model_copy(update={"horizon": 168.0 * (week + 1)})
-        r = run_experiment(upto, reps=reps, seed=7, engine="reference", warmup=0)
-        counts[week] = sum(v for k, v in r.per_rep.items() if k.startswith("served[outbreak:h"))
-    weekly = np.diff(np.vstack([np.zeros(reps), counts]), axis=0).mean(axis=1)
-    for got, want in zip(weekly, [0.0, 21.0, 7.0], strict=True):
-        assert abs(got - want) <= 4 * np.sqrt(max(want, 1e-9) / reps) + 1e-12
-    # a day's count is binomial(N_k, L_k / N_k): the total's variance is sum L_k (1 - L_k / N_k)
-    # = 7 x 3 x 0.8 + 7 x 1 x 0.8 = 22.4 (Poisson's would be 28); a sample variance of n runs
-    # has a relative sd of sqrt(2 / (n - 1)): 4 of them bound it
-    total = counts[-1]
-    assert abs(total.var(ddof=1) / 22.4 - 1) < 4 * np.sqrt(2 / (reps - 1))
-    # the fast engine places the same candidates: the same mean and variance
-    fast = run_experiment(fed, reps=reps, seed=7, engine="fast", warmup=0)
-    got = sum(v for k, v in fast.per_rep.items() if k.startswith("served[outbreak:h"))
-    assert abs(got.mean() - 28.0) <= 4 * np.sqrt(22.4 / reps)
-    assert abs(got.var(ddof=1) / 22.4 - 1) < 4 * np.sqrt(2 / (reps - 1))
-    # nobody arrives at night: the hour stations used are 08..19 only
-    assert {s for s in fed.stations if ":hour" in s} == {f"outbreak:hour{h:02d}" for h in
-                                                         range(8, 20)}  # fmt: skip
+    for engine in ("reference", "fast"):
+        totals = np.zeros(reps)
+        for week, want in enumerate([0.0, 21.0, 7.0]):
+            a, b = 168.0 * week, 168.0 * (week + 1)
+            r = run_experiment(fed, reps=reps, seed=7, engine=engine, horizon=b, warmup=a)
+            got = r.per_rep["arrivals"]
+            totals += got
+            assert abs(got.mean() - want) <= 4 * np.sqrt(max(want, 1e-9) / reps) + 1e-12
+        # the total is Poisson (no longer binomial from a pool of candidates): variance 28;
+        # a sample variance of n runs has a relative sd of about sqrt(2 / (n - 1)): 4 bound it
+        assert abs(totals.var(ddof=1) / 28.0 - 1) < 4 * np.sqrt(2 / (reps - 1)), engine
+        # nobody arrives at night: 20:00-08:00 of a week-2 day sees no arrival
+        night = run_experiment(
+            fed, reps=reps, seed=7, engine=engine, horizon=24.0 * 8 + 8, warmup=24.0 * 7 + 20
+        )
+        assert night.per_rep["arrivals"].max() == 0
+    stream = fed.arrivals[-1]
+    assert isinstance(stream, PoissonArrivals) and stream.profile is not None
+    assert stream.profile.dated is not None
+    assert {h % 24 for h, r in enumerate(stream.profile.dated.rates) if r > 0} == set(range(8, 20))
 
 
 def test_dated_form_in_other_time_units_and_bad_input() -> None:

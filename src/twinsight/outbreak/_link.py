@@ -12,10 +12,9 @@ shares; default: even) and gives
   profile, and ``add_to(spec, to=)``: the hospital model's ``FlowSpec`` with the stream added:
   the patients of the outbreak admitted straight to a unit, beside its own arrivals.
 
-A flow spec has no dated (non-repeating) rate table, so a horizon beyond 7 days is expressed
-with what the spec has (``form="dated"``, the default beyond 168 hours; ``_dated.py``):
-entities placed at model time 0 in pure-delay stations whose delays end at their arrival times,
-so the expected arrivals in every model hour equal the series' exactly.
+A horizon beyond 7 days uses the spec's dated rates (``form="dated"``, the default beyond 168
+hours; ``_dated.py``): one Poisson stream whose rate in every model hour is the series'
+expected arrivals in that hour, 0 after the horizon.
 
 Rates are arrivals per hour; days are UTC days.
 """
@@ -102,14 +101,12 @@ class AdmissionArrivals:
         name: str = "outbreak",
         entity_class: str = "inpatient",
         form: str = "auto",
-        draws: int = 10,
     ) -> FlowSpec:
         """``spec`` (model time 0 at ``start``) with the outbreak's admissions arriving at ``to``.
 
         ``form``: ``weekly`` (a Poisson stream with the hour-of-week profile of the week from
-        ``start``: exact for a horizon of up to 7 days, repeats after), ``dated`` (covers the
-        whole horizon, see ``_dated.py``; ``draws`` candidates per expected admission set how
-        close its counts are to Poisson: variance ``mean * (1 - 1/draws)`` at most), or
+        ``start``: exact for a horizon of up to 7 days, repeats after), ``dated`` (a Poisson
+        stream with dated hourly rates over the whole horizon, 0 after it; ``_dated.py``), or
         ``auto`` (weekly up to a 168-hour horizon, else dated)."""
         if form not in ("auto", "weekly", "dated"):
             raise ValueError("form must be 'auto', 'weekly' or 'dated'")
@@ -124,9 +121,7 @@ class AdmissionArrivals:
         if form == "dated" or (form == "auto" and horizon_h > 168.0 + 1e-9):
             model_hours = int(np.ceil(horizon_h - 1e-9))
             hourly = [self.expected(start + timedelta(hours=h), 1.0) for h in range(model_hours)]
-            return dated_arrivals(
-                spec, hourly, to=to, name=name, entity_class=entity_class, draws=draws
-            )
+            return dated_arrivals(spec, hourly, to=to, name=name, entity_class=entity_class)
         data = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
         stream = self.arrival(start, to=to, name=name, entity_class=entity_class)
         if max(stream["profile"]["hour_of_week"]) <= 0:
