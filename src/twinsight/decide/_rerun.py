@@ -30,7 +30,9 @@ _RERUNNERS: dict[str, Rerunner] = {}
 #: ``KIND/SOURCE`` (the request's ``source``) is looked up before the kind alone.
 _PROVIDERS = {"optimise": "twinsight.optimise", "forecast/outbreak": "twinsight.outbreak",
               "compare/outbreak": "twinsight.outbreak", "forecast/patient": "twinsight.patient",
-              "compare/patient": "twinsight.patient"}  # fmt: skip
+              "compare/patient": "twinsight.patient",
+              "forecast/casework": "twinsight.casework._runs",
+              "forecast/contact": "twinsight.contact._runs"}  # fmt: skip
 
 
 def register_rerunner(kind: str, fn: Rerunner) -> None:
