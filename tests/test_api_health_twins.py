@@ -9,70 +9,33 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from contextlib import closing
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from twinsight.govern import AccessStore
-from twinsight.outbreak import ingest as outbreak_ingest
+from _twins import EXAMPLES, Served, outbreak_twin, patient_twin, role_tokens
+from _twins import problem as _problem
 from twinsight.outbreak import run_chime, run_forecast
-from twinsight.patient import ingest_patient_file
 from twinsight.service import ServiceSettings, create_app
 from twinsight.store import IngestRow, QuarantineRow
 from twinsight.twin import init_twin, open_twin
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 NOTICE = "Decision support for clinicians, not medical advice"
-PROBLEM = "application/problem+json"
-
-
-class Served:
-    def __init__(self, client: TestClient, tokens: dict[str, str], home: Path) -> None:
-        self.client = client
-        self.tokens = tokens
-        self.home = home
-
-    def call(self, method: str, path: str, role: str = "admin", **kw: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.tokens[role]}"}
-        return self.client.request(method, f"/api/v1/twins/{path}", headers=headers, **kw)
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     home = tmp_path_factory.mktemp("health") / "home"
-    flu = init_twin("flu", template="outbreak", home=home)
-    config = yaml.safe_load((flu.path / "twin.yaml").read_text(encoding="utf-8"))
-    config.update(yaml.safe_load((EXAMPLES / "outbreak" / "twin.yaml").read_text("utf-8")))
-    (flu.path / "twin.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    outbreak_ingest(flu, [EXAMPLES / "outbreak" / "admissions.csv"])
-    flu.close()
-    bp = init_twin("bp", template="patient", home=home)
-    for name in ("profile.yaml", "readings.csv"):
-        ingest_patient_file(bp, EXAMPLES / "patient" / name)
-    bp.close()
+    outbreak_twin(home, "flu")
+    patient_twin(home, "bp")
     init_twin("ward", home=home).close()
     init_twin("empty", template="outbreak", home=home).close()  # no settings, no counts
-    access = AccessStore(home)
-    try:
-        tokens = {role: access.create(role)[0] for role in ("viewer", "analyst", "admin")}
-        tokens["device"] = access.create("device")[0]
-    finally:
-        access.close()
+    tokens = role_tokens(home)
     settings = ServiceSettings(home=home, ingest_rate=None, denied_rate=None)
     with TestClient(create_app(settings)) as client:
         yield Served(client, tokens, home)
-
-
-def _problem(response: Any, status: int, kind: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    assert body["type"] == f"urn:twinsight:problem:{kind}" and body["detail"]
-    return body
 
 
 def _example_counts() -> dict[str, dict[str, int]]:

@@ -5,24 +5,14 @@ must say who may call it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
-from twinsight.casework import emulate_casework, write_case_events
-from twinsight.casework import ingest as casework_ingest
-from twinsight.casework import run_calibration as casework_calibration
-from twinsight.contact import emulate_contact_centre, write_interactions
-from twinsight.contact import ingest as contact_ingest
-from twinsight.contact import run_calibration as contact_calibration
+from _twins import casework_twin, contact_twin, outbreak_twin, patient_twin, role_tokens
 from twinsight.govern import ROLES, AccessStore
-from twinsight.outbreak import ingest as outbreak_ingest
-from twinsight.outbreak import run_calibration
-from twinsight.patient import ingest_patient_file
 from twinsight.service import ServiceSettings, create_app
 from twinsight.twin import init_twin
 
@@ -84,7 +74,6 @@ MATRIX: dict[tuple[str, str], set[str] | str] = {
     ("GET", f"{TWIN}/casework/equity"): READ,
     ("POST", f"{TWIN}/casework/events"): INGEST,
 }
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 _SCENARIO = {"name": "more-beds", "interventions": [{"beds": {"unit": "MED1", "change": 2}}]}
 _PROBLEM = {"name": "beds", "twin": {"days": 7},
             "decisions": {"med1": {"path": "resources.MED1_beds.capacity", "lower": 10,
@@ -158,33 +147,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fixture]:
     home = tmp_path_factory.mktemp("home")
     init_twin("ward", home=home).close()
     init_twin("icu", home=home).close()
-    flu = init_twin("flu", template="outbreak", home=home)
-    config = yaml.safe_load((flu.path / "twin.yaml").read_text(encoding="utf-8"))
-    config.update(yaml.safe_load((EXAMPLES / "outbreak" / "twin.yaml").read_text("utf-8")))
-    (flu.path / "twin.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    outbreak_ingest(flu, [EXAMPLES / "outbreak" / "admissions.csv"])
-    run_calibration(flu)
-    flu.close()
-    bp = init_twin("bp", template="patient", home=home)
-    for name in ("profile.yaml", "readings.csv"):
-        ingest_patient_file(bp, EXAMPLES / "patient" / name)
-    bp.close()
-    cc = init_twin("cc", template="contact-centre", home=home)
-    calls = home / "calls.csv"
-    write_interactions(emulate_contact_centre(14, 2, calls_per_day=300).rows, calls)
-    contact_ingest(cc, [calls])
-    contact_calibration(cc)
-    cc.close()
-    ss = init_twin("ss", template="social-services", home=home)
-    cases = home / "cases.csv"
-    write_case_events(emulate_casework(120, 1).rows, cases)
-    casework_ingest(ss, [cases])
-    casework_calibration(ss)
-    ss.close()
+    outbreak_twin(home, "flu", calibrate=True)
+    patient_twin(home, "bp")
+    contact_twin(home, "cc")
+    casework_twin(home, "ss")
+    tokens = role_tokens(home)
     access = AccessStore(home)
     try:
-        tokens = {role: access.create(role)[0] for role in ROLES}
-        other, _ = access.create("viewer", ["icu"])
+        other, _ = access.create("viewer", ["icu"])  # a token scoped to one twin
     finally:
         access.close()
     settings = ServiceSettings(home=home, ingest_rate=None, denied_rate=None)
