@@ -52,6 +52,7 @@ def contact_twin(home: Path, name: str, calls: Path | None = None) -> Path:
     on an ordinary weekday, with defects); returns the interaction file (written once)."""
     calls = calls or home / "calls.csv"
     if not calls.exists():
+        calls.parent.mkdir(parents=True, exist_ok=True)
         write_interactions(emulate_contact_centre(14, 2, calls_per_day=300).rows, calls)
     twin = init_twin(name, template="contact-centre", home=home)
     contact_ingest(twin, [calls])
@@ -65,6 +66,7 @@ def casework_twin(home: Path, name: str, cases: Path | None = None) -> Path:
     defects); returns the case-event file (written once)."""
     cases = cases or home / "cases.csv"
     if not cases.exists():
+        cases.parent.mkdir(parents=True, exist_ok=True)
         write_case_events(emulate_casework(120, 1).rows, cases)
     twin = init_twin(name, template="social-services", home=home)
     casework_ingest(twin, [cases])

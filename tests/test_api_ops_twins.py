@@ -8,85 +8,37 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import closing
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from twinsight.casework import emulate_casework, write_case_events
-from twinsight.casework import ingest as casework_ingest
-from twinsight.casework import run_calibration as casework_calibration
+from _twins import Served, casework_twin, contact_twin, role_tokens
+from _twins import problem as _problem
 from twinsight.casework import run_forecast as casework_forecast
 from twinsight.contact import (
-    emulate_contact_centre,
-    run_calibration,
     run_forecast,
     run_staffing,
-    write_interactions,
 )
-from twinsight.contact import ingest as contact_ingest
-from twinsight.govern import AccessStore
 from twinsight.service import ServiceSettings, create_app
 from twinsight.store import IngestRow, QuarantineRow
 from twinsight.twin import init_twin, open_twin
-
-PROBLEM = "application/problem+json"
-
-
-class Served:
-    def __init__(self, client: TestClient, tokens: dict[str, str], home: Path) -> None:
-        self.client = client
-        self.tokens = tokens
-        self.home = home
-
-    def call(self, method: str, path: str, role: str = "admin", **kw: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.tokens[role]}"}
-        return self.client.request(method, f"/api/v1/twins/{path}", headers=headers, **kw)
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     home = tmp_path_factory.mktemp("ops") / "home"
-    cc = init_twin("cc", template="contact-centre", home=home)
-    calls = home / "calls.csv"
-    # two weeks from Monday 2026-01-05, 300 calls on an ordinary weekday, with defects
-    write_interactions(emulate_contact_centre(14, 2, calls_per_day=300).rows, calls)
-    contact_ingest(cc, [calls])
-    run_calibration(cc)
-    cc.close()
-    ss = init_twin("ss", template="social-services", home=home)
-    cases = home / "cases.csv"
-    # 120 days of the emulated department (two teams, four districts), with defects
-    write_case_events(emulate_casework(120, 1).rows, cases)
-    casework_ingest(ss, [cases])
-    casework_calibration(ss)
-    ss.close()
-    far = init_twin("far", template="social-services", home=home)  # gets a year-9999 event
-    casework_ingest(far, [cases])
-    casework_calibration(far)
-    far.close()
+    contact_twin(home, "cc")
+    cases = casework_twin(home, "ss")
+    casework_twin(home, "far", cases)  # gets a year-9999 event
     init_twin("ward", home=home).close()
     init_twin("blank", template="social-services", home=home).close()  # no events
     init_twin("fresh", template="contact-centre", home=home).close()  # no records
-    access = AccessStore(home)
-    try:
-        tokens = {role: access.create(role)[0] for role in ("viewer", "analyst", "admin")}
-        tokens["device"] = access.create("device")[0]
-    finally:
-        access.close()
+    tokens = role_tokens(home)
     settings = ServiceSettings(home=home, ingest_rate=None, denied_rate=None)
     with TestClient(create_app(settings)) as client:
         yield Served(client, tokens, home)
-
-
-def _problem(response: Any, status: int, kind: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    assert body["type"] == f"urn:twinsight:problem:{kind}" and body["detail"]
-    return body
 
 
 def test_contact_staffing_equals_the_library(served: Served) -> None:
