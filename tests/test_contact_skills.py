@@ -94,8 +94,9 @@ def test_staffing_by_simulation_when_erlang_does_not_apply() -> None:
     assert not erlang_applies(grouped, "billing") and erlang_applies(grouped, "sales")
     kw: dict[str, Any] = {"starts": ["10:00"], "reps": 6, "seed": 3}
     erl = _rows(staff_intervals(plain, ["tue"], method="erlang", **kw))
-    sim = _rows(staff_intervals(grouped, ["tue"], **kw))
-    assert sim["billing"]["method"] == "simulation" and sim["sales"]["method"] == "erlang"
+    # per-queue simulation (a fixed group, an even share per skill); auto is joint with groups
+    sim = _rows(staff_intervals(grouped, ["tue"], method="simulation", **kw))
+    assert sim["billing"]["method"] == "simulation" and sim["sales"]["method"] == "simulation"
     # two generalists on top: fewer dedicated agents, but not fewer than Erlang's minus 2 - 1
     need, alone = int(sim["billing"]["agents"]), int(erl["billing"]["agents"])
     assert alone - 3 <= need < alone

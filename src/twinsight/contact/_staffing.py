@@ -12,17 +12,21 @@ stationary independent-period approach). Two methods:
 
 ``auto`` uses Erlang where its assumptions hold (handle-time CV within 15% of 1, exponential
 or no patience, no callbacks at entry or after a wait, no agents shared with other skills) and
-simulation elsewhere. With ``agent_groups`` the interval spec of a queue gives it an even share
-of each group that has its skill (floor(agents / skills), at least 1) as overflow: the search
-finds the dedicated agents needed on top (an approximation; the week spec, used by forecasts
-and comparisons, shares the whole groups between the skills).
+simulation elsewhere. With ``agent_groups``, ``auto`` (and ``joint``) staffs each interval
+jointly by simulation (``_joint``: every queue's dedicated agents and every group's headcount
+are decided together, fewest total agents meeting every queue's target; one row per queue and
+one per group, ``queue`` = ``group:<name>``; ``StaffingPlan.groups``). ``simulation`` keeps the
+per-queue approximation: the interval spec of a queue gives it an even share of each group that
+has its skill (floor(agents / skills), at least 1) as overflow, and the search finds the
+dedicated agents needed on top (the week spec, used by forecasts and comparisons, shares the
+whole groups, at their fixed headcount, between the skills).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -41,7 +45,7 @@ from ._model import ContactModel
 
 __all__ = ["METHODS", "StaffingPlan", "erlang_applies", "staff_intervals"]
 
-METHODS = ("auto", "erlang", "simulation")
+METHODS = ("auto", "erlang", "simulation", "joint")
 #: Called after each interval: (done, total).
 Progress = Callable[[int, int], None]
 
@@ -49,10 +53,12 @@ Progress = Callable[[int, int], None]
 @dataclass
 class StaffingPlan:
     """One row per queue and interval (``table``) and the productive agents per queue over
-    the week (``agents``: 7 x slots values, Monday first; intervals not staffed are 0)."""
+    the week (``agents``: 7 x slots values, Monday first; intervals not staffed are 0);
+    ``groups``: the same per agent group when staffed jointly (else empty)."""
 
     table: pd.DataFrame
     agents: dict[str, list[int]]
+    groups: dict[str, list[int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (NaN as null)."""
@@ -166,6 +172,10 @@ def staff_intervals(
     ]
     if starts is not None:
         todo = [t for t in todo if _start(t[2], step) in starts]
+    if model.settings.agent_groups and method in ("auto", "joint"):
+        from ._joint_plan import staff_jointly
+
+        return staff_jointly(model, todo, seed=seed, reps=reps, progress=progress)
     agents = {q: [0] * (7 * model.slots) for q in model.queues}
     rows = []
     for n, (q, w, i, calls) in enumerate(todo):
