@@ -4,9 +4,9 @@ The interval is the stationary centre at that interval's calibrated rates (every
 calls, a constant Poisson rate each, minutes as the time unit): every queue's dedicated agents
 (``agents_<queue>``) and every agent group (``group_<name>``, an overflow pool of its skills)
 are decisions. The answer is the fewest total agents (dedicated + groups) such that every
-queue's service level (``wait_within_target[<queue>]``) is at least the target and, when some
-queue has patience, the centre's abandonment share (``abandon_share``) is at most
-``max_abandon``.
+queue's service level (``wait_within_target[<queue>]``) is at least the target (each judged as
+below) and every queue's abandonment share (abandoned over offered, the mean over the same
+replications, as the per-queue staffing does) is at most ``max_abandon``.
 
 Each candidate is judged by :func:`twinsight.optimise.evaluate`: common random numbers (the same
 seed, replications ``0 .. R-1``, for every candidate), a one-sided t confidence bound per target
@@ -17,8 +17,9 @@ The search is greedy (the cost-ordered lattice of :func:`twinsight.optimise.opti
 many points with three or more decisions): start from the offered load (each queue without a
 group: floor(load) dedicated agents, at least 1; each queue with groups: 0 dedicated, its load
 given to its first group, each group floor(its load), at least 1 if it has any), then **add**
-the agent that lowers the shortfall (the sum of the relative misses of the targets) most, a group
-agent before a dedicated one on ties, until every target is met; then **remove** agents one at a
+the agent that lowers the shortfall (the sum of the relative misses of the targets, then of
+the abandonment excesses) most, a group agent before a dedicated one on ties, until every
+target is met; then **remove** agents one at a
 time (dedicated before groups) while every target stays met. The result is a local optimum (no
 single agent can be removed), not proven the global one.
 """
@@ -119,6 +120,15 @@ def _start(model: ContactModel, calls: dict[str, float]) -> dict[str, int]:
     return head
 
 
+def abandon_share(kpis: dict[str, float], queue: str) -> float:
+    """Abandoned over offered calls of ``queue`` (offered: answered + abandoned + called back
+    after a wait) from KPI means."""
+    served = kpis.get(f"served[{queue}]", 0.0)
+    gone = kpis.get(f"abandoned[{queue}]", 0.0)
+    offered = served + gone + kpis.get(f"diverted[{queue}]", 0.0)
+    return gone / offered if offered > 0 else 0.0
+
+
 def _served(model: ContactModel, calls: dict[str, float], head: dict[str, int]) -> bool:
     return all(
         head[f"agents_{q}"] > 0 or any(head[f"group_{g}"] > 0 for g in model.groups_for(q))
@@ -137,8 +147,6 @@ def staff_interval_jointly(
         raise ValueError("no calls in this interval")
     sl = model.settings.service_level
     constraints = [Constraint(kpi=f"wait_within_target[{q}]", at_least=sl.target) for q in calls]
-    if any(model.patience(q) is not None for q in calls):
-        constraints.append(Constraint(kpi="abandon_share", at_most=model.settings.max_abandon))
     head = _start(model, calls)
     # a generous upper bound on any decision: everyone dedicated, with a margin
     cap = 4 * sum(head.values()) + 20
@@ -154,33 +162,41 @@ def staff_interval_jointly(
         run=RunSettings(reps=reps, max_reps=4 * reps, seed=seed),
         search=SearchSettings(confidence=CONFIDENCE),
     )
-    seen: dict[tuple[int, ...], Evaluation] = {}
+    seen: dict[tuple[int, ...], tuple[Evaluation, dict[str, float] | None]] = {}
 
-    def judge(h: dict[str, int]) -> Evaluation:
+    def judge(h: dict[str, int]) -> tuple[Evaluation, dict[str, float] | None]:
+        """The evaluation and, when every target is met, the KPI means (same replications)."""
         key = tuple(h[n] for n in head)
         if key not in seen:
             spec = joint_interval_spec(model, calls, h)
-            seen[key] = evaluate(problem, spec, dict(h))
+            ev = evaluate(problem, spec, dict(h))
+            kpis = None
+            if ev.feasible:
+                r = run_experiment(spec, ev.reps, seed, "fast", first_rep=0)
+                kpis = {k: v.mean for k, v in r.summary().items()}
+            seen[key] = (ev, kpis)
         return seen[key]
+
+    def score(h: dict[str, int]) -> float:
+        """0 when feasible; service levels first (1000 + their shortfall while one is missed),
+        then the abandonment shares above ``max_abandon`` (relative, means over the
+        replications)."""
+        ev, kpis = judge(h)
+        if kpis is None:
+            return 1000.0 + ev.shortfall
+        top = model.settings.max_abandon
+        return sum(max(0.0, abandon_share(kpis, q) - top) / top for q in calls)
 
     # groups first: on ties the more flexible agent wins
     order = sorted(head, key=lambda n: (not n.startswith("group_"), n))
-    current = judge(head)
-    while not current.feasible:
+    useful = {f"agents_{q}" for q in calls} | {
+        f"group_{g}" for q in calls for g in model.groups_for(q)
+    }
+    while score(head) > 0:
         if sum(head.values()) >= cap:
             raise ValueError(f"no staffing up to {cap} agents meets the targets for {calls}")
-        best: tuple[float, dict[str, int], Evaluation] | None = None
-        for name in order:
-            if name.startswith("group_") and not any(
-                name == f"group_{g}" for q in calls for g in model.groups_for(q)
-            ):
-                continue
-            trial = {**head, name: head[name] + 1}
-            ev = judge(trial)
-            if best is None or ev.shortfall < best[0]:
-                best = (ev.shortfall, trial, ev)
-        assert best is not None
-        _, head, current = best
+        trials = [{**head, n: head[n] + 1} for n in order if n in useful]
+        head = min(trials, key=score)  # the first of equal scores: groups first
     removed = True
     while removed:
         removed = False
@@ -188,14 +204,9 @@ def staff_interval_jointly(
             if head[name] == 0:
                 continue
             trial = {**head, name: head[name] - 1}
-            if not _served(model, calls, trial):
-                continue
-            ev = judge(trial)
-            if ev.feasible:
-                head, current, removed = trial, ev, True
+            if _served(model, calls, trial) and score(trial) == 0:
+                head, removed = trial, True
                 break
-    r = run_experiment(
-        joint_interval_spec(model, calls, head), current.reps, seed, "fast", first_rep=0
-    )
-    kpis = {k: v.mean for k, v in r.summary().items()}
+    current, kpis = judge(head)
+    assert kpis is not None
     return JointResult(dict(head), current, kpis, len(seen))

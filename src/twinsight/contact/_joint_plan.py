@@ -11,18 +11,11 @@ import pandas as pd
 
 from ._calibrate import WEEKDAYS
 from ._erlang import fewest_agents
-from ._joint import staff_interval_jointly
+from ._joint import abandon_share, staff_interval_jointly
 from ._model import ContactModel
 from ._staffing import Progress, StaffingPlan, _start
 
 __all__ = ["staff_jointly"]
-
-
-def _abandon(kpis: dict[str, float], queue: str) -> float:
-    served = kpis.get(f"served[{queue}]", 0.0)
-    gone = kpis.get(f"abandoned[{queue}]", 0.0)
-    offered = served + gone + kpis.get(f"diverted[{queue}]", 0.0)
-    return gone / offered if offered > 0 else 0.0
 
 
 def staff_jointly(
@@ -72,7 +65,7 @@ def staff_jointly(
                     "rostered": model.rostered(need),
                     "service_level": k.get(f"wait_within_target[{q}]", math.nan),
                     "asa_seconds": 60.0 * asa,
-                    "abandon": _abandon(k, q),
+                    "abandon": abandon_share(k, q),
                     "occupancy": k.get(f"utilisation[agents_{q}]", math.nan),
                     "satisfaction": model.satisfaction(asa, q),
                 }
