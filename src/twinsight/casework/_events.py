@@ -262,9 +262,12 @@ def ingest_case_events(
     return report
 
 
-def load_case_events(engine: Engine, until: datetime | None = None) -> pd.DataFrame:
-    """The stored case events (up to ``until`` when given), ordered by case and time: columns
-    case_key, type, time (UTC), team, district, client_group, priority."""
+def load_case_events(
+    engine: Engine, until: datetime | None = None, *, ingest_id: int | None = None
+) -> pd.DataFrame:
+    """The stored case events (up to ``until`` when given; ``ingest_id``: only those stored by
+    that ingest or earlier ones, the data a recorded run saw), ordered by case and time:
+    columns case_key, type, time (UTC), team, district, client_group, priority."""
     cols = [
         CaseEventRow.case_key,
         CaseEventRow.type,
@@ -277,6 +280,8 @@ def load_case_events(engine: Engine, until: datetime | None = None) -> pd.DataFr
     query = select(*cols).order_by(CaseEventRow.case_key, CaseEventRow.time, CaseEventRow.id)
     if until is not None:
         query = query.where(CaseEventRow.time <= until)
+    if ingest_id is not None:
+        query = query.where(CaseEventRow.ingest_id <= ingest_id)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     names = ["case_key", "type", "time", "team", "district", "client_group", "priority"]

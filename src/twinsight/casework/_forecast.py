@@ -133,6 +133,8 @@ class CaseworkForecast:
     daily: pd.DataFrame
     summary: pd.DataFrame
     state: CaseState
+    #: The id of its run record (``twinsight rerun``); None when not recorded.
+    run_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (NaN as None)."""

@@ -15,6 +15,7 @@ Settings live in the twin's ``twin.yaml`` under ``casework:`` (all optional)::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -174,14 +175,25 @@ def run_forecast(
     at: datetime | None = None,
     workers: Mapping[str, int] | None = None,
     groups: int = DEFAULT_GROUPS,
+    record: bool = True,
+    reuse: bool = False,
 ) -> CaseworkForecast:
     """Forecast the backlog and deadline performance from the present (see ``_forecast``),
     with referrals at the level of the calibration's last ``recent_days``; ``groups`` groups of
     replications each draw the parameters the calibration does not know (``_uncertainty``; 0:
-    the calibrated values exactly, the process noise alone)."""
+    the calibrated values exactly, the process noise alone). ``record``: stored as a run
+    (``casework._runs``; its id in ``run_id``); ``reuse``: an identical stored run's id
+    instead of a new row (an idempotent GET)."""
+    from ._runs import record_casework_forecast
+
     cal = load_casework_calibration(twin)
-    return forecast_from(cal, present(twin, at), days, reps=reps, seed=seed, workers=workers,
-                         groups=groups)  # fmt: skip
+    fc = forecast_from(cal, present(twin, at), days, reps=reps, seed=seed, workers=workers,
+                       groups=groups)  # fmt: skip
+    if not record:
+        return fc
+    run_id = record_casework_forecast(twin.engine, twin.name, cal, fc, groups=groups,
+                                      workers=workers, reuse=reuse)  # fmt: skip
+    return dataclasses.replace(fc, run_id=run_id)
 
 
 def forecast_from(

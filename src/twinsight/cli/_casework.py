@@ -198,6 +198,7 @@ def casework_forecast(
     finally:
         twin.close()
     out = fc.to_dict()
+    out["run_id"] = fc.run_id
     out["open_cases"] = suppress(out["open_cases"])
     out["open_past_deadline"] = suppress(out["open_past_deadline"])
     if as_json:
@@ -222,6 +223,8 @@ def casework_forecast(
                        ("within_deadline", "of these, decided within the deadline")):  # fmt: skip
         row = summary.loc[key]
         stdout.print(f"{label}: {_band(row, key == 'within_deadline')}", highlight=False)
+    if fc.run_id:
+        stdout.print(f"run {fc.run_id} (twinsight rerun {fc.run_id})", style="dim", highlight=False)
 
 
 @casework_app.command("spec")
@@ -394,6 +397,7 @@ def casework_compare(
     """``twinsight compare NAME SCENARIO...`` on a social-services twin: the calibrated model in
     steady state (a year after 90 days of warm-up) against the scenarios, common random numbers;
     recorded in the twin's store."""
+    from ..casework._runs import record_casework_compare
     from ..decide import ScenarioError, compare_spec
     from ..spec import SpecError
     from ._compare import _bar, _scenario
@@ -408,20 +412,24 @@ def casework_compare(
             except SpecError as exc:
                 report_spec_error(exc)
             try:
-                model = load_casework_calibration(twin).model()
+                cal = load_casework_calibration(twin)
+                model = cal.model()
                 spec = model.spec(455.0, warmup=90.0, name=f"casework twin {name}")
+                kpis = kpis or casework_kpis(model)
                 with _bar(not quiet and stderr.is_terminal) as progress:
-                    comp, run_id = compare_spec(
+                    comp, _ = compare_spec(
                         spec,
                         scenarios,
                         reps=reps,
                         seed=seed,
-                        kpis=kpis or casework_kpis(model),
+                        kpis=kpis,
                         targets=targets,
                         max_reps=max_reps,
                         progress=progress,
-                        store=twin.engine,
                     )
+                run_id = record_casework_compare(twin.engine, name, cal, spec, scenarios, comp,
+                                                 seed=seed, kpis=kpis, targets=targets,
+                                                 max_reps=max_reps)  # fmt: skip
             except (*_EXPECTED, ScenarioError) as exc:
                 _fail_on(exc)
     finally:

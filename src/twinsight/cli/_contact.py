@@ -287,6 +287,9 @@ def contact_forecast(
             _pct(k["satisfaction"], 1, 2),
         )
     stdout.print(table)
+    if out.get("run_id"):
+        run_id = out["run_id"]
+        stdout.print(f"run {run_id} (twinsight rerun {run_id})", style="dim", highlight=False)
 
 
 def contact_compare(

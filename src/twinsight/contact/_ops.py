@@ -186,13 +186,15 @@ def run_staffing(
     )
 
 
-def _plan_spec(twin: Twin, days: float, method: str, seed: int) -> tuple[ContactModel, Any, str]:
-    """The twin's week as a flow spec: staffed by its roster (``contact.roster``) when it has
-    one, else by the staffing plan of ``method``; and which of the two."""
+def _plan_agents(
+    twin: Twin, method: str, seed: int
+) -> tuple[ContactModel, dict[str, list[int]], str]:
+    """The twin's productive agents per queue over the week (7 x slots, Monday first): by its
+    roster (``contact.roster``) when it has one, else by the staffing plan of ``method``; and
+    which of the two."""
     from ._roster import RosterError, read_roster
 
     model = contact_model(twin)
-    start = WEEKDAYS[(model.calibration.last.weekday()) % 7]
     if model.settings.roster:
         path = Path(model.settings.roster)
         path = path if path.is_absolute() else twin.path / path
@@ -200,18 +202,59 @@ def _plan_spec(twin: Twin, days: float, method: str, seed: int) -> tuple[Contact
             agents = read_roster(path, model)
         except RosterError as exc:
             raise ContactConfigError(str(exc), "fix the roster or remove contact.roster") from None
-        return model, model.week_spec(agents, days, start_day=start), f"roster {path.name}"
+        return model, agents, f"roster {path.name}"
     plan = staff_intervals(model, None, method=method, seed=seed)
-    return model, model.week_spec(plan.agents, days, start_day=start), f"{method} plan"
+    return model, plan.agents, f"{method} plan"
+
+
+def start_day(model: ContactModel) -> str:
+    """The weekday a forecast or comparison starts on (the calibration's last day's)."""
+    return WEEKDAYS[(model.calibration.last.weekday()) % 7]
+
+
+def _plan_spec(twin: Twin, days: float, method: str, seed: int) -> tuple[ContactModel, Any, str]:
+    """The twin's week as a flow spec staffed as :func:`_plan_agents` says; and by what."""
+    model, agents, staffed = _plan_agents(twin, method, seed)
+    return model, model.week_spec(agents, days, start_day=start_day(model)), staffed
 
 
 def run_forecast(
-    twin: Twin, days: float, *, reps: int = 20, seed: int = 1, method: str = "erlang"
+    twin: Twin,
+    days: float,
+    *,
+    reps: int = 20,
+    seed: int = 1,
+    method: str = "erlang",
+    record: bool = True,
+    reuse: bool = False,
 ) -> dict[str, Any]:
     """The coming ``days`` (from the day after the calibration window) simulated with the
     staffing plan (``method``): per queue, the service level, ASA (seconds), abandonment,
-    occupancy and predicted satisfaction, each as a mean with its 95% half-width."""
-    model, spec, staffed = _plan_spec(twin, days, method, seed)
+    occupancy and predicted satisfaction, each as a mean with its 95% half-width.
+    ``record``: stored as a run (``contact._runs``; its id in ``run_id``); ``reuse``: an
+    identical stored run's id instead of a new row (an idempotent GET)."""
+    from ._runs import record_contact_forecast
+
+    model, agents, staffed = _plan_agents(twin, method, seed)
+    out = forecast_numbers(model, agents, staffed, days, reps=reps, seed=seed)
+    if record:
+        out["run_id"] = record_contact_forecast(
+            twin.engine, twin.name, model, agents, out, method=method, reuse=reuse
+        )
+    return out
+
+
+def forecast_numbers(
+    model: ContactModel,
+    agents: dict[str, list[int]],
+    staffed: str,
+    days: float,
+    *,
+    reps: int,
+    seed: int,
+) -> dict[str, Any]:
+    """The forecast of ``model`` staffed by ``agents`` (see :func:`run_forecast`)."""
+    spec = model.week_spec(agents, days, start_day=start_day(model))
     result = run_experiment(spec, reps=reps, seed=seed, engine="fast")
     values = {k: np.asarray(v, dtype=float) for k, v in result.per_rep.items()}
     out: dict[str, Any] = {

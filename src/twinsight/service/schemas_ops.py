@@ -124,6 +124,8 @@ class ContactForecastOut(BaseModel):
     start: str
     service_level_target: float
     queues: dict[str, dict[str, dict[str, float | None]]]
+    #: Its run record (``twinsight rerun RUN_ID``); an identical GET answers with the same id.
+    run_id: str | None = None
 
 
 class CaseworkForecastOut(BaseModel):
@@ -144,6 +146,8 @@ class CaseworkForecastOut(BaseModel):
     backlog: list[dict[str, Any]]
     waiting: list[dict[str, Any]]
     kpis: dict[str, dict[str, float | None]]
+    #: Its run record (``twinsight rerun RUN_ID``); an identical GET answers with the same id.
+    run_id: str | None = None
 
 
 class CaseworkEquityOut(BaseModel):

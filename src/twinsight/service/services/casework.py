@@ -60,13 +60,13 @@ def _far(exc: OverflowError) -> str:
 def forecast_out(
     handle: TwinHandle, days: float, reps: int, seed: int, k: int = DEFAULT_K
 ) -> CaseworkForecastOut:
-    """``days`` days from the present (same arguments: same numbers); 409 without a
-    calibration or events."""
+    """``days`` days from the present (same arguments: same numbers), recorded as a run (an
+    identical stored run is reused: its ``run_id``); 409 without a calibration or events."""
     require_template(handle, TEMPLATE)
     twin = handle.twin
     try:
         deadline = casework_config(twin).deadline_days
-        fc = run_forecast(twin, days, reps=reps, seed=seed)
+        fc = run_forecast(twin, days, reps=reps, seed=seed, reuse=True)
     except _EXPECTED as exc:
         raise not_ready(handle, _message(exc)) from None
     except OverflowError as exc:  # a stored time near year 9999: the days ahead overflow
@@ -97,6 +97,7 @@ def forecast_out(
         backlog=rows("backlog"),
         waiting=rows("waiting"),
         kpis=kpis,
+        run_id=fc.run_id,
     )
 
 

@@ -121,12 +121,13 @@ def calibration_out(handle: TwinHandle) -> ContactCalibrationOut:
 def forecast_out(
     handle: TwinHandle, days: float, reps: int, seed: int, method: str
 ) -> ContactForecastOut:
-    """``days`` days simulated ``reps`` times (same arguments: same numbers)."""
+    """``days`` days simulated ``reps`` times (same arguments: same numbers), recorded as a run
+    (an identical stored run is reused: its ``run_id``)."""
     require_template(handle, TEMPLATE)
     twin = handle.twin
     try:
         target = contact_settings(twin).service_level.target
-        out = run_forecast(twin, days, reps=reps, seed=seed, method=method)
+        out = run_forecast(twin, days, reps=reps, seed=seed, method=method, reuse=True)
     except _EXPECTED as exc:
         raise not_ready(handle, _message(exc)) from None
     except OverflowError as exc:  # a stored time near year 9999: the days ahead overflow
