@@ -13,41 +13,23 @@ must be equal exactly.
 
 from __future__ import annotations
 
-import math
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from twinsight.engines._calendar import Calendar
 from twinsight.experiment import run_experiment
 from twinsight.spec import FlowSpec, PoissonArrivals, load_spec
 
+from ._agree import assert_engines_agree
+
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.yaml"))
-FAMILY_ALPHA = 0.01
 REPS = 24
 ARRIVAL_BUDGET = 12_000
-#: Percentiles of the fast engine are exact to its histogram's bin width (docs/semantics.md).
-PERCENTILE_REL_TOL = 0.006
 
 pytest.importorskip("twinsight.engines.fast", reason="the fast engine is not built yet")
 pytest.importorskip("twinsight.engines.reference", reason="the reference engine is not built yet")
-
-
-def _welch_p(a: np.ndarray, b: np.ndarray, rel_tol: float) -> float:
-    """Two-sided Welch p-value; for two constant samples 1 if equal within ``rel_tol``, else 0."""
-    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
-    if a.size < 2 or b.size < 2:
-        return 1.0
-    if a.std() == 0 and b.std() == 0:
-        return 1.0 if math.isclose(a[0], b[0], rel_tol=rel_tol, abs_tol=1e-12) else 0.0
-    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
-
-
-def _is_percentile(kpi: str) -> bool:
-    return re.search(r"_p[0-9.]+$", kpi.split("[")[0]) is not None
 
 
 def _scaled_run(spec: FlowSpec) -> tuple[float, float]:
@@ -77,18 +59,4 @@ def test_every_kpi_agrees(path: Path) -> None:
     ref = run_experiment(
         spec, reps=REPS, seed=202, engine="reference", horizon=horizon, warmup=warmup
     )
-    assert set(fast.per_rep) == set(ref.per_rep)
-    p_values = {}
-    for k in fast.per_rep:
-        tol = PERCENTILE_REL_TOL if _is_percentile(k) else 1e-9
-        p_values[k] = _welch_p(fast.per_rep[k], ref.per_rep[k], tol)
-    level = FAMILY_ALPHA / len(p_values)
-    bad = {
-        k: (float(np.nanmean(fast.per_rep[k])), float(np.nanmean(ref.per_rep[k])), p)
-        for k, p in p_values.items()
-        if p < level
-    }
-    assert not bad, f"engines disagree (fast mean, reference mean, p) at level {level:.2g}: {bad}"
-    # undefined in one engine must be undefined in the other
-    for k in fast.per_rep:
-        assert np.isnan(fast.per_rep[k]).all() == np.isnan(ref.per_rep[k]).all(), k
+    assert_engines_agree(fast, ref)

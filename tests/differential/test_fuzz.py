@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -32,11 +31,12 @@ from hypothesis import strategies as st
 from twinsight.engines import RepResult, get_engine, kpi_names
 from twinsight.spec import FlowSpec, validate_dict
 
+from ._agree import PERCENTILE_REL_TOL, is_percentile
+
 pytest.importorskip("twinsight.engines.fast", reason="the fast engine is not built yet")
 pytest.importorskip("twinsight.engines.reference", reason="the reference engine is not built yet")
 
 #: Percentiles of the fast engine are exact to its histogram's bin width (docs/semantics.md).
-PERCENTILE_REL_TOL = 0.006
 REL_TOL = 1e-9
 ABS_TOL = 1e-9
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -59,10 +59,6 @@ HALF_HOUR = st.integers(0, 47).map(_clock)
 QUARTERS = st.integers(0, 12).map(lambda q: q / 4)  # 0 .. 3 h in steps of 0.25
 #: service times up to 8 h, so that a few arrivals a day make queues, blocking and balking
 SERVICE = st.integers(0, 32).map(lambda q: q / 4)
-
-
-def _is_percentile(kpi: str) -> bool:
-    return re.search(r"_p[0-9.]+$", kpi.split("[")[0]) is not None
 
 
 def _yaml(spec: dict[str, Any]) -> str:
@@ -258,7 +254,7 @@ def _differences(fast: RepResult, ref: RepResult) -> list[str]:
         out.append(f"KPI names differ: {sorted(set(fast.kpis) ^ set(ref.kpis))}")
     for k, a in fast.kpis.items():
         b = ref.kpis.get(k, math.nan)
-        tol = PERCENTILE_REL_TOL if _is_percentile(k) else REL_TOL
+        tol = PERCENTILE_REL_TOL if is_percentile(k) else REL_TOL
         if math.isnan(a) and math.isnan(b):
             continue
         if not math.isclose(a, b, rel_tol=tol, abs_tol=ABS_TOL):

@@ -11,51 +11,26 @@ generalists are the first choice (the dispatch and preference rules, reversed).
 
 from __future__ import annotations
 
-import math
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from twinsight.experiment import run_experiment
 from twinsight.spec import FlowSpec, load_spec, validate_dict
 
+from ._agree import assert_engines_agree
+
 pytest.importorskip("twinsight.engines.fast", reason="the fast engine is not built yet")
 
 SPEC = Path(__file__).parents[2] / "examples" / "contact" / "skills_overflow.yaml"
-FAMILY_ALPHA = 0.01
 REPS = 24
-PERCENTILE_REL_TOL = 0.006  # the fast engine's histogram bin width (docs/semantics.md)
-
-
-def _welch_p(a: np.ndarray, b: np.ndarray, rel_tol: float) -> float:
-    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
-    if a.size < 2 or b.size < 2:
-        return 1.0
-    if a.std() == 0 and b.std() == 0:
-        return 1.0 if math.isclose(a[0], b[0], rel_tol=rel_tol, abs_tol=1e-12) else 0.0
-    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
 
 
 def _agree(spec: FlowSpec) -> None:
     fast = run_experiment(spec, reps=REPS, seed=101, engine="fast")
     ref = run_experiment(spec, reps=REPS, seed=202, engine="reference")
-    assert set(fast.per_rep) == set(ref.per_rep)
-    p_values = {}
-    for k in fast.per_rep:
-        pct = re.search(r"_p[0-9.]+$", k.split("[")[0]) is not None
-        p_values[k] = _welch_p(fast.per_rep[k], ref.per_rep[k], PERCENTILE_REL_TOL if pct else 1e-9)
-    level = FAMILY_ALPHA / len(p_values)
-    bad = {
-        k: (float(np.nanmean(fast.per_rep[k])), float(np.nanmean(ref.per_rep[k])), p)
-        for k, p in p_values.items()
-        if p < level
-    }
-    assert not bad, f"engines disagree (fast mean, reference mean, p) at level {level:.2g}: {bad}"
-    for k in fast.per_rep:
-        assert np.isnan(fast.per_rep[k]).all() == np.isnan(ref.per_rep[k]).all(), k
+    assert_engines_agree(fast, ref)
     assert np.nanmean(fast.per_rep["diverted[billing]"]) > 0
 
 
