@@ -38,11 +38,12 @@ def _erlang_c(calls: float) -> int:
 def test_one_group_with_every_skill_is_pooled_erlang_c() -> None:
     model = _model(agent_groups={"all": {"skills": ["billing", "sales"], "agents": 1}})
     pooled = _erlang_c(sum(CALLS.values()))
-    res = staff_interval_jointly(model, CALLS, seed=1, reps=10)
-    assert res.headcount == {"agents_billing": 0, "agents_sales": 0, "group_all": pooled}
-    assert res.evaluation.feasible
-    for q in CALLS:
-        assert res.kpis[f"wait_within_target[{q}]"] >= TARGET
+    for seed in (1, 2, 3):
+        res = staff_interval_jointly(model, CALLS, seed=seed, reps=10)
+        assert res.headcount == {"agents_billing": 0, "agents_sales": 0, "group_all": pooled}
+        assert res.evaluation.feasible
+        for q in CALLS:
+            assert res.kpis[f"wait_within_target[{q}]"] >= TARGET
 
 
 def test_single_skill_groups_equal_the_per_queue_answer() -> None:

@@ -20,8 +20,10 @@ given to its first group, each group floor(its load), at least 1 if it has any),
 the agent that lowers the shortfall (the sum of the relative misses of the targets, then of
 the abandonment excesses) most, a group agent before a dedicated one on ties, until every
 target is met; then **remove** agents one at a
-time (dedicated before groups) while every target stays met. The result is a local optimum (no
-single agent can be removed), not proven the global one.
+time (dedicated before groups) while every target stays met, and move a dedicated agent to a
+group with its skill (same headcount, a more flexible agent) when every target stays met,
+until neither helps. The result is a local optimum (no single agent can be removed), not
+proven the global one.
 """
 
 from __future__ import annotations
@@ -136,6 +138,21 @@ def _served(model: ContactModel, calls: dict[str, float], head: dict[str, int]) 
     )
 
 
+def _lighter(
+    model: ContactModel, calls: dict[str, float], head: dict[str, int], order: list[str]
+) -> list[dict[str, int]]:
+    """The moves tried once the targets are met, in order: one agent fewer (dedicated first),
+    then one dedicated agent of a queue moved to one of its groups (the same headcount, a more
+    flexible agent)."""
+    out = [{**head, n: head[n] - 1} for n in reversed(order) if head[n] > 0]
+    for q in calls:
+        own = f"agents_{q}"
+        if head[own] > 0:
+            for g in model.groups_for(q):
+                out.append({**head, own: head[own] - 1, f"group_{g}": head[f"group_{g}"] + 1})
+    return out
+
+
 def staff_interval_jointly(
     model: ContactModel, calls: dict[str, float], *, seed: int = 1, reps: int = 10
 ) -> JointResult:
@@ -197,15 +214,12 @@ def staff_interval_jointly(
             raise ValueError(f"no staffing up to {cap} agents meets the targets for {calls}")
         trials = [{**head, n: head[n] + 1} for n in order if n in useful]
         head = min(trials, key=score)  # the first of equal scores: groups first
-    removed = True
-    while removed:
-        removed = False
-        for name in reversed(order):  # dedicated agents first
-            if head[name] == 0:
-                continue
-            trial = {**head, name: head[name] - 1}
+    changed = True
+    while changed:
+        changed = False
+        for trial in _lighter(model, calls, head, order):
             if _served(model, calls, trial) and score(trial) == 0:
-                head, removed = trial, True
+                head, changed = trial, True
                 break
     current, kpis = judge(head)
     assert kpis is not None
