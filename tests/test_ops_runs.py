@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from _twins import casework_twin, contact_twin
-from twinsight.casework import load_casework_calibration
+from twinsight.casework import ingest, load_casework_calibration
 from twinsight.casework import run_forecast as casework_forecast
 from twinsight.casework._runs import casework_watermark, model_hash
 from twinsight.cli import app
@@ -128,16 +129,47 @@ def test_cli_json_carries_run_ids_and_runs_lists_them(home: Path) -> None:
     assert code == 0, out
     cc = json.loads(out)
     assert fc["run_id"] and comp["run_id"] and cc["run_id"]
+    fewer = ROOT / "examples" / "contact" / "fewer-agents.yaml"
+    code, out = _cli(home, "compare", "cc", str(fewer), "--days", "1", "--reps", "3", "--json")
+    assert code == 0, out
+    cc_comp = json.loads(out)
     code, out = _cli(home, "runs", "ss", "--json")
     listed = {r["run_id"] for r in json.loads(out)["runs"]}
     assert code == 0 and {fc["run_id"], comp["run_id"]} <= listed
     code, out = _cli(home, "runs", "cc", "--json")
-    assert code == 0 and cc["run_id"] in {r["run_id"] for r in json.loads(out)["runs"]}
+    assert code == 0 and {cc["run_id"], cc_comp["run_id"]} <= {
+        r["run_id"] for r in json.loads(out)["runs"]
+    }
+    with closing(open_twin("cc", home=home)) as twin:
+        record = load_run(twin.engine, cc_comp["run_id"])
+        assert record.kind == "compare" and record.parameters["calibration"]["arrivals"]
+        assert record.data_at is not None and record.data_received is not None
     with closing(open_twin("ss", home=home)) as twin:
         record = load_run(twin.engine, comp["run_id"])
         assert record.twin == "ss" and record.parameters["config"]["deadline_days"] == 28.0
         assert record.data_received is not None
         assert {r.kind for r in list_runs(twin.engine, "ss")} == {"forecast", "compare"}
-    for run_id in (fc["run_id"], comp["run_id"], cc["run_id"]):
+    for run_id in (fc["run_id"], comp["run_id"], cc["run_id"], cc_comp["run_id"]):
         code, out = _cli(home, "rerun", run_id, "--json")
         assert code == 0 and json.loads(out)["identical"], out
+
+
+def test_casework_rerun_sees_only_the_data_below_its_watermark(home: Path, tmp_path: Path) -> None:
+    """A case referred before the forecast's present but ingested after it: a new forecast
+    counts it, the rerun of the old one does not (events stored by later ingests are left
+    out) and stays identical."""
+    with closing(open_twin("ss", home=home)) as twin:
+        fc = casework_forecast(twin, 3, reps=10, seed=6, groups=0)
+        assert fc.run_id is not None
+        late = tmp_path / "late.csv"
+        when = (fc.at - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        late.write_text(
+            "event_id,case_id,type,time,team,district,group,priority\n"
+            f"late-1,late-case-1,referral,{when},,{fc.state.cases['district'].iloc[0]},,\n",
+            "utf-8",
+        )
+        assert ingest(twin, [late])[0].accepted == 1
+        now = casework_forecast(twin, 3, reps=10, seed=6, groups=0, at=fc.at)
+        assert now.to_dict()["open_cases"] == fc.to_dict()["open_cases"] + 1
+        report = rerun(twin.engine, load_run(twin.engine, fc.run_id))
+        assert report.identical, report.differences

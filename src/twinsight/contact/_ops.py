@@ -332,13 +332,14 @@ def run_compare(
         max_reps=max_reps,
         progress=progress,
     )
-    run_id = _record(twin, spec, scenarios, comp, kpis, targets, max_reps, seed)
+    run_id = _record(twin, model, spec, scenarios, comp, kpis, targets, max_reps, seed)
     _add_satisfaction(model, comp)
     return comp, run_id
 
 
 def _record(
     twin: Twin,
+    model: ContactModel,
     spec: Any,
     scenarios: Sequence[Any],
     comp: Comparison,
@@ -348,9 +349,13 @@ def _record(
     seed: int,
 ) -> str:
     """Store the comparison as a flow-spec comparison of this twin (``twinsight runs NAME``
-    lists it; ``twinsight rerun`` runs the stored spec and scenarios again)."""
+    lists it; ``twinsight rerun`` runs the stored spec and scenarios again), with the
+    calibration and settings as its parameters and the data watermark."""
     from ..decide._compare_runs import _result
     from ..decide._runs import record_run, spec_hash
+    from ._runs import contact_watermark, model_parameters
+
+    _, received = contact_watermark(twin.engine)
 
     request = {
         "source": "spec",
@@ -369,8 +374,11 @@ def _record(
         request=request,
         result=_result(comp),
         spec_hash=spec_hash(spec),
+        parameters=model_parameters(model),
         seeds=[seed],
         reps=comp.reps,
+        data_at=model.calibration.last,
+        data_received=received,
     )
 
 
