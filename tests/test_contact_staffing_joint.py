@@ -76,3 +76,25 @@ def test_staffing_plan_names_each_group_per_interval() -> None:
 def test_no_calls_is_an_error() -> None:
     with pytest.raises(ValueError, match="no calls"):
         staff_interval_jointly(_model(), {"billing": 0.0})
+
+
+def test_a_joint_plan_staffs_the_week_through_its_roster(tmp_path: Any) -> None:
+    from twinsight.contact._roster import read_roster, write_roster
+
+    model = _model(agent_groups={"all": {"skills": ["billing", "sales"], "agents": 1}})
+    plan = staff_intervals(model, ["tue"], starts=["10:00"], seed=1, reps=10)
+    path = tmp_path / "roster.csv"
+    assert write_roster(plan, path) == 3  # billing, sales and group:all at tue 10:00
+    agents = read_roster(path, model)
+    slot = 1 * 48 + 20  # tue 10:00 (Monday first)
+    pooled = _erlang_c(sum(CALLS.values()))
+    # rostered after shrinkage gives back at least the productive agents the plan found
+    assert agents["group:all"][slot] >= pooled and agents["billing"][slot] == 0
+    spec = model.week_spec(agents, 1.0, start_day="tue")
+    steps = spec.resources["group_all"].schedule.steps  # type: ignore[union-attr]
+    at = {s.at: s.capacity for s in steps}
+    assert at["tue 10:00"] == agents["group:all"][slot] and at["tue 10:30"] == 0
+    # a roster without the group's rows keeps the group at its fixed headcount
+    path.write_text("queue,weekday,start,rostered\nbilling,tue,10:00,30\n", encoding="utf-8")
+    fixed = model.week_spec(read_roster(path, model), 1.0, start_day="tue")
+    assert fixed.resources["group_all"].capacity == 1

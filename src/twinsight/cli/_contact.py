@@ -364,7 +364,12 @@ def staffing_command(
         ),
     ] = None,
     method: Annotated[
-        str, typer.Option("--method", help="auto, erlang (C/A) or simulation.")
+        str,
+        typer.Option(
+            "--method",
+            help="auto, erlang (C/A), simulation, or joint (agent groups staffed jointly by "
+            "simulation; auto's choice when the twin has agent groups).",
+        ),
     ] = "auto",
     seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed (simulation).")] = 1,
     reps: Annotated[int, typer.Option("--reps", help="Replications per candidate.")] = 10,
@@ -449,19 +454,23 @@ def staffing_command(
             "occ%", "CSAT")  # fmt: skip
     for col in cols:
         table.add_column(col, justify="left" if col in ("queue", "day") else "right")
+
+    def cell(x: float, fmt: str, scale: float = 1.0) -> str:
+        return "" if math.isnan(x) else format(scale * x, fmt)  # a group's row has no queue KPIs
+
     for r in plan.table.to_dict(orient="records"):
         table.add_row(
             r["queue"],
             r["weekday"],
             r["start"],
-            f"{r['calls']:.0f}",
-            f"{r['aht_minutes']:.1f}",
+            cell(r["calls"], ".0f"),
+            cell(r["aht_minutes"], ".1f"),
             str(r["agents"]),
             str(r["rostered"]),
-            f"{100 * r['service_level']:.0f}",
-            f"{r['asa_seconds']:.0f}",
-            f"{100 * r['abandon']:.1f}",
-            f"{100 * r['occupancy']:.0f}",
-            f"{r['satisfaction']:.2f}",
+            cell(r["service_level"], ".0f", 100),
+            cell(r["asa_seconds"], ".0f"),
+            cell(r["abandon"], ".1f", 100),
+            cell(r["occupancy"], ".0f", 100),
+            cell(r["satisfaction"], ".2f"),
         )
     stdout.print(table)

@@ -55,6 +55,9 @@ __all__ = [
     "scale_dist",
 ]
 
+#: The key prefix of an agent group in a staffing plan, a roster and ``week_spec``'s agents.
+GROUP = "group:"
+
 
 class ServiceLevel(BaseModel):
     """The service-level target: ``target`` of answered calls within ``seconds``."""
@@ -198,10 +201,17 @@ class ContactModel:
             st["on_wait"]["becomes"] = cb
         return st
 
-    def _group_resources(self, data: dict[str, Any], queue: str | None = None) -> None:
-        """Declare the agent groups' resources: all of them for the whole centre, or only the
-        groups of ``queue`` for its interval spec, each with an even share of the group
-        (floor(agents / skills), at least 1: the other skills take the rest)."""
+    def _group_resources(
+        self,
+        data: dict[str, Any],
+        queue: str | None = None,
+        schedules: dict[str, list[int]] | None = None,
+    ) -> None:
+        """Declare the agent groups' resources: all of them for the whole centre (each at its
+        fixed ``agents``, or by its weekly schedule in ``schedules[group]`` when given: 7 x
+        slots productive agents, Monday first), or only the groups of ``queue`` for its
+        interval spec, each with an even share of the group (floor(agents / skills), at least
+        1: the other skills take the rest)."""
         for g, grp in self.settings.agent_groups.items():
             unknown = [q for q in grp.skills if q not in self.queues]
             if unknown:
@@ -209,7 +219,9 @@ class ContactModel:
                     f"contact.agent_groups.{g}.skills: no queue {', '.join(unknown)} "
                     f"(queues: {', '.join(self.queues)})"
                 )
-            if queue is None:
+            if queue is None and schedules and g in schedules:
+                data["resources"][f"group_{g}"] = self._weekly(schedules[g], f"group '{g}'")
+            elif queue is None:
                 data["resources"][f"group_{g}"] = {"capacity": grp.agents}
             elif queue in grp.skills:
                 n = max(1, grp.agents // len(grp.skills))
@@ -257,12 +269,34 @@ class ContactModel:
         self._queue_parts(queue, "agents", {"rate": rate}, data)
         return validate_dict(data, "contact interval")
 
+    def _weekly(self, plan: list[int], what: str) -> dict[str, Any]:
+        """A resource with ``plan`` (7 x slots agents, Monday first) as a weekly schedule."""
+        if len(plan) != 7 * self.slots:
+            raise ValueError(f"the agents of {what} have {len(plan)} values, not {7 * self.slots}")
+        step = self.calibration.interval_minutes
+        steps, last = [], None
+        for i, n in enumerate(plan):
+            if n != last:
+                m = (i % self.slots) * step
+                at = f"{WEEKDAYS[i // self.slots]} {m // 60:02d}:{m % 60:02d}"
+                steps.append({"at": at, "capacity": int(n)})
+                last = n
+        if max(plan) < 1:
+            steps = [{"at": "mon 00:00", "capacity": 1}]
+        return {"schedule": {"repeat": "week", "steps": steps}}
+
     def week_spec(
-        self, agents: dict[str, list[int]], days: float, *, start_day: str = "mon"
+        self,
+        agents: dict[str, list[int]],
+        days: float,
+        *,
+        start_day: str = "mon",
     ) -> FlowSpec:
         """The time-varying centre for ``days`` from ``start_day`` 00:00: hourly arrival
         profiles of the week and, per queue, ``agents[queue]`` productive agents in each
-        interval of the week (7 x slots values, Monday first) as a weekly schedule."""
+        interval of the week (7 x slots values, Monday first) as a weekly schedule; an agent
+        group by ``agents["group:<name>"]`` in the same layout when given (a joint staffing
+        plan or a roster), else at its fixed ``agents``."""
         data: dict[str, Any] = {
             "name": "contact centre",
             "time_unit": "minutes",
@@ -273,23 +307,11 @@ class ContactModel:
             "stations": {},
             "arrivals": [],
         }
-        self._group_resources(data)
-        step = self.calibration.interval_minutes
+        groups = {k[len(GROUP) :]: v for k, v in agents.items() if k.startswith(GROUP)}
+        self._group_resources(data, schedules=groups)
         for q in self.queues:
-            plan = agents[q]
-            if len(plan) != 7 * self.slots:
-                raise ValueError(f"agents['{q}'] has {len(plan)} values, not {7 * self.slots}")
-            steps, last = [], None
-            for i, n in enumerate(plan):
-                if n != last:
-                    m = (i % self.slots) * step
-                    at = f"{WEEKDAYS[i // self.slots]} {m // 60:02d}:{m % 60:02d}"
-                    steps.append({"at": at, "capacity": int(n)})
-                    last = n
-            if max(plan) < 1:
-                steps = [{"at": "mon 00:00", "capacity": 1}]
             resource = f"agents_{q}"
-            data["resources"][resource] = {"schedule": {"repeat": "week", "steps": steps}}
+            data["resources"][resource] = self._weekly(agents[q], f"queue '{q}'")
             profile = {"per": "hours", "hour_of_week": self.calibration.arrivals.hour_of_week(q)}
             self._queue_parts(q, resource, {"profile": profile}, data)
         return validate_dict(data, "contact centre")

@@ -20,7 +20,7 @@ from ..experiment import run_experiment
 from ..twin import Twin
 from ._calibrate import WEEKDAYS, ContactCalibration, ContactCalibrationError, calibrate_contact
 from ._ingest import ContactIngestReport, ingest_interactions, load_interactions
-from ._model import ContactModel, ContactSettings
+from ._model import GROUP, ContactModel, ContactSettings
 from ._scenario import load_contact_scenario
 from ._staffing import StaffingPlan, staff_intervals
 
@@ -204,7 +204,8 @@ def _plan_agents(
             raise ContactConfigError(str(exc), "fix the roster or remove contact.roster") from None
         return model, agents, f"roster {path.name}"
     plan = staff_intervals(model, None, method=method, seed=seed)
-    return model, plan.agents, f"{method} plan"
+    agents = {**plan.agents, **{f"{GROUP}{g}": v for g, v in plan.groups.items()}}
+    return model, agents, f"{method} plan"
 
 
 def start_day(model: ContactModel) -> str:

@@ -3,7 +3,8 @@ comparisons to run the centre as it is staffed rather than as the Erlang plan wo
 
 CSV with a header ``queue,weekday,start,rostered``: ``weekday`` mon..sun, ``start`` the
 interval's start (HH:MM, on the calibration's 15/30/60-minute grid), ``rostered`` agents before
-shrinkage (a whole number >= 0). Intervals not listed have no agents. ``twinsight staffing NAME
+shrinkage (a whole number >= 0); an agent group's rows have ``queue`` = ``group:<name>``.
+Intervals not listed have no agents. ``twinsight staffing NAME
 --roster-out FILE`` writes the plan in this layout, to edit and set as ``contact.roster`` in
 twin.yaml (a path relative to the twin's folder, or absolute).
 """
@@ -14,7 +15,7 @@ import csv
 from pathlib import Path
 
 from ._calibrate import WEEKDAYS
-from ._model import ContactModel
+from ._model import GROUP, ContactModel
 from ._staffing import StaffingPlan
 
 __all__ = ["RosterError", "read_roster", "write_roster"]
@@ -27,8 +28,9 @@ class RosterError(ValueError):
 
 
 def read_roster(path: Path, model: ContactModel) -> dict[str, list[int]]:
-    """Productive agents per queue over the week (7 x slots, Monday first): the rostered
-    agents of each listed interval after shrinkage."""
+    """Productive agents per queue, and per agent group as ``group:<name>``, over the week
+    (7 x slots, Monday first): the rostered agents of each listed interval after shrinkage.
+    A group not listed at all keeps its fixed ``agents``."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -37,7 +39,9 @@ def read_roster(path: Path, model: ContactModel) -> dict[str, list[int]]:
     if not rows or tuple(h.strip().lower() for h in rows[0]) != _HEADER:
         raise RosterError(f"{path}: line 1: the header must be {','.join(_HEADER)}")
     step = model.calibration.interval_minutes
-    agents = {q: [0] * (7 * model.slots) for q in model.queues}
+    names = [*model.queues, *(f"{GROUP}{g}" for g in model.settings.agent_groups)]
+    agents = {q: [0] * (7 * model.slots) for q in names}
+    listed: set[str] = set()
     for number, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
             continue
@@ -46,7 +50,10 @@ def read_roster(path: Path, model: ContactModel) -> dict[str, list[int]]:
             raise RosterError(f"{where}: {len(row)} cells, not 4 ({','.join(_HEADER)})")
         queue, day, start, count = (c.strip() for c in row)
         if queue.lower() not in agents:
-            raise RosterError(f"{where}: queue '{queue}' is not one of {', '.join(agents)}")
+            raise RosterError(
+                f"{where}: queue '{queue}' is not one of {', '.join(agents)} "
+                f"(an agent group is written {GROUP}<name>)"
+            )
         if day.lower()[:3] not in WEEKDAYS:
             raise RosterError(f"{where}: weekday '{day}' is not mon..sun")
         hh, _, mm = start.partition(":")
@@ -58,7 +65,8 @@ def read_roster(path: Path, model: ContactModel) -> dict[str, list[int]]:
             raise RosterError(f"{where}: rostered '{count}' is not a whole number of agents")
         slot = WEEKDAYS.index(day.lower()[:3]) * model.slots + minute // step
         agents[queue.lower()][slot] = model.productive(int(count))
-    return agents
+        listed.add(queue.lower())
+    return {k: v for k, v in agents.items() if not k.startswith(GROUP) or k in listed}
 
 
 def write_roster(plan: StaffingPlan, path: Path) -> int:
