@@ -1,12 +1,11 @@
 """``twinsight optimise NAME PROBLEM.yaml``: the cheapest decision that meets the targets.
 
 NAME is the twin the optimisation belongs to: its model is the base when the problem says
-``twin:`` (a hospital or a social-services twin; a contact-centre twin's week is written with
-``twinsight staffing NAME --spec-out``), and the finished run is recorded in its store
-(``twinsight runs``). With a ``spec:`` file as the base, NAME need not be an existing twin (the
-run is then not recorded). Exit codes: 0 a feasible decision was found; 1 none is feasible (the
-report shows the closest decision and how far it misses each target) or the run failed; 2 bad
-input; 130 interrupted (nothing stored).
+``twin:`` (a hospital, social-services or contact-centre twin), and the finished run is
+recorded in its store (``twinsight runs``). With a ``spec:`` file as the base, NAME need not
+be an existing twin (the run is then not recorded). Exit codes: 0 a feasible decision was
+found; 1 none is feasible (the report shows the closest decision and how far it misses each
+target) or the run failed; 2 bad input; 130 interrupted (nothing stored).
 """
 
 from __future__ import annotations
@@ -55,6 +54,8 @@ def _twin_spec(twin: Twin, problem: OptimisationProblem, source: str) -> FlowSpe
     present state with ``twin.present`` (a social-services twin: ``_casework_spec``)."""
     if twin.template == "social-services":
         return _casework_spec(twin, problem, source)
+    if twin.template == "contact-centre":
+        return _contact_spec(twin, problem, source)
     from ..assimilate import current_state
     from ..forecast._build import model_from_calibration
     from ..hospital._ops import _calibration, configured_beds
@@ -64,6 +65,23 @@ def _twin_spec(twin: Twin, problem: OptimisationProblem, source: str) -> FlowSpe
     model = model_from_calibration(_calibration(twin, state.at), configured_beds(twin))
     start = state if problem.twin.present else None
     return model.spec(start, problem.twin.days, interval=24.0, name=f"hospital twin {twin.name}")
+
+
+def _contact_spec(twin: Twin, problem: OptimisationProblem, source: str) -> FlowSpec:
+    """A contact-centre twin's week (time unit: minutes) as its forecast runs it: ``days`` from
+    the day after the calibration window, staffed by its roster (``contact.roster``) or else
+    the Erlang plan, agent groups at their fixed ``agents`` unless the roster lists them.
+    Decisions name fixed resources such as ``resources.group_<name>.capacity`` (how many
+    multi-skilled agents on top of the plan) or settings such as ``stations.<queue>.on_wait.p``;
+    targets such as ``wait_within_target[<queue>]``."""
+    from ..contact._ops import _plan_agents, start_day
+
+    assert problem.twin is not None
+    if problem.twin.present:
+        why = "a contact-centre twin's model has no present queue to start from: leave it out"
+        raise ProblemFileError(source, [Problem("twin.present", why)])
+    model, agents, _ = _plan_agents(twin, "erlang", problem.run.seed)
+    return model.week_spec(agents, problem.twin.days, start_day=start_day(model))
 
 
 def _casework_spec(twin: Twin, problem: OptimisationProblem, source: str) -> FlowSpec:
@@ -202,16 +220,8 @@ def optimise_command(
         twin = open_twin(name, home=home, db_url=db)
     except TwinError as exc:
         if problem.twin is not None:
-            fail(str(exc), "the problem's 'twin:' base needs an existing hospital or "
-                 "social-services twin")  # fmt: skip
-    if twin is not None and problem.twin is not None and twin.template == "contact-centre":
-        twin.close()
-        fail(
-            f"{problem_path}: 'twin:' is a hospital or social-services twin's model, and "
-            f"'{name}' is a contact-centre twin",
-            "write its week with 'twinsight staffing NAME --spec-out week.yaml' and give "
-            "'spec: week.yaml' (see examples/contact/staffing_peak.yaml)",
-        )
+            fail(str(exc), "the problem's 'twin:' base needs an existing hospital, "
+                 "social-services or contact-centre twin")  # fmt: skip
     try:
         try:
             base = (

@@ -141,7 +141,13 @@ class TwinBase(_Model):
     A social-services twin (time unit: days): ``days`` after ``run.warmup`` days (default 90)
     from empty, or ``days`` from its open cases with ``present``. Decisions count caseworkers:
     ``{path: resources.team_<t>.capacity, scale: <caseload>}``; targets such as
-    ``journey_within_target[team:<t>]`` (share decided within the deadline)."""
+    ``journey_within_target[team:<t>]`` (share decided within the deadline).
+
+    A contact-centre twin (time unit: minutes): its week as its forecast runs it, ``days`` from
+    the day after the calibration window, staffed by its roster or else the Erlang plan.
+    Decisions name fixed resources such as ``resources.group_<name>.capacity`` (multi-skilled
+    agents on top of the plan); targets such as ``wait_within_target[<queue>]``; ``present``
+    is refused (no queue state to start from)."""
 
     days: float = Field(default=56.0, gt=0)
     present: bool = False
