@@ -27,7 +27,6 @@ version) with the calibration as its parameters and the same data watermark.
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -36,7 +35,15 @@ from sqlalchemy import Engine, func, select
 
 from ..decide._compare import Comparison, PairedTarget
 from ..decide._rerun import register_rerunner
-from ..decide._runs import RunRecord, canonical_json, record_run, same_run, spec_hash
+from ..decide._runs import (
+    RunRecord,
+    canonical_json,
+    exact_json,
+    from_exact_json,
+    record_run,
+    same_run,
+    spec_hash,
+)
 from ..decide._scenario import Scenario
 from ..spec import FlowSpec
 from ..store import CaseEventRow, as_utc
@@ -59,33 +66,11 @@ __all__ = [
 #: ``request["source"]`` of casework forecasts (``decide._rerun`` finds the rerunner by it).
 SOURCE = "casework"
 _MODEL = "twinsight.casework.CaseworkModel"
-_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def _encode(value: Any) -> Any:
-    """JSON types with non-finite floats as the strings ``NaN``, ``Infinity``, ``-Infinity``."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {str(k): _encode(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_encode(v) for v in value]
-    return value
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, str) and value in _NONFINITE:
-        return _NONFINITE[value]
-    if isinstance(value, dict):
-        return {k: _decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    return value
 
 
 def calibration_parameters(cal: CaseworkCalibration) -> dict[str, Any]:
     """The calibration as exact JSON types: a run's parameters."""
-    out: dict[str, Any] = _encode(cal.to_dict())
+    out: dict[str, Any] = exact_json(cal.to_dict())
     return out
 
 
@@ -214,7 +199,7 @@ def rerun_casework_forecast(engine: Engine, record: RunRecord) -> tuple[dict[str
     from ._ops import forecast_from
 
     req = record.request
-    cal = CaseworkCalibration.from_dict(_decode(record.parameters))
+    cal = CaseworkCalibration.from_dict(from_exact_json(record.parameters))
     ingest_id = req.get("ingest_id")
     at = datetime.fromisoformat(req["at"])
     state = state_at(engine, cal, at, None if ingest_id is None else int(ingest_id))

@@ -23,14 +23,20 @@ change a rerun) and runs the week again with the recorded agents and seed. The c
 from __future__ import annotations
 
 import hashlib
-import math
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 from ..decide._rerun import register_rerunner
-from ..decide._runs import RunRecord, canonical_json, record_run, same_run
+from ..decide._runs import (
+    RunRecord,
+    canonical_json,
+    exact_json,
+    from_exact_json,
+    record_run,
+    same_run,
+)
 from ..store import InteractionRow, as_utc
 from ._calibrate import ContactCalibration
 from ._model import ContactModel, ContactSettings
@@ -47,35 +53,11 @@ __all__ = [
 #: ``request["source"]`` of contact-centre forecasts (``decide._rerun`` finds the rerunner).
 SOURCE = "contact"
 _MODEL = "twinsight.contact.ContactModel"
-_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def _encode(value: Any) -> Any:
-    """JSON types with non-finite floats as the strings ``NaN``, ``Infinity``, ``-Infinity``."""
-    if hasattr(value, "item") and not isinstance(value, dict | list):
-        value = value.item()  # numpy scalars
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, dict):
-        return {str(k): _encode(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_encode(v) for v in value]
-    return value
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, str) and value in _NONFINITE:
-        return _NONFINITE[value]
-    if isinstance(value, dict):
-        return {k: _decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    return value
 
 
 def model_parameters(model: ContactModel) -> dict[str, Any]:
     """The calibration and the settings as exact JSON types: a run's parameters."""
-    out: dict[str, Any] = _encode({
+    out: dict[str, Any] = exact_json({
         "calibration": model.calibration.to_dict(),
         "settings": model.settings.model_dump(mode="json"),
         "handle_factor": dict(model.handle_factor),
@@ -147,7 +129,7 @@ def rerun_contact_forecast(engine: Engine, record: RunRecord) -> tuple[dict[str,
     """``twinsight rerun`` of a contact-centre forecast: (result, model hash)."""
     from ._ops import forecast_numbers
 
-    req, params = record.request, _decode(record.parameters)
+    req, params = record.request, from_exact_json(record.parameters)
     cal = ContactCalibration.from_dict(params["calibration"])
     settings = ContactSettings.model_validate(params["settings"])
     factor = {str(q): float(f) for q, f in params.get("handle_factor", {}).items()}

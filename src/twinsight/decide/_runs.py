@@ -29,6 +29,8 @@ __all__ = [
     "KINDS",
     "RunRecord",
     "canonical_json",
+    "exact_json",
+    "from_exact_json",
     "list_runs",
     "load_run",
     "plain_json",
@@ -60,6 +62,35 @@ def _clean(value: Any) -> Any:
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
+    return value
+
+
+_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def exact_json(value: Any) -> Any:
+    """JSON types that keep every value (for parameters a rerun rebuilds from): non-finite
+    floats as the strings ``NaN``, ``Infinity``, ``-Infinity``, NumPy scalars as Python
+    numbers, tuples as lists, keys as strings. :func:`from_exact_json` undoes it."""
+    if hasattr(value, "item") and not isinstance(value, dict | list):
+        value = value.item()  # numpy scalars
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {str(k): exact_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [exact_json(v) for v in value]
+    return value
+
+
+def from_exact_json(value: Any) -> Any:
+    """The values :func:`exact_json` wrote, non-finite floats restored."""
+    if isinstance(value, str) and value in _NONFINITE:
+        return _NONFINITE[value]
+    if isinstance(value, dict):
+        return {k: from_exact_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_exact_json(v) for v in value]
     return value
 
 
