@@ -110,7 +110,7 @@ def test_bad_input_exits_2_with_the_fix(tmp_path: Path, history: Path) -> None:
         "name: x\ntwin: {days: 7}\ndecisions:\n  a: {path: resources.agents_billing.capacity,"
         " lower: 1, upper: 3, cost: 1}\nconstraints:\n  - {kpi: abandon_share, at_most: 0.1}\n"
     )
-    code, out = _run(tmp_path, "optimise", "town", str(problem))
-    assert code == 2 and "--spec-out" in out
+    code, out = _run(tmp_path, "optimise", "town", str(problem))  # 'town' is not calibrated
+    assert code == 2 and "no calibration yet" in out and "twinsight calibrate" in out
     result = runner.invoke(app, ["emulate", "contact-centre", "--out", str(tmp_path / "a.txt")])
     assert result.exit_code == 2 and ".parquet" in result.output
