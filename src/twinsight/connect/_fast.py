@@ -18,7 +18,7 @@ without making a ``datetime`` (``utc_text``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -234,6 +234,30 @@ class _Positions:
         self.specialty = where.get("specialty")
         self.admission = where.get("admission")
 
+    def rest(self, row: Sequence[Any], kind: str, unit: str, patient: str) -> Fields | None:
+        """A positional record's ``Fields`` once its type, unit and patient are known plain:
+        the time and the optional fields decided, else None (a CSV record's cells or a
+        Parquet row's values)."""
+        when = _when(row[self.time])
+        if when is None:
+            return None
+        try:
+            i = self.event_id
+            event_id = None if i is None else _text(row[i], 200)
+            i = self.from_unit
+            from_unit = None if i is None else _text(row[i], 100)
+            i = self.specialty
+            specialty = None if i is None else _text(row[i], 100)
+            i = self.acuity
+            acuity = None if i is None else _acuity(row[i])
+            i = self.admission
+            admission = None if i is None else _admission(row[i])
+        except _NotPlain:
+            return None
+        if (kind == _TRANSFER and from_unit is None) or from_unit == unit:
+            return None
+        return (event_id, kind, when, unit, from_unit, patient, acuity, specialty, admission)
+
 
 class PlainCsv(_Positions):
     """``plain_event`` for the CSV records of one header, without building a dict per record.
@@ -269,25 +293,7 @@ class PlainCsv(_Positions):
             or patient.isspace()
         ):
             return None
-        when = _when(cells[self.time])
-        if when is None:
-            return None
-        try:
-            i = self.event_id
-            event_id = None if i is None else _text(cells[i], 200)
-            i = self.from_unit
-            from_unit = None if i is None else _text(cells[i], 100)
-            i = self.specialty
-            specialty = None if i is None else _text(cells[i], 100)
-            i = self.acuity
-            acuity = None if i is None else _acuity(cells[i])
-            i = self.admission
-            admission = None if i is None else _admission(cells[i])
-        except _NotPlain:
-            return None
-        if (kind == _TRANSFER and from_unit is None) or from_unit == unit:
-            return None
-        return (event_id, kind, when, unit, from_unit, patient, acuity, specialty, admission)
+        return self.rest(cells, kind, unit, patient)
 
 
 class PlainValues(_Positions):
@@ -325,25 +331,7 @@ class PlainValues(_Positions):
             or patient.isspace()
         ):
             return None
-        when = _when(values[self.time])
-        if when is None:
-            return None
-        try:
-            i = self.event_id
-            event_id = None if i is None else _text(values[i], 200)
-            i = self.from_unit
-            from_unit = None if i is None else _text(values[i], 100)
-            i = self.specialty
-            specialty = None if i is None else _text(values[i], 100)
-            i = self.acuity
-            acuity = None if i is None else _acuity(values[i])
-            i = self.admission
-            admission = None if i is None else _admission(values[i])
-        except _NotPlain:
-            return None
-        if (kind == _TRANSFER and from_unit is None) or from_unit == unit:
-            return None
-        return (event_id, kind, when, unit, from_unit, patient, acuity, specialty, admission)
+        return self.rest(values, kind, unit, patient)
 
 
 def plain_csv(text: str, header: list[str]) -> PlainEvent | None:
