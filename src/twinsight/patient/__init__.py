@@ -21,6 +21,7 @@ from ._ops import (
 )
 from ._prior import (
     CLASSES,
+    DOSE_TABLE,
     DOSES,
     SOURCE,
     STANDARD,
@@ -48,6 +49,7 @@ __all__ = [
     "CLASSES",
     "DISCLAIMER",
     "DOSES",
+    "DOSE_TABLE",
     "ONSET_DAYS",
     "PCE_SOURCE",
     "PROFILE_FILE",
