@@ -29,7 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..engines import RepResult, kpi_names, run_window
 from ..experiment import run_experiment
+from ..scale import Executor, Job, JobRunner, RunTask
+from ..spec import FlowSpec
 from ._cases import CaseHistory, elapsed_days
 from ._model import CaseworkModel, case_class, open_class, station
 
@@ -162,6 +165,30 @@ def _quantiles(values: np.ndarray) -> dict[str, float]:
     return {f"p{q}": float(np.percentile(finite, q)) for q in QUANTILES}
 
 
+def _run_groups(
+    specs: list[FlowSpec],
+    sizes: list[int],
+    seed: int,
+    executor: Executor | str | None,
+    workers: int | None,
+) -> list[RepResult]:
+    """Every replication of the groups, in order: group ``g`` runs replications ``first ..
+    first + size - 1`` of its spec (``first``: the replications of the groups before it). The
+    groups, cut into chunks, are jobs of ``executor`` (``twinsight.scale.JobRunner``; each job
+    carries its group's spec, whose initial state holds the open cases)."""
+    tasks = [RunTask(spec, seed, "fast", *run_window(spec)) for spec in specs]
+    firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist()
+    out: list[RepResult] = []
+    with JobRunner(executor, workers=workers) as runner:
+        size = runner.chunk_size(sum(sizes))
+        jobs: list[Job] = [(task, range(first + k, first + min(n, k + size)))
+                           for task, first, n in zip(tasks, firsts, sizes, strict=True)
+                           for k in range(0, n, size)]  # fmt: skip
+        for part in runner.map(jobs):
+            out += part
+    return out
+
+
 def forecast_casework(
     model: CaseworkModel,
     state: CaseState,
@@ -170,34 +197,49 @@ def forecast_casework(
     reps: int = 200,
     seed: int = 1,
     variants: Sequence[CaseworkModel] = (),
+    executor: Executor | str | None = None,
+    workers: int | None = None,
 ) -> CaseworkForecast:
     """Run ``model`` from ``state`` for ``days`` days (see the module docstring).
 
     ``variants``: one model per group of replications, each with its own draw of the
     parameters (``_uncertainty.parameter_draws``); replication ``i`` keeps the streams of
-    replication number ``i`` whatever its group, so the same seed gives the same numbers."""
+    replication number ``i`` whatever its group, so the same seed gives the same numbers.
+    ``executor``: where the replications run (``twinsight.scale``; None: here, group after
+    group); the numbers are the same on every executor, whatever the chunks."""
     at = state.at
     minutes = at.hour * 60 + at.minute
     models = list(variants)[:reps] or [model]
     sizes = [reps // len(models) + (1 if g < reps % len(models) else 0) for g in range(len(models))]
     series: dict[str, list[np.ndarray]] = {}
     per_rep: dict[str, list[np.ndarray]] = {}
-    first = 0
-    for m, size in zip(models, sizes, strict=True):
-        spec = m.spec(
+    initial = state.initial_state()
+    specs = [
+        m.spec(
             days,
             start_day=("mon", "tue", "wed", "thu", "fri", "sat", "sun")[at.weekday()],
             start_time=f"{minutes // 60:02d}:{minutes % 60:02d}",
-            initial_state=state.initial_state(),
+            initial_state=initial,
             interval=1.0,
             name="casework forecast",
         )
-        result = run_experiment(spec, reps=size, seed=seed, first_rep=first)
-        first += size
-        for k, v in result.series.items():
-            series.setdefault(k, []).append(v)
-        for k, v in result.per_rep.items():
-            per_rep.setdefault(k, []).append(v)
+        for m in models
+    ]
+    spec = specs[-1]
+    if executor is None:
+        first = 0
+        for one, size in zip(specs, sizes, strict=True):
+            result = run_experiment(one, reps=size, seed=seed, first_rep=first)
+            first += size
+            for k, v in result.series.items():
+                series.setdefault(k, []).append(v)
+            for k, v in result.per_rep.items():
+                per_rep.setdefault(k, []).append(v)
+    else:
+        results = _run_groups(specs, sizes, seed, executor, workers)
+        series = {k: [np.vstack([r.series[k] for r in results])] for k in results[0].series}
+        per_rep = {k: [np.array([r.kpis[k] for r in results], dtype=float)]
+                   for k in kpi_names(spec)}  # fmt: skip
     joined = {k: np.vstack(v) for k, v in series.items()}
     stations = [s for s in spec.stations]
     backlog = np.sum([joined[f"occupancy[{s}]"] for s in stations], axis=0)

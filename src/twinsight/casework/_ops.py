@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..govern import DEFAULT_K, audit, suppress
 from ..govern._audit import cli_actor
+from ..scale import Executor
 from ..twin import Twin
 from ._calibrate import CaseworkCalibration, CaseworkCalibrationError
 from ._cases import by_segment, case_history
@@ -177,18 +178,20 @@ def run_forecast(
     groups: int = DEFAULT_GROUPS,
     record: bool = True,
     reuse: bool = False,
+    executor: Executor | str | None = None,
 ) -> CaseworkForecast:
     """Forecast the backlog and deadline performance from the present (see ``_forecast``),
     with referrals at the level of the calibration's last ``recent_days``; ``groups`` groups of
     replications each draw the parameters the calibration does not know (``_uncertainty``; 0:
     the calibrated values exactly, the process noise alone). ``record``: stored as a run
     (``casework._runs``; its id in ``run_id``); ``reuse``: an identical stored run's id
-    instead of a new row (an idempotent GET)."""
+    instead of a new row (an idempotent GET). ``executor``: where the replications run
+    (``twinsight.scale``; None: here); not recorded, the numbers do not depend on it."""
     from ._runs import record_casework_forecast
 
     cal = load_casework_calibration(twin)
     fc = forecast_from(cal, present(twin, at), days, reps=reps, seed=seed, workers=workers,
-                       groups=groups)  # fmt: skip
+                       groups=groups, executor=executor)  # fmt: skip
     if not record:
         return fc
     run_id = record_casework_forecast(twin.engine, twin.name, cal, fc, groups=groups,
@@ -205,12 +208,15 @@ def forecast_from(
     seed: int = 1,
     workers: Mapping[str, int] | None = None,
     groups: int = DEFAULT_GROUPS,
+    executor: Executor | str | None = None,
 ) -> CaseworkForecast:
-    """The forecast of a calibration from ``state`` (see :func:`run_forecast`)."""
+    """The forecast of a calibration from ``state`` (see :func:`run_forecast`); ``workers``:
+    caseworkers per team, ``executor``: where the replications run."""
     model = cal.model(workers, recent=True)
     n = min(groups, reps)
     variants = parameter_draws(cal, n, seed, workers=workers) if n > 0 else []
-    return forecast_casework(model, state, days, reps=reps, seed=seed, variants=variants)
+    return forecast_casework(model, state, days, reps=reps, seed=seed, variants=variants,
+                             executor=executor)  # fmt: skip
 
 
 class _PlainDumper(yaml.SafeDumper):

@@ -45,6 +45,7 @@ from ..decide._runs import (
     spec_hash,
 )
 from ..decide._scenario import Scenario
+from ..scale import Executor
 from ..spec import FlowSpec
 from ..store import CaseEventRow, as_utc
 from ._calibrate import CaseworkCalibration
@@ -194,8 +195,11 @@ def record_casework_compare(
     )
 
 
-def rerun_casework_forecast(engine: Engine, record: RunRecord) -> tuple[dict[str, Any], str]:
-    """``twinsight rerun`` of a casework forecast: (result, model hash)."""
+def rerun_casework_forecast(
+    engine: Engine, record: RunRecord, executor: Executor | str | None = None
+) -> tuple[dict[str, Any], str]:
+    """``twinsight rerun`` of a casework forecast: (result, model hash), its replications on
+    ``executor`` (any: the numbers do not depend on it)."""
     from ._ops import forecast_from
 
     req = record.request
@@ -212,6 +216,7 @@ def rerun_casework_forecast(engine: Engine, record: RunRecord) -> tuple[dict[str
         seed=int(req["seed"]),
         workers=workers,
         groups=int(req["groups"]),
+        executor=executor,
     )
     return fc.to_dict(), model_hash(cal)
 

@@ -178,9 +178,13 @@ def casework_forecast(
     home: Path | None,
     db: str | None,
     as_json: bool,
+    where: tuple[str, str | None, int | None] = ("auto", None, None),
 ) -> None:
     """``twinsight forecast`` on a social-services twin: backlog and cases waiting for a slot
-    per day (median and 90% band), decisions and the share within the deadline."""
+    per day (median and 90% band), decisions and the share within the deadline. The
+    replications run on ``where`` (executor, cluster, workers: the same numbers on each)."""
+    from ._where import run_on
+
     if not (math.isfinite(days) and 1 <= days <= MAX_DAYS):
         fail(f"--days: {days:g} is outside 1-{MAX_DAYS}", "a casework forecast runs 1-180 days")
     if reps < 10:
@@ -192,9 +196,14 @@ def casework_forecast(
                 if not as_json:
                     stderr.print("simulating (the first run in a process compiles the engine, "
                                  "~1 min)...", style="dim")  # fmt: skip
-                fc = run_forecast(twin, days, reps=min(reps, 2000), seed=seed, at=at)
+                with run_on(*where) as executor:
+                    on = None if executor == "auto" else executor  # auto: here, group by group
+                    fc = run_forecast(twin, days, reps=min(reps, 2000), seed=seed, at=at,
+                                      executor=on)  # fmt: skip
             except _EXPECTED as exc:
                 _fail_on(exc)
+            except KeyboardInterrupt:
+                fail("interrupted: nothing was stored", code=130)
     finally:
         twin.close()
     out = fc.to_dict()
@@ -393,15 +402,18 @@ def casework_compare(
     home: Path | None,
     db: str | None,
     quiet: bool,
+    where: tuple[str, str | None, int | None] = ("auto", None, None),
 ) -> tuple[Any, str | None, str]:
     """``twinsight compare NAME SCENARIO...`` on a social-services twin: the calibrated model in
     steady state (a year after 90 days of warm-up) against the scenarios, common random numbers;
-    recorded in the twin's store."""
+    recorded in the twin's store. Each batch of replications runs on ``where`` (executor,
+    cluster, workers: the same numbers on each)."""
     from ..casework._runs import record_casework_compare
     from ..decide import ScenarioError, compare_spec
     from ..spec import SpecError
     from ._compare import _bar, _scenario
     from ._output import report_spec_error
+    from ._where import run_on
 
     name = args[0]
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
@@ -416,7 +428,10 @@ def casework_compare(
                 model = cal.model()
                 spec = model.spec(455.0, warmup=90.0, name=f"casework twin {name}")
                 kpis = kpis or casework_kpis(model)
-                with _bar(not quiet and stderr.is_terminal) as progress:
+                with (
+                    run_on(*where) as executor,
+                    _bar(not quiet and stderr.is_terminal) as progress,
+                ):
                     comp, _ = compare_spec(
                         spec,
                         scenarios,
@@ -426,12 +441,16 @@ def casework_compare(
                         targets=targets,
                         max_reps=max_reps,
                         progress=progress,
+                        executor=executor,
+                        workers=where[2],
                     )
                 run_id = record_casework_compare(twin.engine, name, cal, spec, scenarios, comp,
                                                  seed=seed, kpis=kpis, targets=targets,
                                                  max_reps=max_reps)  # fmt: skip
             except (*_EXPECTED, ScenarioError) as exc:
                 _fail_on(exc)
+            except KeyboardInterrupt:
+                fail("interrupted: nothing was stored", code=130)
     finally:
         twin.close()
     title = (

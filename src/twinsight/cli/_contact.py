@@ -40,6 +40,7 @@ from ._app import app
 from ._emulate import emulate_app
 from ._output import fail, print_ingest_reports, stderr, stdout
 from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
+from ._where import run_on
 
 __all__ = [
     "contact_calibrate",
@@ -60,6 +61,8 @@ _EXPECTED = (
     ValueError,
 )
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+#: ``--executor``, ``--cluster``, ``--workers`` of forecast and compare (docs/scale.md).
+Where = tuple[str, str | None, int | None]
 
 
 def is_contact(name: str, home: Path | None) -> bool:
@@ -242,9 +245,11 @@ def contact_forecast(
     home: Path | None,
     db: str | None,
     as_json: bool,
+    where: Where = ("auto", None, None),
 ) -> None:
     """``twinsight forecast`` on a contact-centre twin: the coming days simulated with the
-    Erlang staffing plan; per queue SL, ASA, abandonment, occupancy, satisfaction."""
+    Erlang staffing plan; per queue SL, ASA, abandonment, occupancy, satisfaction. The
+    replications run on ``where`` (executor, cluster, workers: the same numbers on each)."""
     if not (math.isfinite(days) and 1 <= days <= 14):
         fail(f"--days: {days:g} is outside 1-14", "forecast between 1 and 14 days ahead")
     if reps < 2:
@@ -253,9 +258,13 @@ def contact_forecast(
     try:
         with _errors(db):
             try:
-                out = run_forecast(twin, days, reps=min(reps, 200), seed=seed)
+                with run_on(*where) as executor:
+                    out = run_forecast(twin, days, reps=min(reps, 200), seed=seed,
+                                       executor=executor)  # fmt: skip
             except _EXPECTED as exc:
                 _fail_on(exc)
+            except KeyboardInterrupt:
+                fail("interrupted: nothing was stored", code=130)
     finally:
         twin.close()
     if as_json:
@@ -302,26 +311,33 @@ def contact_compare(
     home: Path | None,
     db: str | None,
     quiet: bool,
+    where: Where = ("auto", None, None),
 ) -> tuple[Comparison, str | None, str]:
     """``twinsight compare NAME SCENARIO...`` on a contact-centre twin: scenario files (with
-    the contact keys handle_time, callback, agents) against the staffed week."""
+    the contact keys handle_time, callback, agents) against the staffed week; each batch of
+    replications on ``where`` (executor, cluster, workers: the same numbers on each)."""
     name = args[0]
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
     try:
         with _errors(db):
             try:
                 roster = contact_settings(twin).roster
-                comp, run_id = run_compare(
-                    twin,
-                    args[1:],
-                    days=days,
-                    reps=reps,
-                    seed=seed,
-                    targets=targets,
-                    max_reps=max_reps,
-                )
+                with run_on(*where) as executor:
+                    comp, run_id = run_compare(
+                        twin,
+                        args[1:],
+                        days=days,
+                        reps=reps,
+                        seed=seed,
+                        targets=targets,
+                        max_reps=max_reps,
+                        executor=executor,
+                        workers=where[2],
+                    )
             except _EXPECTED as exc:
                 _fail_on(exc)
+            except KeyboardInterrupt:
+                fail("interrupted: nothing was stored", code=130)
     finally:
         twin.close()
     staffed = "its roster" if roster else "the Erlang staffing plan"

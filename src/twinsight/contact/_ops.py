@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from ..decide import Comparison, PairedTarget, ScenarioError, compare_spec
 from ..experiment import run_experiment
+from ..scale import Executor
 from ..twin import Twin
 from ._calibrate import WEEKDAYS, ContactCalibration, ContactCalibrationError, calibrate_contact
 from ._ingest import ContactIngestReport, ingest_interactions, load_interactions
@@ -228,16 +229,19 @@ def run_forecast(
     method: str = "erlang",
     record: bool = True,
     reuse: bool = False,
+    executor: Executor | str | None = None,
 ) -> dict[str, Any]:
     """The coming ``days`` (from the day after the calibration window) simulated with the
     staffing plan (``method``): per queue, the service level, ASA (seconds), abandonment,
     occupancy and predicted satisfaction, each as a mean with its 95% half-width.
     ``record``: stored as a run (``contact._runs``; its id in ``run_id``); ``reuse``: an
-    identical stored run's id instead of a new row (an idempotent GET)."""
+    identical stored run's id instead of a new row (an idempotent GET). ``executor``: where
+    the replications run (``twinsight.scale``; None: here); not recorded, the numbers do not
+    depend on it."""
     from ._runs import record_contact_forecast
 
     model, agents, staffed = _plan_agents(twin, method, seed)
-    out = forecast_numbers(model, agents, staffed, days, reps=reps, seed=seed)
+    out = forecast_numbers(model, agents, staffed, days, reps=reps, seed=seed, executor=executor)
     if record:
         out["run_id"] = record_contact_forecast(
             twin.engine, twin.name, model, agents, out, method=method, reuse=reuse
@@ -253,10 +257,12 @@ def forecast_numbers(
     *,
     reps: int,
     seed: int,
+    executor: Executor | str | None = None,
 ) -> dict[str, Any]:
-    """The forecast of ``model`` staffed by ``agents`` (see :func:`run_forecast`)."""
+    """The forecast of ``model`` staffed by ``agents`` (see :func:`run_forecast`); the
+    replications run on ``executor`` (replication ``i`` has the streams of ``i`` on any)."""
     spec = model.week_spec(agents, days, start_day=start_day(model))
-    result = run_experiment(spec, reps=reps, seed=seed, engine="fast")
+    result = run_experiment(spec, reps=reps, seed=seed, engine="fast", executor=executor)
     values = {k: np.asarray(v, dtype=float) for k, v in result.per_rep.items()}
     out: dict[str, Any] = {
         "days": days,
@@ -306,9 +312,12 @@ def run_compare(
     max_reps: int = 5000,
     progress: Progress | None = None,
     method: str = "erlang",
+    executor: Executor | str | None = None,
+    workers: int | None = None,
 ) -> tuple[Comparison, str | None]:
     """The twin's week (staffed by ``method``) against each scenario file, with common random
-    numbers; recorded in the twin's store as a flow-spec comparison (rerun exactly)."""
+    numbers; recorded in the twin's store as a flow-spec comparison (rerun exactly). Each batch
+    of replications runs on ``executor`` (``compare_spec``'s; not recorded)."""
     model, spec, _ = _plan_spec(twin, days, method, seed)
     scenarios = []
     for f in scenario_files:
@@ -332,6 +341,8 @@ def run_compare(
         targets=targets,
         max_reps=max_reps,
         progress=progress,
+        executor=executor,
+        workers=workers,
     )
     run_id = _record(twin, model, spec, scenarios, comp, kpis, targets, max_reps, seed)
     _add_satisfaction(model, comp)

@@ -37,6 +37,7 @@ from ..decide._runs import (
     record_run,
     same_run,
 )
+from ..scale import Executor
 from ..store import InteractionRow, as_utc
 from ._calibrate import ContactCalibration
 from ._model import ContactModel, ContactSettings
@@ -125,8 +126,11 @@ def record_contact_forecast(
     )
 
 
-def rerun_contact_forecast(engine: Engine, record: RunRecord) -> tuple[dict[str, Any], str]:
-    """``twinsight rerun`` of a contact-centre forecast: (result, model hash)."""
+def rerun_contact_forecast(
+    engine: Engine, record: RunRecord, executor: Executor | str | None = None
+) -> tuple[dict[str, Any], str]:
+    """``twinsight rerun`` of a contact-centre forecast: (result, model hash), its
+    replications on ``executor`` (any: the numbers do not depend on it)."""
     from ._ops import forecast_numbers
 
     req, params = record.request, from_exact_json(record.parameters)
@@ -136,7 +140,8 @@ def rerun_contact_forecast(engine: Engine, record: RunRecord) -> tuple[dict[str,
     model = ContactModel(cal, settings, factor or {q: 1.0 for q in cal.queues})
     agents = {str(q): [int(n) for n in v] for q, v in req["agents"].items()}
     out = forecast_numbers(model, agents, str(req["staffed_by"]), float(req["days"]),
-                           reps=int(req["reps"]), seed=int(req["seed"]))  # fmt: skip
+                           reps=int(req["reps"]), seed=int(req["seed"]),
+                           executor=executor)  # fmt: skip
     return out, model_hash(model, agents)
 
 
