@@ -37,7 +37,7 @@ from ._outbreak import DeterministicOpt
 from ._output import EXIT_RUN_FAILED, fail, parse_instant, report_spec_error, stderr, stdout
 from ._scenario import report_scenario_error
 from ._twin import DbOpt, HomeOpt, _errors, _open
-from ._where import in_process_only, run_on
+from ._where import run_on
 
 __all__ = ["SPEC_RUNS", "compare_cmd"]
 
@@ -340,13 +340,13 @@ def _on_twin(
     from ._contact import contact_compare, is_contact  # a contact-centre twin: cli/_contact.py
 
     if is_contact(name, home):
-        in_process_only("a contact-centre comparison", where.executor, where.cluster)
-        return contact_compare(args, days, reps, seed, targets, max_reps, home, db, quiet)
+        to = (where.executor, where.cluster, where.workers)
+        return contact_compare(args, days, reps, seed, targets, max_reps, home, db, quiet, to)
     from ._casework import casework_compare, is_casework  # social services: cli/_casework.py
 
     if is_casework(name, home):
-        in_process_only("a social-services comparison", where.executor, where.cluster)
-        return casework_compare(args, reps, seed, [], targets, max_reps, home, db, quiet)
+        to = (where.executor, where.cluster, where.workers)
+        return casework_compare(args, reps, seed, [], targets, max_reps, home, db, quiet, to)
     twin = _open(lambda: open_twin(name, home=home, db_url=db), db)
     try:
         if twin.template != "hospital":

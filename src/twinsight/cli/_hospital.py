@@ -75,14 +75,14 @@ def forecast(
         return outbreak_forecast(name, days, reps, seed, instant, home, db, as_json)
     days = 7 if days is None else days
     if is_casework(name, home):
-        in_process_only("a social-services forecast", executor.value, cluster)
         instant = parse_instant(at, "--at") if at is not None else None
-        return casework_forecast(name, days, reps, seed, instant, home, db, as_json)
+        where_to = (executor.value, cluster, workers)
+        return casework_forecast(name, days, reps, seed, instant, home, db, as_json, where_to)
     from ._contact import contact_forecast, is_contact  # a contact-centre twin: cli/_contact.py
 
     if is_contact(name, home):
-        in_process_only("a contact-centre forecast", executor.value, cluster)
-        return contact_forecast(name, days, reps, seed, home, db, as_json)
+        where_to = (executor.value, cluster, workers)
+        return contact_forecast(name, days, reps, seed, home, db, as_json, where_to)
     if not 1 <= days <= 14:
         fail(f"--days: {days:g} is outside 1-14", "forecast between 1 and 14 days ahead")
     if reps < 10:
