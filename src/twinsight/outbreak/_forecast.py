@@ -6,14 +6,20 @@ present state under those parameters; the patients in hospital, ICU and on venti
 to the counts observed that day when they were), then runs the binomial chain from there over the
 coming days (the chance in who is infected, admitted and discharged); admissions also carry
 the count noise of the calibration (what a ward would record). Bands are quantiles over runs.
+
+``mode="deterministic"``: the same parameter draws and present states (same seed: the same
+draws as the stochastic forecast), but the coming days are the model's own equations
+(``difference`` or ``ode``, the twin's ``method``) for each draw, as ``compare
+--deterministic`` solves them (``equations_ahead``): no chance in who is infected, admitted or
+discharged and no count noise; the bands are the calibration's parameter uncertainty alone.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -21,6 +27,8 @@ import pandas as pd
 from ..compartments import (
     BAND_QUANTILES,
     DISPERSION,
+    Intervention,
+    Trajectory,
     bands,
     sample_counts,
     simulate,
@@ -29,20 +37,31 @@ from ..compartments import (
 from ._calibrate import OutbreakCalibration
 from ._template import SEIR_HOSPITAL, interventions
 
-__all__ = ["QUANTILES", "OutbreakForecast", "forecast_outbreak", "present_state"]
+if TYPE_CHECKING:  # _scenarios imports this module
+    from ._scenarios import Mode
+
+__all__ = [
+    "QUANTILES",
+    "OutbreakForecast",
+    "equations_ahead",
+    "forecast_outbreak",
+    "present_state",
+]
 
 #: The band quantiles reported (5-95: the 90% band, 25-75: the 50% band).
 QUANTILES = BAND_QUANTILES
 _COLUMNS = ("p5", "p25", "p50", "p75", "p95")
 #: metric -> the compartments (or the flow) that make it.
 _OUTPUTS = {"census": ("H", "C", "V"), "icu": ("C", "V"), "ventilated": ("V",)}
+_MODES = ("stochastic", "deterministic")
 
 
 @dataclass
 class OutbreakForecast:
     """Daily bands per metric: ``frame`` has date, metric, mean, p5, p25, p50, p75, p95 and
     ``p_over`` (the share of runs above the configured capacity; NaN without one);
-    ``paths`` holds every run's admissions (runs x days), for the hospital link."""
+    ``admissions_paths`` holds every run's admissions (runs x days), for the hospital link;
+    ``paths`` every run's values of each metric (admissions, census, icu, ventilated)."""
 
     first_day: date
     days: int
@@ -52,6 +71,9 @@ class OutbreakForecast:
     admissions_paths: np.ndarray
     #: The id of its run record (``twinsight rerun``); None when not recorded.
     run_id: str | None = None
+    #: ``stochastic`` (the binomial chain) or ``deterministic`` (the model's equations).
+    mode: str = "stochastic"
+    paths: dict[str, np.ndarray] = field(default_factory=dict)
 
     def metric(self, name: str) -> pd.DataFrame:
         """The rows of one metric (admissions, census, icu, ventilated), indexed by date."""
@@ -65,6 +87,7 @@ class OutbreakForecast:
             "days": self.days,
             "runs": self.runs,
             "seed": self.seed,
+            "mode": self.mode,
             "metrics": {},
         }
         for name in ("admissions", "census", "icu", "ventilated"):
@@ -111,25 +134,52 @@ def present_state(cal: OutbreakCalibration, params: dict[str, np.ndarray]) -> np
     return _anchor(present, cal)
 
 
+def equations_ahead(
+    cal: OutbreakCalibration,
+    params: dict[str, np.ndarray],
+    present: np.ndarray,
+    ivs: list[Intervention],
+    days: int,
+) -> Trajectory:
+    """The model's equations (the twin's ``method``) over ``days`` days from ``present``
+    (``(B, C)``, one state per parameter set), ``ivs`` counted from the last calibrated day."""
+    return simulate(
+        SEIR_HOSPITAL, params, days, interventions=ivs, method=cal.config.method, x0=present
+    )
+
+
 def forecast_outbreak(
-    cal: OutbreakCalibration, days: int = 28, *, runs: int = 1000, seed: int = 1
+    cal: OutbreakCalibration,
+    days: int = 28,
+    *,
+    runs: int = 1000,
+    seed: int = 1,
+    mode: Mode = "stochastic",
 ) -> OutbreakForecast:
-    """Forecast ``days`` days after the calibration's last day with ``runs`` runs."""
+    """Forecast ``days`` days after the calibration's last day with ``runs`` runs (``mode``:
+    see the module docstring)."""
     if days < 1:
         raise ValueError("days must be >= 1")
     if runs < 10:
         raise ValueError("runs must be >= 10 for 90% bands")
+    if mode not in _MODES:
+        raise ValueError(f"unknown mode '{mode}': choose one of {', '.join(_MODES)}")
     rng = np.random.default_rng(seed)
     params = cal.draws(runs, rng)
     ivs = interventions(cal.config, cal.start)
     present = present_state(cal, params)
     ahead = [replace(iv, day=iv.day - cal.days) for iv in ivs]
-    sto = simulate_stochastic(
-        SEIR_HOSPITAL, params, days, runs, rng, interventions=ahead, x0=present
-    )
-    flows = sto.flow("I->H")
-    k = params.get(DISPERSION)
-    admissions = sample_counts("negbin" if cal.noise == "negbin" else "poisson", flows, rng, k)
+    if mode == "deterministic":
+        sto = equations_ahead(cal, params, present, ahead, days)
+        admissions = sto.flow("I->H")  # expected admissions: no count noise
+    else:
+        sto = simulate_stochastic(
+            SEIR_HOSPITAL, params, days, runs, rng, interventions=ahead, x0=present
+        )
+        flows = sto.flow("I->H")
+        k = params.get(DISPERSION)
+        noise: Literal["negbin", "poisson"] = "negbin" if cal.noise == "negbin" else "poisson"
+        admissions = sample_counts(noise, flows, rng, k)
     first = cal.watermark + timedelta(days=1)
     dates = [first + timedelta(days=d) for d in range(days)]
     series = {"admissions": admissions}
@@ -148,4 +198,4 @@ def forecast_outbreak(
     frame = pd.DataFrame(rows, columns=["date", "metric", "mean", *_COLUMNS, "p_over"])
     if not math.isfinite(float(frame["mean"].sum())):
         raise ValueError("the forecast is not finite: check the calibration")
-    return OutbreakForecast(first, days, runs, seed, frame, admissions)
+    return OutbreakForecast(first, days, runs, seed, frame, admissions, mode=mode, paths=series)

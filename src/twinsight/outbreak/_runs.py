@@ -10,8 +10,10 @@ A record (``decide._runs``, kind ``forecast`` or ``compare``, ``request["source"
   fitted series, which are data and derived from it);
 - the data watermark: ``data_at`` the last calibrated day (00:00 UTC), ``data_received`` the
   latest ``received_at`` of the stored counts and ``request["ingest_id"]`` the latest ingest;
-- ``seeds``, the runs or paired runs (``reps``), the Twinsight version, the request, and the
-  result with SHA-256 digests of every run's numbers (so "identical" means every number).
+- ``seeds``, the runs or paired runs (``reps``), the Twinsight version, the request (a
+  forecast's ``mode``: ``stochastic`` or ``deterministic``; records made before the mode was
+  kept are stochastic), and the result with SHA-256 digests of every run's numbers (so
+  "identical" means every number).
 
 ``rerun`` rebuilds the calibration from the record (not the twin's current one: a later
 re-calibration does not change a rerun), the observed series from the counts stored by that
@@ -126,7 +128,8 @@ def record_outbreak_forecast(
     same run stored before (same model hash, request and version), if any, instead."""
     mark = _watermark(engine, cal)
     request = {"source": SOURCE, "days": fc.days, "runs": fc.runs, "seed": fc.seed,
-               "at": cal.watermark.isoformat(), "ingest_id": mark["ingest_id"]}  # fmt: skip
+               "mode": fc.mode, "at": cal.watermark.isoformat(),
+               "ingest_id": mark["ingest_id"]}  # fmt: skip
     if reuse and (same := same_run(engine, "forecast", twin, model_hash(cal), request)):
         return same
     return record_run(
@@ -204,8 +207,14 @@ def rerun_outbreak_forecast(engine: Engine, record: RunRecord) -> tuple[dict[str
     """``twinsight rerun`` of an outbreak forecast: (result, model hash)."""
     req = record.request
     cal = _calibration(engine, record)
-    fc = forecast_outbreak(cal, int(req["days"]), runs=int(req["runs"]), seed=int(req["seed"]))
-    return forecast_result(fc, cal), model_hash(cal)
+    mode = req.get("mode", "stochastic")  # not kept before deterministic forecasts existed
+    fc = forecast_outbreak(
+        cal, int(req["days"]), runs=int(req["runs"]), seed=int(req["seed"]), mode=mode
+    )
+    result = forecast_result(fc, cal)
+    if "mode" not in record.result:  # such a record's answer had no "mode" key either
+        del result["mode"]
+    return result, model_hash(cal)
 
 
 def rerun_outbreak_compare(engine: Engine, record: RunRecord) -> tuple[dict[str, Any], str]:
