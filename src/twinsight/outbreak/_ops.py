@@ -151,13 +151,15 @@ def run_forecast(
     at: date | None = None,
     record: bool = True,
     reuse: bool = False,
+    mode: Mode = "stochastic",
 ) -> OutbreakForecast:
     """Forecast ``days`` days from the saved calibration (or a fresh one to ``at`` when
     there is none, or it is older or newer than ``at``); stored as a run (``_runs.py``; its
     id in ``run_id``) unless ``record`` is False; ``reuse``: answered with the same run stored
-    before, if any (an idempotent GET)."""
+    before, if any (an idempotent GET); ``mode``: the binomial chain or the model's equations
+    (``_forecast.py``)."""
     cal = current_calibration(twin, at)
-    fc = forecast_outbreak(cal, days, runs=runs, seed=seed)
+    fc = forecast_outbreak(cal, days, runs=runs, seed=seed, mode=mode)
     if record:
         fc.run_id = record_outbreak_forecast(twin.engine, twin.name, cal, fc, reuse=reuse)
     return fc
