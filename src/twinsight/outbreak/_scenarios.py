@@ -34,12 +34,12 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..compartments import Intervention, simulate, simulate_stochastic
+from ..compartments import Intervention, simulate_stochastic
 from ..decide import Comparison
 from ..decide._compare import KpiDef, Variant
 from ..spec import FlowSpec
 from ._calibrate import OutbreakCalibration
-from ._forecast import present_state
+from ._forecast import equations_ahead, present_state
 from ._template import SEIR_HOSPITAL, interventions
 
 __all__ = [
@@ -204,8 +204,7 @@ def _run(
     reps: int,
 ) -> dict[str, np.ndarray]:
     if mode == "deterministic":
-        traj = simulate(SEIR_HOSPITAL, params, days, interventions=ivs, method=cal.config.method,
-                        x0=present)  # fmt: skip
+        traj = equations_ahead(cal, params, present, ivs, days)
     else:
 
         def day_rng(t: int) -> np.random.Generator:
