@@ -49,7 +49,8 @@ __all__ = [
 MAX_DAYS = 180
 #: Days ahead when ``--days`` is not given (forecast and compare).
 DEFAULT_DAYS = 28.0
-#: ``twinsight compare --deterministic`` (declared in cli/_compare.py, read here).
+#: ``twinsight compare --deterministic`` and ``forecast --deterministic`` (declared in
+#: cli/_compare.py and cli/_hospital.py, read here).
 DeterministicOpt = Annotated[
     bool,
     typer.Option(
@@ -138,10 +139,12 @@ def outbreak_forecast(
     home: Path | None,
     db: str | None,
     as_json: bool,
+    deterministic: bool = False,
 ) -> None:
     """``twinsight forecast`` on an outbreak twin: admissions, beds, ICU beds and ventilators
     for the coming days (1 to 180; 28 when ``--days`` is not given), median and 90% band;
-    stored as a run."""
+    stored as a run. ``deterministic``: the model's equations for each parameter draw (the
+    band is the calibration's uncertainty alone)."""
     days = DEFAULT_DAYS if days is None else days
     if not (math.isfinite(days) and 1 <= days <= MAX_DAYS):
         fail(f"--days: {days:g} is outside 1-{MAX_DAYS}", "an outbreak forecast runs 1-180 days")
@@ -152,8 +155,9 @@ def outbreak_forecast(
         with _errors(db):
             try:
                 fc = run_forecast(
-                    twin, round(days), runs=reps, seed=seed, at=at.date() if at else None
-                )
+                    twin, round(days), runs=reps, seed=seed, at=at.date() if at else None,
+                    mode="deterministic" if deterministic else "stochastic",
+                )  # fmt: skip
             except _EXPECTED as exc:
                 _fail_on(exc)
     finally:
@@ -162,8 +166,13 @@ def outbreak_forecast(
         out = {"twin": name, "run_id": fc.run_id, **fc.to_json()}
         stdout.file.write(json.dumps(out, allow_nan=False) + "\n")
         return
+    runs = (
+        f"{fc.runs} parameter draws, the model's equations (deterministic)"
+        if deterministic
+        else f"{fc.runs} runs"
+    )
     table = Table(
-        title=f"outbreak twin '{name}': {fc.runs} runs from {fc.first_day}, median [90% band]"
+        title=f"outbreak twin '{name}': {runs} from {fc.first_day}, median [90% band]"
         + (", chance over capacity" if fc.frame["p_over"].notna().any() else ""),
         title_justify="left",
     )
