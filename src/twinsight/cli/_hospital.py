@@ -15,6 +15,7 @@ from ..calibrate import CalibrationError
 from ..hospital import drift, run_backtest, run_forecast
 from ..twin import open_twin
 from ._app import ClusterOpt, ExecutorName, ExecutorOpt, WorkersOpt, app
+from ._outbreak import DeterministicOpt
 from ._output import fail, parse_instant, stdout
 from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
 
@@ -61,6 +62,7 @@ def forecast(
     home: HomeOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
+    deterministic: DeterministicOpt = False,
 ) -> None:
     """Occupancy per unit (and the ED) for the coming days from the present: median, 50% and
     90% bands, and the chance of being over the 85% line; saved for drift checks. A hospital
@@ -72,7 +74,9 @@ def forecast(
     if is_outbreak(name, home):  # its own default horizon (cli/_outbreak.py)
         in_process_only("an outbreak forecast", executor.value, cluster)
         instant = parse_instant(at, "--at") if at is not None else None
-        return outbreak_forecast(name, days, reps, seed, instant, home, db, as_json)
+        return outbreak_forecast(name, days, reps, seed, instant, home, db, as_json, deterministic)
+    if deterministic:
+        fail("--deterministic: only an outbreak twin has a deterministic mode", "leave it out")
     days = 7 if days is None else days
     if is_casework(name, home):
         instant = parse_instant(at, "--at") if at is not None else None
