@@ -68,6 +68,9 @@ class OutbreakForecastOut(BaseModel):
     days: int
     runs: int
     seed: int
+    mode: str = Field(
+        "stochastic", description="stochastic (the binomial chain) or deterministic (equations)"
+    )
     metrics: dict[str, list[dict[str, Any]]]
     observed: dict[str, list[dict[str, Any]]]
     capacity: dict[str, float | None] = {}
