@@ -74,6 +74,8 @@ class OutbreakForecast:
     #: ``stochastic`` (the binomial chain) or ``deterministic`` (the model's equations).
     mode: str = "stochastic"
     paths: dict[str, np.ndarray] = field(default_factory=dict)
+    #: The parameter sets of the runs (name -> ``runs`` values): the same in both modes.
+    draws: dict[str, np.ndarray] = field(default_factory=dict)
 
     def metric(self, name: str) -> pd.DataFrame:
         """The rows of one metric (admissions, census, icu, ventilated), indexed by date."""
@@ -198,4 +200,6 @@ def forecast_outbreak(
     frame = pd.DataFrame(rows, columns=["date", "metric", "mean", *_COLUMNS, "p_over"])
     if not math.isfinite(float(frame["mean"].sum())):
         raise ValueError("the forecast is not finite: check the calibration")
-    return OutbreakForecast(first, days, runs, seed, frame, admissions, mode=mode, paths=series)
+    return OutbreakForecast(
+        first, days, runs, seed, frame, admissions, mode=mode, paths=series, draws=params
+    )

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from ...outbreak._scenarios import Mode
 from ..deps import RegistryDep, SettingsDep, open_twin_handle
 from ..schemas_health import (
     ChimeOut,
@@ -46,13 +47,21 @@ async def get_outbreak_forecast(
     days: Annotated[int, Query(ge=1, le=180, description="days ahead")] = 28,
     runs: Annotated[int, Query(ge=10, le=5000, description="stochastic runs")] = 1000,
     seed: Annotated[int, Query(ge=0, description="random seed")] = 1,
+    deterministic: Annotated[
+        bool,
+        Query(
+            description="the model's equations for each parameter draw (no chance in who is "
+            "infected or admitted; the band is the calibration's uncertainty alone)"
+        ),
+    ] = False,
 ) -> OutbreakForecastOut:
     """Daily admissions, beds, ICU beds and ventilators in use: mean and 5/25/50/75/95% bands
-    from the saved calibration (same days, runs, seed: same numbers), with the observed counts
-    (people; 1 to k - 1 answered as "<k")."""
+    from the saved calibration (same days, runs, seed, mode: same numbers), with the observed
+    counts (people; 1 to k - 1 answered as "<k")."""
     handle = await open_twin_handle(registry, name)
+    mode: Mode = "deterministic" if deterministic else "stochastic"
     return await run_in_threadpool(
-        service.forecast_out, handle, days, runs, seed, settings.suppress_k
+        service.forecast_out, handle, days, runs, seed, settings.suppress_k, mode
     )
 
 

@@ -63,17 +63,23 @@ def _observed(handle: TwinHandle, k: int) -> dict[str, list[dict[str, Any]]]:
 
 
 def forecast_out(
-    handle: TwinHandle, days: int, runs: int, seed: int, k: int = DEFAULT_K
+    handle: TwinHandle,
+    days: int,
+    runs: int,
+    seed: int,
+    k: int = DEFAULT_K,
+    mode: Mode = "stochastic",
 ) -> OutbreakForecastOut:
     """``days`` days of bands from the saved calibration (a fresh, unsaved one when there is
-    none), and the observed counts; stored as a run (``run_id``; the same request on the same
-    calibration and data answers with the run stored before); 409 when the twin has no settings
-    or counts."""
+    none), and the observed counts; ``mode``: the binomial chain or the model's equations;
+    stored as a run (``run_id``; the same request on the same calibration and data answers
+    with the run stored before); 409 when the twin has no settings or counts."""
     require_template(handle, TEMPLATE)
     twin = handle.twin
     try:
         calibrated = (twin.path / CALIBRATION_FILE).is_file()
-        fc = run_forecast(twin, days, runs=runs, seed=seed, reuse=True)  # a GET: idempotent
+        # a GET: idempotent
+        fc = run_forecast(twin, days, runs=runs, seed=seed, reuse=True, mode=mode)
         config = outbreak_config(twin)
     except _EXPECTED as exc:
         raise not_ready(handle, str(exc)) from None
@@ -85,6 +91,7 @@ def forecast_out(
         days=data["days"],
         runs=data["runs"],
         seed=data["seed"],
+        mode=data["mode"],
         metrics=data["metrics"],
         observed=_observed(handle, k),
         capacity={m: (capacity.of(m) if capacity else None) for m in _METRICS[1:]},
