@@ -19,6 +19,11 @@ exactly; ``parameter_uncertainty=False`` uses the estimates in every run. KPIs p
 beds, peak ICU beds (patients), admissions over the horizon, and with a configured capacity the
 days over it (beds; ICU). Paired differences, intervals and sentences are those of
 ``twinsight.decide`` (``Comparison``).
+
+The runs of a variant are computed in blocks of 64 (``compartments.BLOCK``): block ``b`` draws
+its parameter sets and its daily streams from its own ``SeedSequence`` children, so run ``i``
+is the same whatever the number of runs, and the blocks of every variant are jobs of any
+executor (``executor=``: ``twinsight.scale``) with the same numbers on each.
 """
 
 from __future__ import annotations
@@ -35,8 +40,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..compartments import Intervention, simulate_stochastic
+from ..compartments._ensemble import BLOCK, BlockTask, block_rng, run_blocks
 from ..decide import Comparison
 from ..decide._compare import KpiDef, Variant
+from ..engines import RepResult
+from ..scale import Executor
 from ..spec import FlowSpec
 from ._calibrate import OutbreakCalibration
 from ._forecast import equations_ahead, present_state
@@ -202,15 +210,16 @@ def _run(
     mode: Mode,
     seed: int,
     reps: int,
+    block: int = 0,
 ) -> dict[str, np.ndarray]:
     if mode == "deterministic":
         traj = equations_ahead(cal, params, present, ivs, days)
     else:
 
         def day_rng(t: int) -> np.random.Generator:
-            return np.random.default_rng([seed, 1, t])
+            return block_rng([seed, 1, t], block)
 
-        rng = np.random.default_rng([seed, 0])
+        rng = block_rng([seed, 0], block)
         traj = simulate_stochastic(SEIR_HOSPITAL, params, days, reps, rng, interventions=ivs,
                                    x0=present, day_rng=day_rng)  # fmt: skip
     beds = traj.compartment("H", "C", "V")[:, 1:]
@@ -228,6 +237,31 @@ def _run(
     return out
 
 
+@dataclass(frozen=True)
+class _VariantRuns(BlockTask):
+    """The paired runs of one variant, a block at a time (a ``twinsight.scale`` task): run
+    ``i`` of every variant with the same ``seed`` has the same parameter draw, present state
+    and daily streams. Each run's KPIs as a ``RepResult``."""
+
+    cal: OutbreakCalibration
+    ivs: tuple[Intervention, ...]
+    days: int
+    mode: Mode
+    seed: int
+    parameter_uncertainty: bool
+
+    def block(self, b: int) -> list[RepResult]:
+        """The ``BLOCK`` runs of block ``b``."""
+        if self.parameter_uncertainty:
+            params = self.cal.draws(BLOCK, block_rng([self.seed, 2], b))
+        else:
+            params = {k: np.full(BLOCK, x) for k, x in self.cal.params().items()}
+        present = present_state(self.cal, params)
+        values = _run(self.cal, params, present, list(self.ivs), self.days, self.mode,
+                      self.seed, BLOCK, b)  # fmt: skip
+        return [RepResult({k: float(v[j]) for k, v in values.items()}) for j in range(BLOCK)]
+
+
 def compare_outbreak(
     cal: OutbreakCalibration,
     scenarios: list[OutbreakScenario],
@@ -239,9 +273,12 @@ def compare_outbreak(
     common: bool = True,
     parameter_uncertainty: bool = True,
     confidence: float = 0.95,
+    executor: Executor | str | None = None,
+    workers: int | None = None,
 ) -> OutbreakComparison:
     """The baseline and ``scenarios`` over ``days`` days from the calibration's last day,
-    ``reps`` paired runs each (see the module docstring)."""
+    ``reps`` paired runs each (see the module docstring); the blocks of runs are jobs of
+    ``executor`` (None and ``auto``: here; the numbers are the same on every executor)."""
     if not 1 <= days <= 365:
         raise ValueError("days must be 1-365")
     if reps < 2:
@@ -258,15 +295,10 @@ def compare_outbreak(
                 )
     base_ivs = [replace(iv, day=iv.day - cal.days) for iv in interventions(cal.config, cal.start)]
     variants_ivs = [base_ivs] + [base_ivs + sc.interventions(cal.watermark) for sc in scenarios]
-    values = []
-    for v, ivs in enumerate(variants_ivs):
-        vseed = seed if common else seed + 7919 * v
-        if parameter_uncertainty:
-            params = cal.draws(reps, np.random.default_rng([vseed, 2]))
-        else:
-            params = {k: np.full(reps, x) for k, x in cal.params().items()}
-        present = present_state(cal, params)
-        values.append(_run(cal, params, present, ivs, days, mode, vseed, reps))
+    tasks = [_VariantRuns(cal, tuple(ivs), days, mode, seed if common else seed + 7919 * v,
+                          parameter_uncertainty) for v, ivs in enumerate(variants_ivs)]  # fmt: skip
+    runs = run_blocks(tasks, reps, executor=executor, workers=workers)
+    values = [{k: np.array([r.kpis[k] for r in rs]) for k in rs[0].kpis} for rs in runs]
     no_spec = cast(FlowSpec, None)  # outbreak variants have no flow spec
     variants = [Variant("baseline", "the twin's own measures", no_spec)]
     variants += [Variant(s.name, s.description, no_spec) for s in scenarios]
