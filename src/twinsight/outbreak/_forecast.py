@@ -17,23 +17,21 @@ discharged and no count noise; the bands are the calibration's parameter uncerta
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..compartments import (
     BAND_QUANTILES,
-    DISPERSION,
     Intervention,
     Trajectory,
     bands,
-    sample_counts,
     simulate,
-    simulate_stochastic,
 )
+from ..scale import Executor
 from ._calibrate import OutbreakCalibration
 from ._template import SEIR_HOSPITAL, interventions
 
@@ -157,35 +155,25 @@ def forecast_outbreak(
     runs: int = 1000,
     seed: int = 1,
     mode: Mode = "stochastic",
+    executor: Executor | str | None = None,
+    workers: int | None = None,
 ) -> OutbreakForecast:
     """Forecast ``days`` days after the calibration's last day with ``runs`` runs (``mode``:
-    see the module docstring)."""
+    see the module docstring), in blocks of 64 runs that are jobs of ``executor``
+    (``_blocks.py``: the same numbers on every executor; None: here)."""
     if days < 1:
         raise ValueError("days must be >= 1")
     if runs < 10:
         raise ValueError("runs must be >= 10 for 90% bands")
     if mode not in _MODES:
         raise ValueError(f"unknown mode '{mode}': choose one of {', '.join(_MODES)}")
-    rng = np.random.default_rng(seed)
-    params = cal.draws(runs, rng)
-    ivs = interventions(cal.config, cal.start)
-    present = present_state(cal, params)
-    ahead = [replace(iv, day=iv.day - cal.days) for iv in ivs]
-    if mode == "deterministic":
-        sto = equations_ahead(cal, params, present, ahead, days)
-        admissions = sto.flow("I->H")  # expected admissions: no count noise
-    else:
-        sto = simulate_stochastic(
-            SEIR_HOSPITAL, params, days, runs, rng, interventions=ahead, x0=present
-        )
-        flows = sto.flow("I->H")
-        k = params.get(DISPERSION)
-        noise: Literal["negbin", "poisson"] = "negbin" if cal.noise == "negbin" else "poisson"
-        admissions = sample_counts(noise, flows, rng, k)
+    from ._blocks import forecast_runs  # imports this module
+
+    series, params = forecast_runs(cal, days, runs, seed, mode=mode, executor=executor,
+                                   workers=workers)  # fmt: skip
+    admissions = series["admissions"]
     first = cal.watermark + timedelta(days=1)
     dates = [first + timedelta(days=d) for d in range(days)]
-    series = {"admissions": admissions}
-    series.update({m: sto.compartment(*c)[:, 1:] for m, c in _OUTPUTS.items()})
     rows = []
     capacity = cal.config.capacity
     for name, values in series.items():
