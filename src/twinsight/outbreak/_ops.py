@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from ..scale import Executor
 from ..twin import Twin
 from ._calibrate import OutbreakCalibration, OutbreakCalibrationError, calibrate_outbreak
 from ._chime import Chime, chime, params_from_mapping
@@ -152,14 +153,15 @@ def run_forecast(
     record: bool = True,
     reuse: bool = False,
     mode: Mode = "stochastic",
+    executor: Executor | str | None = None,
 ) -> OutbreakForecast:
     """Forecast ``days`` days from the saved calibration (or a fresh one to ``at`` when
     there is none, or it is older or newer than ``at``); stored as a run (``_runs.py``; its
     id in ``run_id``) unless ``record`` is False; ``reuse``: answered with the same run stored
     before, if any (an idempotent GET); ``mode``: the binomial chain or the model's equations
-    (``_forecast.py``)."""
+    (``_forecast.py``); ``executor``: where its blocks of runs go (not recorded)."""
     cal = current_calibration(twin, at)
-    fc = forecast_outbreak(cal, days, runs=runs, seed=seed, mode=mode)
+    fc = forecast_outbreak(cal, days, runs=runs, seed=seed, mode=mode, executor=executor)
     if record:
         fc.run_id = record_outbreak_forecast(twin.engine, twin.name, cal, fc, reuse=reuse)
     return fc
@@ -196,14 +198,16 @@ def run_compare(
     mode: Mode = "stochastic",
     at: date | None = None,
     record: bool = True,
+    executor: Executor | str | None = None,
 ) -> OutbreakComparison:
     """``twinsight compare NAME SCENARIO...`` on an outbreak twin: each scenario (a stored
     name in the twin's ``scenarios/``, a YAML file or ``NAME=30%@10``) against the baseline
     with common random numbers (``_scenarios.py``); stored as a run (its id in ``run_id``)
-    unless ``record`` is False."""
+    unless ``record`` is False; ``executor``: where its blocks of runs go (not recorded)."""
     parsed = [parse_outbreak_scenario(a, twin.path / "scenarios") for a in scenarios]
     cal = current_calibration(twin, at)
-    comp = compare_outbreak(cal, parsed, days=days, reps=reps, seed=seed, mode=mode)
+    comp = compare_outbreak(cal, parsed, days=days, reps=reps, seed=seed, mode=mode,
+                            executor=executor)  # fmt: skip
     if record:
         comp.run_id = record_outbreak_compare(twin.engine, twin.name, cal, parsed, comp)
     return comp

@@ -32,6 +32,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from ..decide._runs import RunRecord, canonical_json, record_run, same_run
+from ..scale import Executor
 from ._calibrate import OutbreakCalibration, daily_frame, observed_series
 from ._forecast import OutbreakForecast, forecast_outbreak
 from ._ingest import counts_watermark, load_counts
@@ -203,22 +204,27 @@ def _calibration(engine: Engine, record: RunRecord) -> OutbreakCalibration:
     return OutbreakCalibration.from_dict({**params, **fixed, "observed": observed, "fitted": {}})
 
 
-def rerun_outbreak_forecast(engine: Engine, record: RunRecord) -> tuple[dict[str, Any], str]:
-    """``twinsight rerun`` of an outbreak forecast: (result, model hash)."""
+def rerun_outbreak_forecast(
+    engine: Engine, record: RunRecord, executor: Executor | str | None = None
+) -> tuple[dict[str, Any], str]:
+    """``twinsight rerun`` of an outbreak forecast: (result, model hash), on ``executor``."""
     req = record.request
     cal = _calibration(engine, record)
     mode = req.get("mode", "stochastic")  # not kept before deterministic forecasts existed
     fc = forecast_outbreak(
-        cal, int(req["days"]), runs=int(req["runs"]), seed=int(req["seed"]), mode=mode
-    )
+        cal, int(req["days"]), runs=int(req["runs"]), seed=int(req["seed"]), mode=mode,
+        executor=executor,
+    )  # fmt: skip
     result = forecast_result(fc, cal)
     if "mode" not in record.result:  # such a record's answer had no "mode" key either
         del result["mode"]
     return result, model_hash(cal)
 
 
-def rerun_outbreak_compare(engine: Engine, record: RunRecord) -> tuple[dict[str, Any], str]:
-    """``twinsight rerun`` of an outbreak comparison: (result, model hash)."""
+def rerun_outbreak_compare(
+    engine: Engine, record: RunRecord, executor: Executor | str | None = None
+) -> tuple[dict[str, Any], str]:
+    """``twinsight rerun`` of an outbreak comparison: (result, model hash), on ``executor``."""
     req = record.request
     cal = _calibration(engine, record)
     scenarios = [OutbreakScenario.model_validate(s) for s in req["scenarios"]]
@@ -232,5 +238,6 @@ def rerun_outbreak_compare(engine: Engine, record: RunRecord) -> tuple[dict[str,
         common=bool(req["common"]),
         parameter_uncertainty=bool(req["parameter_uncertainty"]),
         confidence=float(req["confidence"]),
+        executor=executor,
     )
     return compare_result(comp, cal), model_hash(cal)
