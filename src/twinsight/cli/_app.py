@@ -74,18 +74,42 @@ LongOpt = Annotated[
 class ExecutorName(StrEnum):
     """Where replications run (twinsight.scale; the same numbers on each)."""
 
+    default = "default"
     auto = "auto"
     inprocess = "inprocess"
     processes = "processes"
     dask = "dask"
 
 
+def _executor_given(ctx: typer.Context, param: typer.CallbackParam, value: object) -> object:
+    """``--executor`` left out: ``default`` (whatever the command's signature says), which is
+    ``processes`` or $TWINSIGHT_EXECUTOR; a process pool's server starts loading the engines
+    now, while the command reads its inputs (twinsight.scale.start_pool_server)."""
+    source = ctx.get_parameter_source(param.name) if param.name else None
+    if source is not None and source.name == "DEFAULT":  # typer's own click's enum
+        value = ExecutorName.default
+    from ..scale import ScaleError, resolve_executor, start_pool_server
+
+    try:
+        if resolve_executor(str(value)) == "processes":
+            start_pool_server()
+    except ScaleError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
 ExecutorOpt = Annotated[
     ExecutorName,
     typer.Option(
         "--executor",
-        help="Where replications run: auto (here, or a process pool when the reference engine "
-        "would take over 20 s), inprocess, processes (a local pool), dask (see --cluster).",
+        help="Where replications run. Default: processes -- a local process pool, one worker "
+        "per core (in this process on a 1-core machine), started as the command begins; "
+        "the environment variable TWINSIGHT_EXECUTOR (inprocess, processes, auto or dask) sets "
+        "another default. inprocess: "
+        "here (the fast engine on one thread per core); auto: here, or a pool when the "
+        "reference engine would take over 20 s; dask: see --cluster.",
+        callback=_executor_given,
+        show_default=False,
     ),
 ]
 ClusterOpt = Annotated[
@@ -177,7 +201,7 @@ def simulate_cmd(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     long: LongOpt = False,
-    executor: ExecutorOpt = ExecutorName.auto,
+    executor: ExecutorOpt = ExecutorName.default,
     cluster: ClusterOpt = None,
     workers: WorkersOpt = None,
 ) -> None:

@@ -17,19 +17,26 @@ from ._executors import (
     ScaleError,
     pool_chunk_size,
     run_chunk,
+    start_pool_server,
 )
 from ._run import (
     AUTO_PROCESSES_SECONDS,
+    DEFAULT_EXECUTOR,
+    EXECUTOR_ENV,
     EXECUTOR_NAMES,
     JobRunner,
     auto_choice,
+    default_executor,
     get_executor,
     open_executor,
+    resolve_executor,
     run_reps,
 )
 
 __all__ = [
     "AUTO_PROCESSES_SECONDS",
+    "DEFAULT_EXECUTOR",
+    "EXECUTOR_ENV",
     "EXECUTOR_NAMES",
     "ChunkTask",
     "DaskExecutor",
@@ -41,9 +48,12 @@ __all__ = [
     "RunTask",
     "ScaleError",
     "auto_choice",
+    "default_executor",
     "get_executor",
     "open_executor",
     "pool_chunk_size",
+    "resolve_executor",
     "run_chunk",
     "run_reps",
+    "start_pool_server",
 ]

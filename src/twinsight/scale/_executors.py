@@ -13,6 +13,7 @@ import math
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -21,6 +22,7 @@ from typing import Any, Protocol
 
 from ..engines import RepResult, get_engine
 from ..spec import FlowSpec
+from ._wire import Packed, Shipped, run_shipped, ship, unpack
 
 __all__ = [
     "ChunkTask",
@@ -33,6 +35,7 @@ __all__ = [
     "pool_chunk_size",
     "run_chunk",
     "shielded_from_interrupt",
+    "start_pool_server",
 ]
 
 
@@ -198,12 +201,35 @@ def shielded_from_interrupt() -> Iterator[None]:
 
 def _context() -> multiprocessing.context.BaseContext:
     """``forkserver`` where there is one (Linux: fresh workers forked from a server that has
-    already imported the engines, no copy of this process's threads), else ``spawn``."""
+    already imported the engines and loaded the fast engine's machine code, ``_preload``; no
+    copy of this process's threads), else ``spawn``."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["twinsight.scale._executors", "twinsight.engines.fast"])
+        ctx.set_forkserver_preload(["twinsight.scale._preload"])
         return ctx
     return multiprocessing.get_context("spawn")
+
+
+def start_pool_server() -> None:
+    """Start the forkserver of the process pools now and return at once: it imports Twinsight
+    and loads the fast engine's machine code (``_preload``) in the background, while this
+    process goes on; every pool worker is then a quick fork of it. Started with Ctrl-C ignored,
+    which it and its forks keep (this process stops them). No-op without forkserver (spawn)
+    or when it already runs."""
+    if _context().get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    with shielded_from_interrupt():
+        forkserver.ensure_running()
+
+
+def _warm_worker() -> int:
+    """A pool's first task on each worker: nothing left to load after the forkserver's preload
+    (with ``spawn``, the imports happen here); the worker's process id."""
+    from . import _wire  # noqa: F401
+
+    return os.getpid()
 
 
 class ProcessPool:
@@ -224,16 +250,51 @@ class ProcessPool:
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.retries = retries
         self._pool: ProcessPoolExecutor | None = None
+        self._starting: threading.Thread | None = None
+        self._start_error: BaseException | None = None
 
     def chunk_size(self, reps: int) -> int:
         """About four chunks per worker."""
         return pool_chunk_size(reps, self.workers)
 
+    def start(self) -> ProcessPool:
+        """Start the workers now, in the background, and return at once: the forkserver (started
+        here, ignoring Ctrl-C like the workers it forks) imports Twinsight and loads the fast
+        engine, then forks every worker, while this process goes on (e.g. loading a twin and
+        building its spec). The first ``map`` waits for what is left of it. Idempotent."""
+        if self._pool is not None or self._starting is not None:
+            return self
+        start_pool_server()
+        self._starting = threading.Thread(
+            target=self._start_workers, name="twinsight-pool-start", daemon=True
+        )
+        self._starting.start()
+        return self
+
+    def _start_workers(self) -> None:
+        try:
+            pool = self._new_pool()
+            for _ in range(self.workers):  # one warm-up task per worker starts them all
+                pool.submit(_warm_worker)
+            self._pool = pool
+        except BaseException as exc:  # handed to the first map
+            self._start_error = exc
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=_context(), initializer=_ignore_interrupt
+        )
+
     def _get_pool(self) -> ProcessPoolExecutor:
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+            if self._start_error is not None:
+                error, self._start_error = self._start_error, None
+                if not isinstance(error, BrokenProcessPool | OSError):
+                    raise error
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=_context(), initializer=_ignore_interrupt
-            )
+            self._pool = self._new_pool()
         return self._pool
 
     def map(self, task: RunTask, chunks: Sequence[Sequence[int]]) -> Iterator[list[RepResult]]:
@@ -243,20 +304,21 @@ class ProcessPool:
     def map_jobs(self, jobs: Sequence[Job]) -> Iterator[list[RepResult]]:
         """Each job's results in order; jobs run side by side on the workers (each pickles its
         task: a hospital spec with a few hundred present patients is ~55 kB)."""
-        todo = [(task, list(reps)) for task, reps in jobs]
+        shipped: dict[int, Shipped] = {}  # each task pickled once, not once per chunk
+        todo = [(shipped.setdefault(id(task), ship(task)), list(reps)) for task, reps in jobs]
         done = 0
         failures = 0
         while done < len(todo):
-            futures: list[Future[list[RepResult]]] = []
+            futures: list[Future[Packed | list[RepResult]]] = []
             try:
                 # a worker lost since the last map (e.g. between two batches of a comparison)
                 # breaks the pool at the first submit: the same retry as during a run
                 with shielded_from_interrupt():  # workers start at the first submits
                     pool = self._get_pool()
                     for task, reps in todo[done:]:
-                        futures.append(pool.submit(run_chunk, task, reps, 1))
+                        futures.append(pool.submit(run_shipped, task, reps, 1))
                 for fut in futures:
-                    result = fut.result()
+                    result = unpack(fut.result())
                     done += 1
                     yield result
             except BrokenProcessPool as exc:
@@ -278,6 +340,7 @@ class ProcessPool:
 
     def _kill(self) -> None:
         """Terminate the worker processes at once and forget the pool."""
+        self._join_start()
         if self._pool is not None:
             procs: dict[int, Any] = getattr(self._pool, "_processes", None) or {}
             for proc in list(procs.values()):
@@ -289,8 +352,15 @@ class ProcessPool:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
+    def _join_start(self) -> None:
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+            self._start_error = None
+
     def close(self) -> None:
         """Stop the worker processes."""
+        self._join_start()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

@@ -12,21 +12,60 @@ from ._executors import Executor, InProcess, Job, ProcessPool, RunTask, ScaleErr
 
 __all__ = [
     "AUTO_PROCESSES_SECONDS",
+    "DEFAULT_EXECUTOR",
+    "EXECUTOR_ENV",
     "EXECUTOR_NAMES",
     "JobRunner",
     "auto_choice",
+    "default_executor",
     "get_executor",
     "open_executor",
+    "resolve_executor",
     "run_reps",
 ]
 
-#: ``--executor`` values: ``auto`` (the rule of docs/decisions/0008), ``inprocess``,
-#: ``processes``, ``dask`` (with a cluster: ``local`` or ``tcp://HOST:PORT``).
-EXECUTOR_NAMES = ("auto", "inprocess", "processes", "dask")
+#: ``--executor`` values: ``default`` (see :func:`default_executor`), ``auto`` (the rule of
+#: docs/decisions/0008), ``inprocess``, ``processes``, ``dask`` (with a cluster: ``local`` or
+#: ``tcp://HOST:PORT``).
+EXECUTOR_NAMES = ("auto", "inprocess", "processes", "dask", "default")
+
+#: The environment variable that names the executor ``default`` stands for (one of
+#: ``processes``, ``inprocess``, ``auto``, ``dask``).
+EXECUTOR_ENV = "TWINSIGHT_EXECUTOR"
+
+#: What ``default`` stands for when :data:`EXECUTOR_ENV` is not set: a local process pool, one
+#: worker per core (in this process on a one-core machine: see :func:`default_executor`).
+DEFAULT_EXECUTOR = "processes"
 
 #: ``auto`` moves the remaining replications to a process pool when they would take at least
 #: this long (seconds, estimated from the first replication) in this process.
 AUTO_PROCESSES_SECONDS = 20.0
+
+
+def default_executor(workers: int | None = None) -> str:
+    """The executor ``default`` stands for: ``$TWINSIGHT_EXECUTOR`` when set, else
+    ``processes`` -- except on a one-core machine without ``workers``, where it is
+    ``inprocess``: one worker cannot run beside anything there, and would only add its
+    start-up and the transport of the results. Raises :class:`ScaleError` for an unknown name
+    in the variable."""
+    chosen = os.environ.get(EXECUTOR_ENV, "").strip().lower()
+    if chosen:
+        if chosen not in EXECUTOR_NAMES or chosen == "default":
+            raise ScaleError(
+                f"{EXECUTOR_ENV}={chosen!r} is not an executor; set it to one of "
+                "processes, inprocess, auto, dask (or unset it for processes)"
+            )
+        return chosen
+    if workers is None and (os.cpu_count() or 1) < 2:
+        return "inprocess"
+    return DEFAULT_EXECUTOR
+
+
+def resolve_executor(name: str | None, workers: int | None = None) -> str:
+    """``name`` itself, or for ``default`` (and None) what :func:`default_executor` says."""
+    if name is None or name == "default":
+        return default_executor(workers)
+    return name
 
 
 def get_executor(
@@ -34,7 +73,9 @@ def get_executor(
 ) -> Executor:
     """An executor by name: ``inprocess``, ``processes`` (``workers`` processes, default the CPU
     count) or ``dask`` (``cluster``: ``local`` starts ``workers`` local worker processes, or a
-    scheduler address ``tcp://HOST:PORT``). A ``cluster`` alone means ``dask``."""
+    scheduler address ``tcp://HOST:PORT``). A ``cluster`` alone means ``dask``; ``default``:
+    see :func:`default_executor`."""
+    name = resolve_executor(name, workers)
     if cluster is not None and name == "inprocess":
         raise ScaleError(f"--cluster {cluster} needs --executor dask (or auto), not inprocess")
     if cluster is not None and name in ("dask", "auto", "processes"):
@@ -54,16 +95,22 @@ def get_executor(
 
 @contextmanager
 def open_executor(
-    name: str = "auto", cluster: str | None = None, workers: int | None = None
+    name: str | None = "auto", cluster: str | None = None, workers: int | None = None
 ) -> Iterator[Executor | str]:
     """What ``run_experiment(executor=)`` takes for the CLI's ``--executor``/``--cluster``/
     ``--workers``: ``auto`` and ``inprocess`` as names, the others as an executor started here
-    and closed on leaving (also on Ctrl-C). Raises :class:`ScaleError` for a bad name or a
-    cluster that cannot be reached."""
+    and closed on leaving (also on Ctrl-C); ``default`` or None: :func:`default_executor`.
+
+    A process pool starts at once, in the background (its workers import Twinsight and load
+    the engines while the caller builds its spec), so the first replications do not wait for
+    it. Raises :class:`ScaleError` for a bad name or a cluster that cannot be reached."""
+    name = resolve_executor(name, workers)
     if cluster is None and name in ("auto", "inprocess"):
         yield name
         return
     executor = get_executor(name, cluster=cluster, workers=workers)
+    if isinstance(executor, ProcessPool):
+        executor.start()
     try:
         yield executor
     finally:
@@ -94,6 +141,7 @@ def run_reps(
     if not ids:
         return []
     if isinstance(executor, str):
+        executor = resolve_executor(executor, workers)
         if executor == "auto":
             return _run_auto(task, ids, chunk, progress, workers)
         owned = get_executor(executor, workers=workers)
@@ -179,7 +227,7 @@ class JobRunner:
                 raise ScaleError(
                     f"unknown executor {executor!r}; choose one of {', '.join(EXECUTOR_NAMES)}"
                 )
-            self.name = executor
+            self.name = resolve_executor(executor, workers)
         else:
             self._chosen = executor
             self.name = executor.name
