@@ -33,6 +33,7 @@ from ..twin import Twin, open_twin, twin_template
 from ._app import app
 from ._output import fail, print_ingest_reports, stdout
 from ._twin import DbOpt, HomeOpt, NameArg, _errors, _open
+from ._where import run_on
 
 __all__ = [
     "DEFAULT_DAYS",
@@ -140,6 +141,7 @@ def outbreak_forecast(
     db: str | None,
     as_json: bool,
     deterministic: bool = False,
+    where: tuple[str, str | None, int | None] = ("auto", None, None),
 ) -> None:
     """``twinsight forecast`` on an outbreak twin: admissions, beds, ICU beds and ventilators
     for the coming days (1 to 180; 28 when ``--days`` is not given), median and 90% band;
@@ -154,12 +156,16 @@ def outbreak_forecast(
     try:
         with _errors(db):
             try:
-                fc = run_forecast(
-                    twin, round(days), runs=reps, seed=seed, at=at.date() if at else None,
-                    mode="deterministic" if deterministic else "stochastic",
-                )  # fmt: skip
+                with run_on(*where) as executor:  # --executor/--cluster/--workers
+                    fc = run_forecast(
+                        twin, round(days), runs=reps, seed=seed, at=at.date() if at else None,
+                        mode="deterministic" if deterministic else "stochastic",
+                        executor=executor,
+                    )  # fmt: skip
             except _EXPECTED as exc:
                 _fail_on(exc)
+            except KeyboardInterrupt:
+                fail("interrupted: nothing was stored", code=130)
     finally:
         twin.close()
     if as_json:
@@ -195,6 +201,7 @@ def outbreak_compare(
     home: Path | None,
     db: str | None,
     deterministic: bool = False,
+    where: tuple[str, str | None, int | None] = ("auto", None, None),
 ) -> tuple[Comparison, str | None, str]:
     """``twinsight compare NAME SCENARIO...`` on an outbreak twin: scenarios (stored names,
     YAML files or ``NAME=30%@10``) against the baseline over ``days`` days (1-180; 28 when
@@ -210,12 +217,15 @@ def outbreak_compare(
     try:
         with _errors(db):
             try:
-                comp = run_compare(
-                    twin, args[1:], round(days), reps=reps, seed=seed, mode=mode,
-                    at=at.date() if at else None,
-                )  # fmt: skip
+                with run_on(*where) as executor:  # --executor/--cluster/--workers
+                    comp = run_compare(
+                        twin, args[1:], round(days), reps=reps, seed=seed, mode=mode,
+                        at=at.date() if at else None, executor=executor,
+                    )  # fmt: skip
             except _EXPECTED as exc:
                 _fail_on(exc)
+            except KeyboardInterrupt:
+                fail("interrupted: nothing was stored", code=130)
     finally:
         twin.close()
     title = (
