@@ -335,7 +335,8 @@ def _on_twin(
     from ._outbreak import is_outbreak, outbreak_compare  # an outbreak: cli/_outbreak.py
 
     if is_outbreak(name, home):  # its own default horizon, 28 days
-        return outbreak_compare(args, days, reps, seed, instant, home, db, deterministic)
+        to = (where.executor, where.cluster, where.workers)
+        return outbreak_compare(args, days, reps, seed, instant, home, db, deterministic, to)
     days = 7 if days is None else days
     from ._contact import contact_compare, is_contact  # a contact-centre twin: cli/_contact.py
 

@@ -72,9 +72,9 @@ def forecast(
     from ._where import in_process_only, run_on  # hospital twins: any executor (docs/scale.md)
 
     if is_outbreak(name, home):  # its own default horizon (cli/_outbreak.py)
-        in_process_only("an outbreak forecast", executor.value, cluster)
         instant = parse_instant(at, "--at") if at is not None else None
-        return outbreak_forecast(name, days, reps, seed, instant, home, db, as_json, deterministic)
+        return outbreak_forecast(name, days, reps, seed, instant, home, db, as_json, deterministic,
+                                 (executor.value, cluster, workers))  # fmt: skip
     if deterministic:
         fail("--deterministic: only an outbreak twin has a deterministic mode", "leave it out")
     days = 7 if days is None else days
