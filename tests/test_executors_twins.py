@@ -11,15 +11,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from _twins import EXAMPLES, casework_twin, contact_twin
+from _twins import EXAMPLES, casework_twin, contact_twin, outbreak_twin
 from twinsight.casework import load_casework_calibration, present
 from twinsight.casework._ops import forecast_from
 from twinsight.cli import app
 from twinsight.contact import run_compare, run_forecast
 from twinsight.decide import load_run, rerun
+from twinsight.outbreak import (
+    compare_outbreak,
+    current_calibration,
+    forecast_outbreak,
+    parse_outbreak_scenario,
+)
 from twinsight.scale import DaskExecutor, ProcessPool
 from twinsight.twin import open_twin
 
@@ -40,10 +47,11 @@ def dask_local() -> Iterator[DaskExecutor]:
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A calibrated contact-centre twin ``cc`` and social-services twin ``sw``."""
+    """Calibrated twins: contact-centre ``cc``, social-services ``sw`` and outbreak ``ob``."""
     path = tmp_path_factory.mktemp("twins")
     contact_twin(path, "cc")
     casework_twin(path, "sw")
+    outbreak_twin(path, "ob", calibrate=True)
     return path
 
 
@@ -124,3 +132,55 @@ def test_the_cli_runs_the_twins_on_a_running_cluster_and_reruns_anywhere(
     for where in ([], pool2, address):
         assert _cli(home, "rerun", comp["run_id"], *where)["identical"]
     assert _cli(home, "rerun", on_pool, *address)["identical"]
+
+
+def test_outbreak_forecast_and_compare_are_the_same_on_every_executor_and_run_count(
+    home: Path, pool: ProcessPool, dask_local: DaskExecutor
+) -> None:
+    twin = open_twin("ob", home=home)
+    try:
+        cal = current_calibration(twin)
+    finally:
+        twin.close()
+    # 130 runs: blocks of 64, 64 and 2 (the last computed whole and cut)
+    outs = _everywhere(
+        lambda on: forecast_outbreak(cal, 10, runs=130, seed=6, executor=on), pool, dask_local
+    )
+    for fc in outs[1:]:
+        assert fc.frame.equals(outs[0].frame)
+        for name, paths in outs[0].paths.items():
+            np.testing.assert_array_equal(fc.paths[name], paths, err_msg=name)
+    # run i does not depend on how many runs are drawn with it (its block's own streams)
+    fewer = forecast_outbreak(cal, 10, runs=70, seed=6)
+    for name, paths in fewer.paths.items():
+        np.testing.assert_array_equal(paths, outs[0].paths[name][:70], err_msg=name)
+    for name, values in fewer.draws.items():
+        np.testing.assert_array_equal(values, outs[0].draws[name][:70], err_msg=name)
+    assert np.ptp(outs[0].paths["census"][:, -1]) > 0  # the runs differ: chance at work
+    scenario = parse_outbreak_scenario("distancing=30%@3")
+    comps = _everywhere(
+        lambda on: compare_outbreak(cal, [scenario], days=10, reps=70, seed=2, executor=on),
+        pool,
+        dask_local,
+    )
+    first = comps[0].to_json()
+    assert first["reps"] == 70 and all(c.to_json() == first for c in comps[1:])
+    for va in comps[1:]:
+        for mine, theirs in zip(comps[0].values, va.values, strict=True):
+            for key, values in mine.items():
+                np.testing.assert_array_equal(theirs[key], values, err_msg=key)
+
+
+def test_the_outbreak_cli_runs_on_a_cluster_and_reruns_on_a_pool(
+    home: Path, dask_local: DaskExecutor
+) -> None:
+    address = ["--cluster", dask_local.address]
+    pool2 = ["--executor", "processes", "--workers", "2"]
+    forecast = ["forecast", "ob", "--days", "7", "--reps", "70", "--seed", "3"]
+    here, there = _cli(home, *forecast), _cli(home, *forecast, *address)
+    on_cluster = there.pop("run_id")
+    assert here.pop("run_id") != on_cluster and here == there
+    comp = _cli(home, "compare", "ob", "cut=20%@2", "--days", "7", "--reps", "20", *pool2)
+    for where in ([], address):
+        assert _cli(home, "rerun", comp["run_id"], *where)["identical"]
+    assert _cli(home, "rerun", on_cluster, *pool2)["identical"]
