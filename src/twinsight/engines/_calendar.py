@@ -189,6 +189,30 @@ class Calendar:
             return t
         return self.next_wall(t, window.minutes()[0], 1440.0)
 
+    # ----- release hours -------------------------------------------------------------------
+    def release_at(self, now: float, end: float, cum: list[float], u1: float, u2: float) -> float:
+        """The re-timed end of a service decided at ``now`` whose natural end is ``end``
+        (``ReleaseHours``; docs/semantics.md, "Release hours").
+
+        ``cum``: the 25 cumulative normalised hourly shares (``cum[0] = 0``). The clock time
+        ``x`` (minutes of day) comes from ``u1`` by inversion (the hour whose cumulative share
+        passes ``u1``, uniform within it); ``lo`` is the last instant ``<= end`` with clock time
+        ``x`` and ``hi = lo + 1 day``; the end is ``hi`` when ``u2 * day < end - lo`` or when
+        ``lo < now``, else ``lo``. The fast engine's ``_stations.release_at`` is this formula.
+        """
+        h = 0
+        last = max(k for k in range(24) if cum[k + 1] > cum[k])
+        while h < last and u1 >= cum[h + 1]:
+            h += 1
+        frac = min(max((u1 - cum[h]) / (cum[h + 1] - cum[h]), 0.0), 1.0 - 1e-12)
+        x = 60.0 * (h + frac)
+        day = 1440.0 / self.mpu
+        back = ((self.start + end * self.mpu - x) % 1440.0) / self.mpu
+        lo = end - back
+        if lo < now or u2 * day < back:
+            return lo + day
+        return lo
+
 
 def frozen(dist: Distribution) -> stats.rv_continuous | None:
     """The scipy distribution of a continuous spec distribution (None for fixed/empirical)."""

@@ -122,6 +122,13 @@ class FlowSpec(BaseModel):
                     )
                 if ow.becomes is not None and ow.becomes not in classes:
                     errors.append(f"{where}.on_wait.becomes: unknown class '{ow.becomes}'")
+            if st.release_hours is not None:
+                for k, target in enumerate(st.release_hours.to):
+                    if target != EXIT and target not in stations:
+                        errors.append(
+                            f"{where}.release_hours.to.{k}: unknown target '{target}'; "
+                            f"use a station name or '{EXIT}'"
+                        )
             for field in ("service_by_class", "patience_by_class", "routing_by_class"):
                 for c in getattr(st, field):
                     if c not in classes:

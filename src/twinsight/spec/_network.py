@@ -26,6 +26,7 @@ __all__ = [
     "InitialGroup",
     "KpiOptions",
     "OnWait",
+    "ReleaseHours",
     "Resource",
     "Route",
     "Schedule",
@@ -149,6 +150,46 @@ class TimeWindow(BaseModel):
         return parse_time_of_day(self.start), parse_time_of_day(self.end)
 
 
+class ReleaseHours(BaseModel):
+    """Leave at the times of day of a daily pattern: discharges that bunch in the daytime.
+
+    ``shares``: 24 non-negative weights of the wall-clock hours 00-01 .. 23-24 (normalised;
+    their sum must be positive). ``to``: only entities routed to these targets (station names
+    or ``exit``) are re-timed; empty (the default): every route.
+
+    The rule (docs/semantics.md, "Release hours"): when an entity starts service at ``s`` and
+    draws service time ``S``, its natural end is ``t = s + S``. A clock time ``x`` is drawn from
+    the shares (an hour with probability its share, uniform within it; stream
+    ``release:<station>``). Of the two instants with clock time ``x`` around ``t``, ``lo <= t <
+    hi = lo + 1 day``, the service ends at ``hi`` with probability ``(t - lo) / day`` and at
+    ``lo`` otherwise, so the expected end is exactly ``t``: the mean time at the station is
+    unchanged. When ``lo`` is before ``s`` (a stay shorter than a day can end no earlier than
+    it started) it ends at ``hi``: stays under a day are lengthened, on average by
+    ``(day - S)^2 / (2 day)`` for a natural end at an even clock time. The route is drawn at
+    the start of service (the same table and stream as without release hours).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    shares: list[NonNegativeFloat] = Field(min_length=24, max_length=24)
+    to: list[str] = Field(default_factory=list)
+
+    @field_validator("shares")
+    @classmethod
+    def _positive(cls, shares: list[float]) -> list[float]:
+        if not sum(shares) > 0:
+            raise ValueError("release hours: the 24 shares sum to 0; give at least one hour")
+        return shares
+
+    def normalised(self) -> list[float]:
+        """The 24 shares divided by their sum."""
+        total = sum(self.shares)
+        return [x / total for x in self.shares]
+
+    def applies_to(self, target: str) -> bool:
+        """Whether an entity routed to ``target`` is re-timed."""
+        return not self.to or target in self.to
+
+
 class OnWait(BaseModel):
     """A timed offer to a waiting entity (a sibling of patience): when its wait at the station
     reaches ``after`` (time_unit), it accepts with probability ``p``; if it accepts it leaves the
@@ -184,6 +225,8 @@ class Station(BaseModel):
       ``true`` keeps all of this station's resources meanwhile; a list keeps only those resources
       (a boarding patient keeps the cubicle, the doctor moves on). ``false``: the entity is lost.
     - ``release_window``: after service, leave only inside this daily window (discharges).
+    - ``release_hours``: service ends at times of day drawn from 24 hourly shares, the mean
+      time at the station kept (see :class:`ReleaseHours`). Not with ``release_window``.
     - ``routing`` / ``routing_by_class``: where to go next; rows sum to 1. Default: exit.
     - ``wait_target``: target wait (time_unit) for the "share waiting within target" KPI.
     """
@@ -200,6 +243,7 @@ class Station(BaseModel):
     patience_by_class: dict[str, Distribution] = Field(default_factory=dict)
     blocking: bool | list[str] = False
     release_window: TimeWindow | None = None
+    release_hours: ReleaseHours | None = None
     routing: list[Route] = Field(default_factory=list)
     routing_by_class: dict[str, list[Route]] = Field(default_factory=dict)
     wait_target: PositiveFloat | None = None
@@ -227,6 +271,11 @@ class Station(BaseModel):
                         f"blocking keeps '{res}', which this station does not use; "
                         f"list some of {sorted(self.resources)}"
                     )
+        if self.release_hours is not None and self.release_window is not None:
+            raise ValueError(
+                "give 'release_window' or 'release_hours', not both: the hours already say "
+                "when in the day entities leave (give the hours outside the window share 0)"
+            )
         if self.alternatives:
             if self.blocking:
                 raise ValueError(

@@ -112,7 +112,10 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     qcap, prio, block, win, win_a, win_b, target = [], [], [], [], [], [], []
     svc = [-1] * (n_s * n_c)
     pat = [-1] * (n_s * n_c)
-    rt_off, rt_cum, rt_dest, rt_cls = [0], [], [], []
+    rt_off, rt_cum, rt_dest, rt_cls, rt_rel = [0], [], [], [], []
+    rel: list[int] = []
+    rel_cum: list[float] = []
+    rel_sh: list[float] = []
     for j, name in enumerate(stations):
         st = spec.stations[name]
         kept = st.held_when_blocked()  # empty for a station with alternatives (no blocking)
@@ -141,6 +144,16 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
             win.append(0)
             win_a.append(0.0)
             win_b.append(0.0)
+        hours = st.release_hours
+        if hours is None:
+            rel.append(-1)
+        else:
+            rel.append(len(rel_sh) // 24)
+            shares = hours.normalised()
+            last = max(h for h in range(24) if shares[h] > 0)
+            hour_cum = [0.0, *np.cumsum(shares).tolist()]
+            rel_cum += [x if k <= last else math.inf for k, x in enumerate(hour_cum)]
+            rel_sh += shares
         tgt = spec.wait_target_for(name)
         target.append(math.inf if tgt is None else tgt)
         for c_name in classes:
@@ -155,6 +168,7 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
                 rt_cum.append(cum)
                 rt_dest.append(-1 if row.to == EXIT else s_idx[row.to])
                 rt_cls.append(-1 if row.becomes is None else c_idx[row.becomes])
+                rt_rel.append(1 if hours is not None and hours.applies_to(row.to) else 0)
             rt_cum[-1] = math.inf  # rows sum to 1 within rounding: the last row takes the rest
             rt_off.append(len(rt_cum))
 
@@ -290,6 +304,8 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     add_i(L.OW_TO, ow_to)
     add_i(L.OW_CLS, ow_cls)
     add_i(L.A_D_OFF, a_d_off)
+    add_i(L.REL, rel)
+    add_i(L.RT_REL, rt_rel)
     add_f(L.F_WIN_A, win_a)
     add_f(L.F_WIN_B, win_b)
     add_f(L.F_TARGET, target)
@@ -311,17 +327,21 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     add_f(L.F_OW_P, ow_p)
     add_f(L.F_A_DSTEP, a_dstep)
     add_f(L.F_A_DATED, a_dated)
+    add_f(L.F_REL_CUM, rel_cum)
+    add_f(L.F_REL_SH, rel_sh)
     return Model(mi=np.array(ints, dtype=_I), mf=np.array(floats, dtype=_F))
 
 
 def rng_states(spec: FlowSpec, seed: int, rep: int) -> np.ndarray:
     """xoshiro256** states, one row per source: ``arrival:<name>`` in spec order, then
     ``service:``, ``patience:``, ``routing:`` for each station (row ``A + 3*j + k``), then
-    ``onwait:`` for each station (row ``A + 3*S + j``)."""
+    ``onwait:`` for each station (row ``A + 3*S + j``), then ``release:`` for each station with
+    release hours, in station order (row ``A + 4*S + r``)."""
     sources = [f"arrival:{a.name}" for a in spec.arrivals]
     for s in spec.station_names():
         sources += [f"service:{s}", f"patience:{s}", f"routing:{s}"]
     sources += [f"onwait:{s}" for s in spec.station_names()]
+    sources += [f"release:{s}" for s, st in spec.stations.items() if st.release_hours is not None]
     return xoshiro_states(seed, rep, sources)
 
 

@@ -57,7 +57,6 @@ from ._layout import (
     F_BAT_CUM,
     F_CAP_T,
     F_OW_AFTER,
-    F_RT_CUM,
     F_SC_T,
     F_WIN_A,
     F_WIN_B,
@@ -80,9 +79,9 @@ from ._layout import (
     OPT_OFF,
     POOL,
     R_CAP0,
+    REL,
     RT_CLS,
     RT_DEST,
-    RT_OFF,
     S_BHEAD,
     S_BTAIL,
     S_NBLK,
@@ -117,12 +116,14 @@ from ._stations import (
     ALL,
     REST,
     dispatch,
+    draw_route,
     enqueue,
     enter,
     join,
     journeys_start,
     leave,
     release,
+    release_at,
     seize,
 )
 from ._waiting import offer, renege
@@ -202,13 +203,8 @@ def _done(
     i = ei[e, E_ST]
     if t >= mf[WARMUP]:
         sf[si[SF_ST] + i * N_ST_ACC + SERVED] += 1.0
-    row = i * mi[N_CLS] + ei[e, E_CLS]
-    k = mi[mi[RT_OFF] + row]
-    if mi[mi[RT_OFF] + row + 1] - k > 1:
-        u = uniform(rng, mi[N_ARR] + 3 * i + 2)
-        cum = mi[F_RT_CUM]
-        while u >= mf[cum + k]:
-            k += 1
+    drawn = mi[mi[REL] + i] >= 0  # release hours: the routing row was drawn at service start
+    k = ei[e, E_DEST] if drawn else draw_route(mi, mf, rng, i, ei[e, E_CLS])
     ei[e, E_DEST] = mi[mi[RT_DEST] + k]
     if mi[mi[RT_CLS] + k] >= 0:
         ei[e, E_CLS] = mi[mi[RT_CLS] + k]
@@ -410,8 +406,11 @@ def simulate(
             ei[e, E_STAT] = ST_SERVICE
             ei[e, E_OPT] = mi[mi[OPT_OFF] + j]  # the station's own resources
             seize(mi, mf, si, sf, ei[e, E_OPT], 0.0)
-            if ini.t_end[k] < mf[HORIZON]:
-                push(si, ht, hq, ini.t_end[k], e * 8 + EV_DONE)
+            t_end = ini.t_end[k]
+            if mi[mi[REL] + j] >= 0:
+                t_end = release_at(mi, mf, ei, rng, e, j, 0.0, t_end)
+            if t_end < mf[HORIZON]:
+                push(si, ht, hq, t_end, e * 8 + EV_DONE)
         else:
             enqueue(mi, si, ei, ef, e, j)
             if ini.t_end[k] < mf[HORIZON]:

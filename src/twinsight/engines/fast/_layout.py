@@ -72,6 +72,8 @@ N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP, N_JRN = range(9)
     OW_TO,  # [S] on_wait destination station (-1: no on_wait)
     OW_CLS,  # [S] on_wait new class (-1: unchanged)
     A_D_OFF,  # [A+1] CSR of each stream into its dated rates F_A_DATED
+    REL,  # [S] release-hours index r of the station (-1: none); its stream is row A + 4S + r
+    RT_REL,  # [routing rows] 1: an entity routed by this row is re-timed (release hours)
     # ----- float sections of mf ----------------------------------------------------------------
     F_WIN_A,  # [S] window start, minutes of day
     F_WIN_B,  # [S] window end
@@ -89,8 +91,11 @@ N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP, N_JRN = range(9)
     F_OW_P,  # [S] on_wait acceptance probability
     F_A_DSTEP,  # [A] step of the dated rates (time_unit)
     F_A_DATED,  # dated rates per time_unit, from model time 0
-) = range(9, 62)
-N_HEAD = 62
+    F_REL_CUM,  # [R*25] cumulative normalised hourly shares of release hours r (inf after the
+    #             last hour with a positive share)
+    F_REL_SH,  # [R*24] the normalised hourly shares
+) = range(9, 66)
+N_HEAD = 66
 # ----- journey start points, and the bits of J_ST -------------------------------------------------
 J_ENTER, J_SERVICE_END = range(2)
 J_ENTER_BIT, J_DONE_BIT, J_LEAVE_BIT = 1, 2, 4

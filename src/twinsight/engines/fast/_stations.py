@@ -18,6 +18,7 @@ from ._layout import (
     D_KIND,
     DPRIO,
     E_CLS,
+    E_DEST,
     E_KEY,
     E_LVL,
     E_NXT,
@@ -35,6 +36,9 @@ from ._layout import (
     F_D_PAR,
     F_J_TARGET,
     F_OW_AFTER,
+    F_REL_CUM,
+    F_REL_SH,
+    F_RT_CUM,
     F_TARGET,
     HELD_N,
     HELD_SUM,
@@ -49,6 +53,7 @@ from ._layout import (
     J_ST,
     J_TO,
     KEEP_AMT,
+    MPU,
     N_ARR,
     N_CLS,
     N_EF,
@@ -65,6 +70,9 @@ from ._layout import (
     PAT,
     PRIO,
     QCAP,
+    REL,
+    RT_OFF,
+    RT_REL,
     S_BHEAD,
     S_BTAIL,
     S_NBLK,
@@ -77,6 +85,7 @@ from ._layout import (
     SF_ST,
     ST_SERVICE,
     ST_WAIT,
+    START,
     SVC,
     WAIT_N,
     WAIT_SUM,
@@ -98,12 +107,14 @@ __all__ = [
     "KEPT",
     "REST",
     "dispatch",
+    "draw_route",
     "enqueue",
     "enter",
     "join",
     "journeys_start",
     "leave",
     "release",
+    "release_at",
     "seize",
 ]
 
@@ -225,6 +236,53 @@ def leave(
         _journeys_end(mi, mf, si, sf, ef, hist, e, i, t)
 
 
+@hot
+def draw_route(mi: np.ndarray, mf: np.ndarray, rng: np.ndarray, j: int, c: int) -> int:
+    """A routing row of station ``j`` for class ``c`` (stream ``routing:<station>``; no draw
+    when the table has one row)."""
+    row = j * mi[N_CLS] + c
+    k = mi[mi[RT_OFF] + row]
+    if mi[mi[RT_OFF] + row + 1] - k > 1:
+        u = uniform(rng, mi[N_ARR] + 3 * j + 2)
+        cum = mi[F_RT_CUM]
+        while u >= mf[cum + k]:
+            k += 1
+    return int(k)
+
+
+@hot
+def release_at(
+    mi: np.ndarray, mf: np.ndarray, ei: np.ndarray, rng: np.ndarray, e: int, j: int,
+    now: float, end: float,
+) -> float:  # fmt: skip
+    """The end of ``e``'s service at station ``j`` (with release hours) decided at ``now``,
+    whose natural end is ``end``: draws the route (kept in ``E_DEST`` as a routing row until
+    the service ends) and, when that row is re-timed, ``_calendar.Calendar.release_at``'s rule
+    with two uniforms of stream ``release:<station>``."""
+    k = draw_route(mi, mf, rng, j, ei[e, E_CLS])
+    ei[e, E_DEST] = k
+    if not mi[mi[RT_REL] + k] or not end < math.inf:
+        return end
+    r = mi[mi[REL] + j]
+    row = mi[N_ARR] + 4 * mi[N_ST] + r
+    u1 = uniform(rng, row)
+    u2 = uniform(rng, row)
+    cum = mi[F_REL_CUM] + 25 * r
+    h = 0
+    while u1 >= mf[cum + h + 1]:  # inf after the last hour with a positive share
+        h += 1
+    frac = (u1 - mf[cum + h]) / mf[mi[F_REL_SH] + 24 * r + h]
+    frac = min(max(frac, 0.0), 1.0 - 1e-12)
+    x = 60.0 * (h + frac)
+    mpu = mf[MPU]
+    day = 1440.0 / mpu
+    back = ((mf[START] + end * mpu - x) % 1440.0) / mpu
+    lo = end - back
+    if lo < now or u2 * day < back:
+        return float(lo + day)
+    return float(lo)
+
+
 @inlined
 def _start(
     mi: np.ndarray, mf: np.ndarray, si: np.ndarray, sf: np.ndarray, ei: np.ndarray,
@@ -254,8 +312,11 @@ def _start(
         s = -mf[mi[F_D_PAR] + 4 * d] * math.log(1.0 - uniform(rng, mi[N_ARR] + 3 * j))
     else:
         s = draw(rng, mi[N_ARR] + 3 * j, kind, mf, mi[F_D_PAR] + 4 * d)
-    if t + s < mf[HORIZON]:
-        push(si, ht, hq, t + s, e * 8 + EV_DONE)
+    t_end = t + s
+    if mi[mi[REL] + j] >= 0:
+        t_end = release_at(mi, mf, ei, rng, e, j, t, t_end)
+    if t_end < mf[HORIZON]:
+        push(si, ht, hq, t_end, e * 8 + EV_DONE)
 
 
 @inlined

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from ...spec import EXIT, FlowSpec, PoissonArrivals
+from ...spec import EXIT, FlowSpec, PoissonArrivals, Route
 from .._calendar import Calendar, residual
 from .._kpi import RepResult
 from ._arrivals import poisson_process, scheduled_process
@@ -54,6 +54,17 @@ class NetworkRun:
         self.patience_rng = streams("patience")
         self.routing_rng = streams("routing")
         self.onwait_rng = streams("onwait")
+        self.release_rng = {
+            s: make_stream(seed, rep, f"release:{s}")
+            for s, st in spec.stations.items()
+            if st.release_hours is not None
+        }
+        #: cumulative normalised hourly shares of each station with release hours (25 values)
+        self.release_cum = {
+            s: [0.0, *np.cumsum(st.release_hours.normalised()).tolist()]
+            for s, st in spec.stations.items()
+            if st.release_hours is not None
+        }
         self.initial_rng = make_stream(seed, rep, "initial")
         self.arrival_rng = {
             a.name: make_stream(seed, rep, f"arrival:{a.name}") for a in spec.arrivals
@@ -130,7 +141,7 @@ class NetworkRun:
                     if remaining is None:
                         dist = st.spec.service_for(e.cls)
                         remaining = residual(dist, group.elapsed, self.initial_rng)
-                    self._after(remaining, self._complete, e)
+                    self._after(self._release_end(e, st, remaining), self._complete, e)
                 else:
                     patience_dist = st.spec.patience_for(e.cls)
                     patience = (
@@ -166,8 +177,8 @@ class NetworkRun:
         self.stats.service_end(self.now, st.name)
         e.status = "held"
         e.service_end = self.now
-        routes = st.spec.routes_for(e.cls)
-        route = routes[draw_index([r.p for r in routes], self.routing_rng[st.name])]
+        route = e.route if e.route is not None else self._draw_route(e, st)
+        e.route = None
         if route.becomes is not None:
             e.cls = route.becomes
         self._journeys_start(e, st.name, "service_end")
@@ -276,7 +287,29 @@ class NetworkRun:
         self._seize(e, option)
         self.stats.service_start(self.now, st.name, self.now - e.joined)
         duration = draw_duration(st.spec.service_for(e.cls), self.service_rng[st.name])
-        self._after(duration, self._complete, e)
+        self._after(self._release_end(e, st, duration), self._complete, e)
+
+    def _draw_route(self, e: Entity, st: StationState) -> Route:
+        """A routing row of ``st`` for ``e``'s class (stream ``routing:<station>``)."""
+        routes = st.spec.routes_for(e.cls)
+        return routes[draw_index([r.p for r in routes], self.routing_rng[st.name])]
+
+    def _release_end(self, e: Entity, st: StationState, duration: float) -> float:
+        """The service time of ``e`` starting now: ``duration``, or at a station with
+        ``release_hours`` the route drawn now and, if it is re-timed, the re-timed end
+        (``Calendar.release_at``; two uniforms of stream ``release:<station>``) less now."""
+        hours = st.spec.release_hours
+        if hours is None:
+            return duration
+        e.route = self._draw_route(e, st)
+        if not hours.applies_to(e.route.to):
+            return duration
+        rng = self.release_rng[st.name]
+        u1, u2 = float(rng.random()), float(rng.random())
+        end = self.calendar.release_at(
+            self.now, self.now + duration, self.release_cum[st.name], u1, u2
+        )
+        return end - self.now
 
     def _release(self, holding: dict[str, int]) -> None:
         for r, n in holding.items():

@@ -7,7 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ...spec import Station
+from ...spec import Route, Station
 
 __all__ = ["Entity", "StationState"]
 
@@ -42,6 +42,8 @@ class Entity:
     """Its place in the current queue."""
     journeys: dict[str, float] = field(default_factory=dict)
     """Start time of each journey (``kpis.journeys``) it is on now."""
+    route: Route | None = None
+    """The route drawn when its service started (stations with ``release_hours`` only)."""
 
 
 class StationState:
