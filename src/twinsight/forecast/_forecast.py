@@ -217,11 +217,15 @@ def _discharge_times(
 ) -> None:
     """Shift each unit's samples by the census correction for daytime discharges (see
     ``HospitalModel.discharge_offsets``); the flow out of a unit is its mean census over its
-    mean length of stay, times the share that leaves the hospital."""
+    mean length of stay, times the share that leaves the hospital. Units with their own
+    ``discharge_hours`` are left alone: the engine already sent their patients home at those
+    times of day (correcting them too would count the daily pattern twice)."""
     if model.discharge_shares is None:
         return
     first = start.hour + start.minute / 60.0
     for unit, m in model.units.items():
+        if m.discharge_hours is not None:
+            continue
         values = samples[unit]
         total = sum(m.next.values())
         exits = m.next.get(EXIT, 0.0) / total if total else 0.0

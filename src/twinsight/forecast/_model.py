@@ -11,7 +11,9 @@ patients go, ED and unit lengths of stay, routing between units, electives by we
   the ED (boarding) until a bed on the unit is free.
 - One station per inpatient unit with ``<unit>`` beds (no queue: an elective patient who finds no
   bed is cancelled, ``balked[<unit>]``); the unit's length of stay; routing to ``exit`` or another
-  unit (ICU step-down keeps the ICU bed until the ward has one).
+  unit (ICU step-down keeps the ICU bed until the ward has one). A unit with ``discharge_hours``
+  sends patients home at those times of day (``release_hours`` for ``exit``: the stay ends at a
+  clock time drawn from the hourly shares, its mean unchanged).
 - Electives: a Poisson stream per unit with the weekday means spread over the admission hours.
 - The warm start: every present patient in their unit with their elapsed time there (the engine
   draws their remaining stay from the unit's distribution conditioned on that elapsed time); ED
@@ -110,11 +112,18 @@ def survival(dist: Mapping[str, Any], t: float) -> float:
 @dataclass(frozen=True)
 class UnitModel:
     """An inpatient unit: its beds, length of stay (a flow-spec distribution dict, hours) and
-    where patients go next (``exit`` or a unit name -> probability)."""
+    where patients go next (``exit`` or a unit name -> probability).
+
+    ``discharge_hours``: shares of its discharges home by UTC clock hour 0-23; the engine ends
+    the stays of patients going home at those times of day (the station's ``release_hours``
+    for ``exit``, mean stay unchanged). None: at any hour (the forecast then corrects the census
+    after the fact from the model's ``discharge_shares``).
+    """
 
     beds: int
     los: Mapping[str, Any]
     next: Mapping[str, float] = field(default_factory=lambda: {EXIT: 1.0})
+    discharge_hours: Sequence[float] | None = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +142,9 @@ class HospitalModel:
     electives: Mapping[str, Sequence[float]] = field(default_factory=dict)
     #: The hours of the day electives arrive in: [from, to) (hours, UTC).
     elective_hours: tuple[int, int] = (7, 10)
-    #: Shares of discharges (to ``exit``) by UTC clock hour 0-23; None: no daily pattern.
+    #: Shares of discharges (to ``exit``) by UTC clock hour 0-23; None: no daily pattern. Units
+    #: with their own ``discharge_hours`` are simulated with them; for the others the forecast
+    #: corrects the census with ``discharge_offsets``.
     discharge_shares: Sequence[float] | None = None
     #: Standard error of the log of each unit's mean length of stay (``ED`` for the ED's): the
     #: calibration's uncertainty, drawn once per group of replications by ``forecast``.
@@ -155,16 +166,21 @@ class HospitalModel:
                     raise ValueError(f"unit {name} routes to '{target}', not a unit of the model")
         if ED in self.units:
             raise ValueError(f"'{ED}' is the emergency department, not an inpatient unit")
+        for name, unit in self.units.items():
+            hours = unit.discharge_hours
+            if hours is not None and (len(hours) != 24 or min(hours) < 0 or not sum(hours) > 0):
+                raise ValueError(f"unit {name}: discharge_hours needs 24 shares >= 0, not all 0")
 
     def discharge_offsets(self, clock_hours: np.ndarray, daily_exits: float) -> np.ndarray:
-        """The census correction for discharges that happen at the calibrated times of day.
+        """The census correction for discharges that happen at the calibrated times of day,
+        for units without ``discharge_hours`` (with them the engine times the discharges).
 
-        The engine ends a stay when its length of stay is over, at any hour; real discharges
-        bunch in the daytime. With ``F(h)`` the share of a day's discharges before clock time
-        ``h`` (calibrated) and ``h / 24`` the share the model discharges by then (its stays are
-        spread far wider than a day, so its discharge times are uniform over the day), the real
-        census exceeds the model's at ``h`` by ``daily_exits * (h / 24 - F(h))``, less that
-        term's daily mean (the mean census is the same: same stays, other hours).
+        Without them the engine ends a stay when its length of stay is over, at any hour; real
+        discharges bunch in the daytime. With ``F(h)`` the share of a day's discharges before
+        clock time ``h`` (calibrated) and ``h / 24`` the share the model discharges by then (its
+        stays are spread far wider than a day, so its discharge times are uniform over the day),
+        the real census exceeds the model's at ``h`` by ``daily_exits * (h / 24 - F(h))``, less
+        that term's daily mean (the mean census is the same: same stays, other hours).
         """
         if self.discharge_shares is None:
             return np.zeros_like(clock_hours, dtype=float)
@@ -275,6 +291,9 @@ class HospitalModel:
                 "blocking": True,
                 "routing": [{"to": k, "p": v / total} for k, v in m.next.items() if v > 0],
             }
+            if m.discharge_hours is not None and m.next.get(EXIT, 0.0) > 0:
+                hours = [float(x) for x in m.discharge_hours]
+                stations[u]["release_hours"] = {"shares": hours, "to": [EXIT]}
         rates = [max(0.0, r * rate_factor) for r in self.ed_rate_per_hour]
         arrivals: list[dict[str, Any]] = []
         if max(rates) > 0:
