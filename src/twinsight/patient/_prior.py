@@ -10,7 +10,8 @@ half, standard and twice standard dose, standardised to a pretreatment blood pre
 * Per class and dose (``DOSE_TABLE``): the paper's table of reductions by class at half,
   standard and twice standard dose, as transcribed from its full text (PMC162261); this machine
   read only the abstract directly. The standard-dose column and the 154/97 reference agree
-  with two independent secondary transcriptions; the all-categories row (``HALF_DOSE_AVERAGE``,
+  with two independent secondary transcriptions, the systolic half and double figures with
+  one (an open-source model's tests); the all-categories row (``HALF_DOSE_AVERAGE``,
   ``STANDARD_DOSE_AVERAGE``, ``DOUBLE_DOSE_AVERAGE``; the first two in the abstract) is pooled
   over trials and lies within 0.2 mm Hg of the unweighted class mean at every dose.
 * Pretreatment level: "for a 10 mm Hg higher blood pressure the reduction was 1.0 mm Hg
