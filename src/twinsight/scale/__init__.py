@@ -29,6 +29,7 @@ from ._run import (
     default_executor,
     get_executor,
     open_executor,
+    prestart,
     resolve_executor,
     run_reps,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "get_executor",
     "open_executor",
     "pool_chunk_size",
+    "prestart",
     "resolve_executor",
     "run_chunk",
     "run_reps",

@@ -12,9 +12,9 @@ from ._executors import (
     RunTask,
     ScaleError,
     pool_chunk_size,
-    run_chunk,
     shielded_from_interrupt,
 )
+from ._wire import run_shipped, ship_jobs, unpack
 
 __all__ = ["DaskExecutor"]
 
@@ -96,17 +96,18 @@ class DaskExecutor:
 
     def map_jobs(self, jobs: Sequence[Job]) -> Iterator[list[RepResult]]:
         """Each job's results in order; a job is one Dask task carrying its own copy of its
-        task object (not scattered: data scattered to a worker that dies is lost with it)."""
+        task object (not scattered: data scattered to a worker that dies is lost with it),
+        pickled once here and unpickled once per worker (``_wire``), its results packed."""
         from distributed import CancelledError
 
         futures = [
-            self.client.submit(run_chunk, task, list(reps), 1, retries=self.retries, pure=False)
-            for task, reps in jobs
+            self.client.submit(run_shipped, task, reps, 1, retries=self.retries, pure=False)
+            for task, reps in ship_jobs(jobs)
         ]
         try:
             for i, fut in enumerate(futures):
                 try:
-                    result: list[RepResult] = fut.result()
+                    result: list[RepResult] = unpack(fut.result())
                 except (CancelledError, OSError, TimeoutError) as exc:
                     raise ScaleError(
                         f"the Dask cluster at {self.address} was lost after {i} of "

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from ..engines import RepResult, get_engine
 from ..spec import FlowSpec
-from ._wire import Packed, Shipped, run_shipped, ship, unpack
+from ._wire import Packed, run_shipped, ship_jobs, unpack
 
 __all__ = [
     "ChunkTask",
@@ -304,8 +304,7 @@ class ProcessPool:
     def map_jobs(self, jobs: Sequence[Job]) -> Iterator[list[RepResult]]:
         """Each job's results in order; jobs run side by side on the workers (each pickles its
         task: a hospital spec with a few hundred present patients is ~55 kB)."""
-        shipped: dict[int, Shipped] = {}  # each task pickled once, not once per chunk
-        todo = [(shipped.setdefault(id(task), ship(task)), list(reps)) for task, reps in jobs]
+        todo = ship_jobs(jobs)  # each task pickled once, not once per chunk
         done = 0
         failures = 0
         while done < len(todo):

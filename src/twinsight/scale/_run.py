@@ -20,9 +20,13 @@ __all__ = [
     "default_executor",
     "get_executor",
     "open_executor",
+    "prestart",
     "resolve_executor",
     "run_reps",
 ]
+
+#: The commands that run replications (the ones with ``--executor``).
+_ENSEMBLE_COMMANDS = frozenset({"simulate", "compare", "forecast", "rerun", "optimise"})
 
 #: ``--executor`` values: ``default`` (see :func:`default_executor`), ``auto`` (the rule of
 #: docs/decisions/0008), ``inprocess``, ``processes``, ``dask`` (with a cluster: ``local`` or
@@ -68,13 +72,44 @@ def resolve_executor(name: str | None, workers: int | None = None) -> str:
     return name
 
 
+def prestart(argv: Sequence[str]) -> bool:
+    """Start the process pools' server now when the command line ``argv`` (without the program)
+    will run replications on a local pool: one of the ensemble commands, neither ``--help`` nor
+    ``--cluster``, and ``--executor processes`` or the default (see :func:`default_executor`).
+    The server then imports the engines while this process imports the command line (~2 s
+    each), so the pool is ready when the command starts its replications. True if started."""
+    args = list(argv)
+    if not args or args[0] not in _ENSEMBLE_COMMANDS:
+        return False
+    if any(a in ("--help", "-h") or a.startswith("--cluster") for a in args):
+        return False
+    name: str | None = None
+    for i, a in enumerate(args):
+        if a == "--executor" and i + 1 < len(args):
+            name = args[i + 1]
+        elif a.startswith("--executor="):
+            name = a.split("=", 1)[1]
+    try:
+        chosen = resolve_executor(name)
+    except ScaleError:
+        return False  # the command itself says what is wrong
+    if chosen != "processes":
+        return False
+    from ._executors import start_pool_server
+
+    start_pool_server()
+    return True
+
+
 def get_executor(
     name: str = "processes", *, cluster: str | None = None, workers: int | None = None
 ) -> Executor:
     """An executor by name: ``inprocess``, ``processes`` (``workers`` processes, default the CPU
     count) or ``dask`` (``cluster``: ``local`` starts ``workers`` local worker processes, or a
     scheduler address ``tcp://HOST:PORT``). A ``cluster`` alone means ``dask``; ``default``:
-    see :func:`default_executor`."""
+    see :func:`default_executor` (with a ``cluster``: ``dask``)."""
+    if cluster is not None and name == "default":
+        name = "dask"
     name = resolve_executor(name, workers)
     if cluster is not None and name == "inprocess":
         raise ScaleError(f"--cluster {cluster} needs --executor dask (or auto), not inprocess")
@@ -104,6 +139,8 @@ def open_executor(
     A process pool starts at once, in the background (its workers import Twinsight and load
     the engines while the caller builds its spec), so the first replications do not wait for
     it. Raises :class:`ScaleError` for a bad name or a cluster that cannot be reached."""
+    if cluster is not None and name in (None, "default"):
+        name = "dask"
     name = resolve_executor(name, workers)
     if cluster is None and name in ("auto", "inprocess"):
         yield name

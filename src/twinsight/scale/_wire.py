@@ -24,7 +24,16 @@ import numpy as np
 
 from ..engines import RepResult
 
-__all__ = ["KEPT_TASKS", "Packed", "Shipped", "pack", "run_shipped", "ship", "unpack"]
+__all__ = [
+    "KEPT_TASKS",
+    "Packed",
+    "Shipped",
+    "pack",
+    "run_shipped",
+    "ship",
+    "ship_jobs",
+    "unpack",
+]
 
 #: Tasks a worker keeps unpickled (a comparison's variants, a forecast's 20 groups).
 KEPT_TASKS = 32
@@ -46,6 +55,18 @@ def ship(task: object) -> Shipped:
     blob = pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)
     engine = str(getattr(task, "engine", ""))
     return Shipped(hashlib.sha256(blob).hexdigest(), blob, engine)
+
+
+def ship_jobs(jobs: Sequence[tuple[object, Sequence[int]]]) -> list[tuple[Shipped, list[int]]]:
+    """Each job's task shipped, pickled once for all the jobs that share it (the same object)."""
+    done: dict[int, Shipped] = {}
+    out: list[tuple[Shipped, list[int]]] = []
+    for task, reps in jobs:
+        shipped = done.get(id(task))
+        if shipped is None:
+            shipped = done[id(task)] = ship(task)
+        out.append((shipped, list(reps)))
+    return out
 
 
 def _task(shipped: Shipped) -> object:
