@@ -15,6 +15,9 @@ __all__ = ["main"]
 def main() -> None:
     """Entry point of the ``twinsight`` console script."""
     try:
+        from .scale import prestart
+
+        prestart(sys.argv[1:])  # a pool's server loads the engines while the commands load
         from .cli import main as run
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
