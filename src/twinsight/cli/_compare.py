@@ -187,7 +187,7 @@ def compare_cmd(
         ),
     ] = False,
     deterministic: DeterministicOpt = False,
-    executor: ExecutorOpt = ExecutorName.auto,
+    executor: ExecutorOpt = ExecutorName.default,
     cluster: ClusterOpt = None,
     workers: WorkersOpt = None,
     home: HomeOpt = None,

@@ -56,7 +56,7 @@ def forecast(
             show_default=False,
         ),
     ] = None,
-    executor: ExecutorOpt = ExecutorName.auto,
+    executor: ExecutorOpt = ExecutorName.default,
     cluster: ClusterOpt = None,
     workers: WorkersOpt = None,
     home: HomeOpt = None,

@@ -202,7 +202,7 @@ def optimise_command(
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    executor: ExecutorOpt = ExecutorName.auto,
+    executor: ExecutorOpt = ExecutorName.default,
     cluster: ClusterOpt = None,
     workers: WorkersOpt = None,
     home: HomeOpt = None,

@@ -141,7 +141,7 @@ def _find(run_id: str, home: Path | None, db: str | None) -> Iterator[tuple[Engi
 @app.command("rerun")
 def rerun_cmd(
     run_id: Annotated[str, typer.Argument(help="The run's id (or a unique prefix).")],
-    executor: ExecutorOpt = ExecutorName.auto,
+    executor: ExecutorOpt = ExecutorName.default,
     cluster: ClusterOpt = None,
     workers: WorkersOpt = None,
     home: HomeOpt = None,
