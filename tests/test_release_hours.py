@@ -8,10 +8,11 @@ Validation on both engines, with stated tolerances:
   so the counts in the 24 clock-hour windows, given their total, are multinomial with the
   shares; a chi-square goodness-of-fit test at alpha = 0.001 (a correct engine fails one run in
   a thousand), and hours of share 0 must see no departure at all (exact);
-- the mean time in system is unchanged: natural ends all at 20:00-24:00 (arrivals 08:00-12:00,
-  a fixed 36-hour stay) re-timed to daytime hours, the mean must be 36 h within 4 standard
-  errors of the replication means (a correct engine fails with probability ~6e-5; a rule that
-  waits for the next drawn clock time would be ~+12 h off, hundreds of standard errors).
+- the mean time in system is unchanged: a fixed 36-hour stay, arrivals at a steady rate (so
+  natural ends fall evenly over the clock), re-timed to daytime hours: the mean must be 36 h
+  within 4 standard errors of the replication means (a correct engine fails with probability
+  ~6e-5; a rule that waited for the next drawn clock time would be ~+12 h off, hundreds of
+  standard errors).
 
 The reference-vs-fast comparison is tests/differential/test_release_agree.py.
 """
@@ -88,24 +89,31 @@ def _calendar(start: str = "00:00") -> Calendar:
     return Calendar(parse_spec(text))
 
 
-def test_release_at_draws_the_clock_time_and_keeps_the_end_in_expectation() -> None:
+def test_release_at_draws_the_clock_time_on_the_anchored_day() -> None:
     """Exact: the clock time of the result is the inverse-CDF of ``u1`` (uniform within the
-    hour), and averaged over ``u2`` the result is the natural end (for ends at least a day
-    after the decision), whatever the clock time of that end."""
+    hour), on the 24 hours centred on the anchor that hold the natural end; over natural ends
+    spread evenly over a day and clock times drawn from the shares, the shift averages
+    ``E[x] - anchor``: 0 with the default anchor (the shares' mean clock time)."""
+    from twinsight.spec import ReleaseHours
+
     cal = _calendar("07:30")
     cum = [0.0, *np.cumsum(np.array(SHARES) / sum(SHARES)).tolist()]
-    u2s = (np.arange(4000) + 0.5) / 4000
-    for end in (30.0, 36.25, 47.9, 60.0):
-        for u1 in (0.0, 0.013, 0.5, 0.77, 0.999999):
+    default = 60.0 * ReleaseHours(shares=SHARES).anchor_hours()
+    ends = 100.0 + (np.arange(240) + 0.5) / 10  # natural ends evenly over one day
+    u1s = (np.arange(200) + 0.5) / 200  # clock times from the shares (stratified)
+    for anchor, mean_shift in ((default, 0.0), (13 * 60.0, default / 60.0 - 13.0)):
+        shifts = []
+        for u1 in u1s:
             h = int(np.searchsorted(cum, u1, side="right") - 1)
             x = 60.0 * (h + (u1 - cum[h]) / (cum[h + 1] - cum[h]))
-            ends = np.array([cal.release_at(0.0, end, cum, u1, u2) for u2 in u2s])
-            clock = (450.0 + ends * 60.0) % 1440.0
-            assert np.allclose(clock, x, atol=1e-6) or np.allclose(
-                np.abs(clock - x), 1440.0, atol=1e-6
-            )
-            assert abs(ends - end).max() < 24.0
-            assert ends.mean() == pytest.approx(end, abs=24.0 / 4000)
+            out = np.array([cal.release_at(0.0, end, cum, anchor, u1) for end in ends])
+            clock = (450.0 + out * 60.0) % 1440.0
+            gap = np.minimum(np.abs(clock - x), 1440.0 - np.abs(clock - x))
+            assert gap.max() < 1e-6
+            day_start = (ends * 60.0 + 450.0 - anchor + 720.0) % 1440.0  # minutes into its day
+            assert np.all(np.abs((out - ends) * 60.0 + day_start - 720.0) <= 720.0 + 1e-6)
+            shifts.append(out - ends)
+        assert np.mean(shifts) == pytest.approx(mean_shift, abs=0.01)
 
 
 def test_release_at_never_ends_before_the_decision() -> None:
@@ -115,8 +123,8 @@ def test_release_at_never_ends_before_the_decision() -> None:
     for _ in range(2000):
         now = float(rng.uniform(0, 100))
         end = now + float(rng.exponential(10.0))
-        t = cal.release_at(now, end, cum, float(rng.random()), float(rng.random()))
-        assert now <= t < end + 24.0
+        t = cal.release_at(now, end, cum, 780.0, float(rng.random()))
+        assert now <= t <= end + 48.0
 
 
 # ----- the engines ------------------------------------------------------------------------------
@@ -147,16 +155,10 @@ def test_departure_clock_hours_follow_the_shares(engine: str, reps: int) -> None
 
 @pytest.mark.parametrize(("engine", "reps"), [("fast", 60), ("reference", 12)])
 def test_mean_time_in_system_is_unchanged(engine: str, reps: int) -> None:
-    daytime = [0.0] * 8 + [3.0] * 4 + [0.0] * 12
-    text = _spec(
-        SHARES,
-        horizon="600",
-        service="{dist: fixed, value: 36}",
-        arrivals=f"profile: {{hour_of_day: {daytime}}}",
-    )
+    text = _spec(SHARES, horizon="600", service="{dist: fixed, value: 36}")
     r = run_experiment(parse_spec(text), reps, 5, engine)
     values = r.per_rep["time_in_system_mean[default]"]
-    # the stays did move: natural ends (20:00-24:00) are at hours of share 0
+    # the stays did move (natural ends at every hour, night hours have share 0)
     assert r.per_rep["time_in_system_p50[default]"].min() != 36.0
     se = values.std(ddof=1) / math.sqrt(values.size)
     assert abs(values.mean() - 36.0) < 4 * se, (values.mean(), se)

@@ -190,15 +190,17 @@ class Calendar:
         return self.next_wall(t, window.minutes()[0], 1440.0)
 
     # ----- release hours -------------------------------------------------------------------
-    def release_at(self, now: float, end: float, cum: list[float], u1: float, u2: float) -> float:
+    def release_at(
+        self, now: float, end: float, cum: list[float], anchor: float, u1: float
+    ) -> float:
         """The re-timed end of a service decided at ``now`` whose natural end is ``end``
         (``ReleaseHours``; docs/semantics.md, "Release hours").
 
-        ``cum``: the 25 cumulative normalised hourly shares (``cum[0] = 0``). The clock time
-        ``x`` (minutes of day) comes from ``u1`` by inversion (the hour whose cumulative share
-        passes ``u1``, uniform within it); ``lo`` is the last instant ``<= end`` with clock time
-        ``x`` and ``hi = lo + 1 day``; the end is ``hi`` when ``u2 * day < end - lo`` or when
-        ``lo < now``, else ``lo``. The fast engine's ``_stations.release_at`` is this formula.
+        ``cum``: the 25 cumulative normalised hourly shares (``cum[0] = 0``); ``anchor``:
+        minutes of day. The clock time ``x`` (minutes of day) comes from ``u1`` by inversion
+        (the hour whose cumulative share passes ``u1``, uniform within it); the end is at clock
+        time ``x`` in the 24 hours from ``anchor - 12 h`` that contain ``end``, or a day later
+        if that is before ``now``. The fast engine's ``_stations.release_at`` is this formula.
         """
         h = 0
         last = max(k for k in range(24) if cum[k + 1] > cum[k])
@@ -206,12 +208,11 @@ class Calendar:
             h += 1
         frac = min(max((u1 - cum[h]) / (cum[h + 1] - cum[h]), 0.0), 1.0 - 1e-12)
         x = 60.0 * (h + frac)
-        day = 1440.0 / self.mpu
-        back = ((self.start + end * self.mpu - x) % 1440.0) / self.mpu
-        lo = end - back
-        if lo < now or u2 * day < back:
-            return lo + day
-        return lo
+        w0 = anchor - 720.0  # start of the anchored day (minutes of day, mod 1440)
+        p = (self.start + end * self.mpu - w0) % 1440.0  # natural end within it
+        q = (x - w0) % 1440.0  # the drawn clock time within it
+        out = end + (q - p) / self.mpu
+        return out + 1440.0 / self.mpu if out < now else out
 
 
 def frozen(dist: Distribution) -> stats.rv_continuous | None:

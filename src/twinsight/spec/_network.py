@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -155,23 +157,28 @@ class ReleaseHours(BaseModel):
 
     ``shares``: 24 non-negative weights of the wall-clock hours 00-01 .. 23-24 (normalised;
     their sum must be positive). ``to``: only entities routed to these targets (station names
-    or ``exit``) are re-timed; empty (the default): every route.
+    or ``exit``) are re-timed; empty (the default): every route. ``anchor``: the clock hour
+    (0-24) that the day of a stay's natural end is centred on; default: the shares' own mean
+    clock time (``anchor_hours``), which keeps the mean time at the station.
 
     The rule (docs/semantics.md, "Release hours"): when an entity starts service at ``s`` and
     draws service time ``S``, its natural end is ``t = s + S``. A clock time ``x`` is drawn from
     the shares (an hour with probability its share, uniform within it; stream
-    ``release:<station>``). Of the two instants with clock time ``x`` around ``t``, ``lo <= t <
-    hi = lo + 1 day``, the service ends at ``hi`` with probability ``(t - lo) / day`` and at
-    ``lo`` otherwise, so the expected end is exactly ``t``: the mean time at the station is
-    unchanged. When ``lo`` is before ``s`` (a stay shorter than a day can end no earlier than
-    it started) it ends at ``hi``: stays under a day are lengthened, on average by
-    ``(day - S)^2 / (2 day)`` for a natural end at an even clock time. The route is drawn at
-    the start of service (the same table and stream as without release hours).
+    ``release:<station>``), and the service ends at clock time ``x`` on the same *anchored
+    day* as ``t``: the 24 hours from ``anchor - 12 h`` to ``anchor + 12 h`` that contain ``t``
+    (a day later if that is before ``s``). Natural ends spread evenly over the clock (stays
+    spread wider than a day, or arrivals at a steady rate) then move by ``E[x] - anchor`` on
+    average: nothing with the default anchor. With a fixed anchor, moving shares to earlier
+    hours moves the same stays earlier on the same day, shorter by the hours moved (a
+    "discharge before noon"). A stay under 12 h may only move later (it cannot end before it
+    started). The route is drawn at the start of service (the same table and stream as
+    without release hours).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     shares: list[NonNegativeFloat] = Field(min_length=24, max_length=24)
     to: list[str] = Field(default_factory=list)
+    anchor: float | None = Field(default=None, ge=0.0, lt=24.0)
 
     @field_validator("shares")
     @classmethod
@@ -188,6 +195,25 @@ class ReleaseHours(BaseModel):
     def applies_to(self, target: str) -> bool:
         """Whether an entity routed to ``target`` is re-timed."""
         return not self.to or target in self.to
+
+    def anchor_hours(self) -> float:
+        """``anchor``, or by default the anchor ``a`` (hours, [0, 24)) at which the shares'
+        clock times, measured within the 24 hours centred on ``a``, average ``a``: their mean
+        clock time (fixed-point iteration on a one-minute grid from the circular mean, so that
+        a pattern across midnight is centred near midnight)."""
+        if self.anchor is not None:
+            return self.anchor
+        weights = np.repeat(np.asarray(self.normalised()) / 60.0, 60)
+        minutes = np.arange(1440) + 0.5
+        angle = minutes * (2.0 * math.pi / 1440.0)
+        a = math.atan2(float(weights @ np.sin(angle)), float(weights @ np.cos(angle)))
+        a = (a * 1440.0 / (2.0 * math.pi)) % 1440.0
+        for _ in range(100):
+            step = float(weights @ ((minutes - a + 720.0) % 1440.0)) - 720.0
+            a = (a + step) % 1440.0
+            if abs(step) < 1e-9:
+                break
+        return a / 60.0
 
 
 class OnWait(BaseModel):

@@ -116,6 +116,7 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     rel: list[int] = []
     rel_cum: list[float] = []
     rel_sh: list[float] = []
+    rel_anchor: list[float] = []
     for j, name in enumerate(stations):
         st = spec.stations[name]
         kept = st.held_when_blocked()  # empty for a station with alternatives (no blocking)
@@ -154,6 +155,7 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
             hour_cum = [0.0, *np.cumsum(shares).tolist()]
             rel_cum += [x if k <= last else math.inf for k, x in enumerate(hour_cum)]
             rel_sh += shares
+            rel_anchor.append(60.0 * hours.anchor_hours())
         tgt = spec.wait_target_for(name)
         target.append(math.inf if tgt is None else tgt)
         for c_name in classes:
@@ -329,6 +331,7 @@ def compile_model(spec: FlowSpec, horizon: float, warmup: float) -> Model:
     add_f(L.F_A_DATED, a_dated)
     add_f(L.F_REL_CUM, rel_cum)
     add_f(L.F_REL_SH, rel_sh)
+    add_f(L.F_REL_ANCHOR, rel_anchor)
     return Model(mi=np.array(ints, dtype=_I), mf=np.array(floats, dtype=_F))
 
 

@@ -94,8 +94,9 @@ N_ST, N_CLS, N_RES, N_LVL, N_ARR, MAX_NEW, N_BINS, N_CAP, N_JRN = range(9)
     F_REL_CUM,  # [R*25] cumulative normalised hourly shares of release hours r (inf after the
     #             last hour with a positive share)
     F_REL_SH,  # [R*24] the normalised hourly shares
-) = range(9, 66)
-N_HEAD = 66
+    F_REL_ANCHOR,  # [R] anchor of release hours r (minutes of day)
+) = range(9, 67)
+N_HEAD = 67
 # ----- journey start points, and the bits of J_ST -------------------------------------------------
 J_ENTER, J_SERVICE_END = range(2)
 J_ENTER_BIT, J_DONE_BIT, J_LEAVE_BIT = 1, 2, 4

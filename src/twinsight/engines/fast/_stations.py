@@ -36,6 +36,7 @@ from ._layout import (
     F_D_PAR,
     F_J_TARGET,
     F_OW_AFTER,
+    F_REL_ANCHOR,
     F_REL_CUM,
     F_REL_SH,
     F_RT_CUM,
@@ -258,15 +259,13 @@ def release_at(
     """The end of ``e``'s service at station ``j`` (with release hours) decided at ``now``,
     whose natural end is ``end``: draws the route (kept in ``E_DEST`` as a routing row until
     the service ends) and, when that row is re-timed, ``_calendar.Calendar.release_at``'s rule
-    with two uniforms of stream ``release:<station>``."""
+    with one uniform of stream ``release:<station>``."""
     k = draw_route(mi, mf, rng, j, ei[e, E_CLS])
     ei[e, E_DEST] = k
     if not mi[mi[RT_REL] + k] or not end < math.inf:
         return end
     r = mi[mi[REL] + j]
-    row = mi[N_ARR] + 4 * mi[N_ST] + r
-    u1 = uniform(rng, row)
-    u2 = uniform(rng, row)
+    u1 = uniform(rng, mi[N_ARR] + 4 * mi[N_ST] + r)
     cum = mi[F_REL_CUM] + 25 * r
     h = 0
     while u1 >= mf[cum + h + 1]:  # inf after the last hour with a positive share
@@ -275,12 +274,13 @@ def release_at(
     frac = min(max(frac, 0.0), 1.0 - 1e-12)
     x = 60.0 * (h + frac)
     mpu = mf[MPU]
-    day = 1440.0 / mpu
-    back = ((mf[START] + end * mpu - x) % 1440.0) / mpu
-    lo = end - back
-    if lo < now or u2 * day < back:
-        return float(lo + day)
-    return float(lo)
+    w0 = mf[mi[F_REL_ANCHOR] + r] - 720.0  # start of the anchored day (minutes of day)
+    p = (mf[START] + end * mpu - w0) % 1440.0  # natural end within it
+    q = (x - w0) % 1440.0  # the drawn clock time within it
+    out = end + (q - p) / mpu
+    if out < now:
+        out += 1440.0 / mpu
+    return float(out)
 
 
 @inlined

@@ -60,8 +60,14 @@ class NetworkRun:
             if st.release_hours is not None
         }
         #: cumulative normalised hourly shares of each station with release hours (25 values)
+        #: and its anchor (minutes of day)
         self.release_cum = {
             s: [0.0, *np.cumsum(st.release_hours.normalised()).tolist()]
+            for s, st in spec.stations.items()
+            if st.release_hours is not None
+        }
+        self.release_anchor = {
+            s: 60.0 * st.release_hours.anchor_hours()
             for s, st in spec.stations.items()
             if st.release_hours is not None
         }
@@ -297,18 +303,16 @@ class NetworkRun:
     def _release_end(self, e: Entity, st: StationState, duration: float) -> float:
         """The service time of ``e`` starting now: ``duration``, or at a station with
         ``release_hours`` the route drawn now and, if it is re-timed, the re-timed end
-        (``Calendar.release_at``; two uniforms of stream ``release:<station>``) less now."""
+        (``Calendar.release_at``; one uniform of stream ``release:<station>``) less now."""
         hours = st.spec.release_hours
         if hours is None:
             return duration
         e.route = self._draw_route(e, st)
         if not hours.applies_to(e.route.to):
             return duration
-        rng = self.release_rng[st.name]
-        u1, u2 = float(rng.random()), float(rng.random())
-        end = self.calendar.release_at(
-            self.now, self.now + duration, self.release_cum[st.name], u1, u2
-        )
+        u1 = float(self.release_rng[st.name].random())
+        cum, anchor = self.release_cum[st.name], self.release_anchor[st.name]
+        end = self.calendar.release_at(self.now, self.now + duration, cum, anchor, u1)
         return end - self.now
 
     def _release(self, holding: dict[str, int]) -> None:
