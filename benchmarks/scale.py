@@ -16,9 +16,18 @@ scenarios, common random numbers) in this process and on a warm pool of 1 and 2 
 engine, with the CPU time of this process and of the workers (psutil), so the ratios mean
 something on a loaded machine too.
 
+``--hospital``: the default executor (a process pool) against ``--executor inprocess`` on an
+emulated 400-bed hospital twin (60 days of history, ~350 present patients): the ``twinsight``
+commands themselves, each in a fresh process, as a user runs them -- a forecast of 7 days x
+1000 replications, a comparison of 3 variants x 200 replications, and ``compare --spec``
+(staffing.yaml, 3 x 400) -- with wall time and the CPU seconds of the command and every process
+it starts (the pool's forkserver and workers, sampled with psutil), their ratios, and the
+speed-up of the pool from 1 to 2 workers (``--workers 1``; whole commands, start-up included).
+
     python benchmarks/scale.py            # about 3 minutes on 2 idle cores
     python benchmarks/scale.py --quick    # a quarter of the work
     python benchmarks/scale.py --compare-only
+    python benchmarks/scale.py --hospital [--repeat 3]   # the default pool vs in process
 
 The last line of the output is one JSON object. See docs/scale.md for measured figures.
 """
@@ -26,8 +35,12 @@ The last line of the output is one JSON object. See docs/scale.md for measured f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
@@ -128,13 +141,108 @@ def compare_case(quick: bool) -> dict[str, Any]:
     return out
 
 
+def _command_cpu(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Run a command; (wall seconds, CPU seconds of it and of every process it started),
+    sampling the process tree every 20 ms (a process's last sample counts)."""
+    import psutil
+
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    root = psutil.Process(proc.pid)
+    seen: dict[int, float] = {}
+    while proc.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            tree = []
+        for p in tree:
+            with contextlib.suppress(psutil.Error):
+                seen[p.pid] = sum(p.cpu_times()[:2])
+        time.sleep(0.02)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {err[-1000:]}")
+    return wall, sum(seen.values())
+
+
+def _hospital_home(tmp: Path) -> Path:
+    """An emulated 400-bed hospital twin 'bench' (60 days), ingested and calibrated."""
+    from twinsight.emulate import emulate_hospital, write_events
+    from twinsight.emulate._params import WARD_SHARES
+    from twinsight.hospital import HospitalTwin
+
+    home = tmp / "home"
+    path = tmp / "history.csv"
+    write_events(emulate_hospital(60, 3, beds=400).rows, path)
+    with HospitalTwin("bench", home=home, create=True) as twin:
+        config = twin.twin.path / "twin.yaml"
+        beds = "".join(f"  {u}: {round(s * 400)}\n" for u, s in WARD_SHARES.items())
+        config.write_text(config.read_text(encoding="utf-8") + "beds:\n" + beds, "utf-8")
+        twin.ingest(path)
+        twin.calibrate()
+    return home
+
+
+def hospital_case(repeat: int) -> dict[str, Any]:
+    """The commands as a user runs them, default executor (a pool) against in process: wall,
+    CPU of the whole process tree (each the best of ``repeat`` runs), and the ratios."""
+    os.environ.setdefault("TWINSIGHT_PSEUDONYM_KEY", "ef" * 32)
+    exe = str(Path(sys.executable).with_name("twinsight"))
+    out: dict[str, Any] = {"load_before": os.getloadavg()[0]}
+    with tempfile.TemporaryDirectory() as tmp:
+        home = _hospital_home(Path(tmp))
+        where = ["--home", str(home), "--json"]
+        hosp = ROOT / "examples" / "scenarios" / "hospital"
+        cases = {
+            "forecast 7 d x 1000": ["forecast", "bench", "--days", "7", "--reps", "1000"],
+            "compare 3 x 200": ["compare", "bench", str(hosp / "open-beds.yaml"),
+                                str(hosp / "divert.yaml"), "--reps", "200"],
+            "compare --spec 3 x 400": [
+                "compare", "--spec", str(SCENARIOS / "staffing.yaml"),
+                str(SCENARIOS / "staffing-one-more-agent.yaml"),
+                str(SCENARIOS / "staffing-day-shift.yaml"), "--reps", "400"],
+        }  # fmt: skip
+        env = {k: v for k, v in os.environ.items() if k != "TWINSIGHT_EXECUTOR"}
+        _command_cpu([exe, *cases["forecast 7 d x 1000"], *where, "--reps", "20"], env)  # warm
+        for name, argv in cases.items():
+            rows: dict[str, Any] = {}
+            for label, extra in (("inprocess", ["--executor", "inprocess"]), ("default", []),
+                                 ("pool-1", ["--workers", "1"])):  # fmt: skip
+                runs = [_command_cpu([exe, *argv, *where, *extra], env) for _ in range(repeat)]
+                wall, cpu = min(r[0] for r in runs), min(r[1] for r in runs)
+                rows[label] = {"wall": round(wall, 2), "cpu": round(cpu, 2)}
+            rows["wall_ratio"] = round(rows["default"]["wall"] / rows["inprocess"]["wall"], 2)
+            rows["cpu_ratio"] = round(rows["default"]["cpu"] / rows["inprocess"]["cpu"], 2)
+            rows["speedup_1_to_2"] = round(rows["pool-1"]["wall"] / rows["default"]["wall"], 2)
+            print(f"  {name:24s} in process {rows['inprocess']['wall']:6.2f} s wall, "
+                  f"{rows['inprocess']['cpu']:6.2f} s CPU; default pool "
+                  f"{rows['default']['wall']:6.2f} s, {rows['default']['cpu']:6.2f} s CPU: "
+                  f"wall x{rows['wall_ratio']:.2f}, CPU x{rows['cpu_ratio']:.2f}; 1 -> 2 "
+                  f"workers x{rows['speedup_1_to_2']:.2f} (1 worker: "
+                  f"{rows['pool-1']['wall']:.2f} s)", flush=True)  # fmt: skip
+            out[name] = rows
+    out["load_after"] = os.getloadavg()[0]
+    print(f"  load average {out['load_before']:.1f} before, {out['load_after']:.1f} after")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a quarter of the work")
     parser.add_argument("--compare-only", action="store_true", help="only the comparison")
+    parser.add_argument(
+        "--hospital", action="store_true", help="only the commands: default pool vs in process"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs per command (--hospital)")
     args = parser.parse_args()
     spec = load_spec(ROOT / "examples" / "mmc.yaml")
     out: dict[str, Any] = {"quick": args.quick, "engines": {}}
+    if args.hospital:
+        print("== the commands, default executor (a process pool) vs --executor inprocess")
+        out = {"hospital": hospital_case(args.repeat)}
+        print(json.dumps(out))
+        return
     if args.compare_only:
         out["compare"] = compare_case(args.quick)
         print(json.dumps(out))
