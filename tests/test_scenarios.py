@@ -104,16 +104,32 @@ def test_model_interventions() -> None:
     assert m.units["MED1"].beds == 20  # the baseline is untouched
 
 
-def test_discharge_before_noon_frees_the_bed_hours_it_moves() -> None:
+def test_discharge_before_noon_moves_the_discharge_hours_not_the_stays() -> None:
     m = _model()
     sc = _scenario("name: x\ninterventions: [{discharge_before_noon: {share: 0.5}}]\n")
     out = apply_to_model(m, sc)
-    # 0.1 of the discharges in each hour 10-19; half of those in 12-19 move to 10-12 (11:00 on
-    # average): stays shorter by 0.5 * sum_h 0.1 * (h + 0.5 - 11) = 0.05 * 40 = 2 h on average
-    assert out.units["MED1"].los["mean"] == pytest.approx(48.0 - 2.0)
-    assert out.discharge_shares is not None
-    assert sum(out.discharge_shares) == pytest.approx(1.0)
-    assert sum(out.discharge_shares[:12]) == pytest.approx(0.2 + 0.4)
+    # 0.1 of the discharges in each hour 10-19; half of those in 12-19 (0.4) move to 10-12,
+    # 0.2 to each of 10 and 11
+    for unit in ("MED1", "SURG"):
+        hours = out.units[unit].discharge_hours
+        assert hours is not None and sum(hours) == pytest.approx(1.0)
+        assert hours[10] == pytest.approx(0.3) and hours[11] == pytest.approx(0.3)
+        assert hours[12:20] == pytest.approx([0.05] * 8) and sum(hours[:10]) == 0
+        assert out.units[unit].los == m.units[unit].los  # no scaled stays
+        # the same day as before: anchored on the old pattern's mean clock time (10:00-20:00)
+        assert out.units[unit].discharge_anchor == pytest.approx(15.0)
+    assert out.discharge_shares == m.discharge_shares
+    spec = out.spec(None, 2.0)
+    release = spec.stations["MED1"].release_hours
+    assert release is not None and release.to == ["exit"]
+    assert release.normalised()[10] == pytest.approx(0.3)
+    assert release.anchor == pytest.approx(15.0)
+    only = _scenario(
+        "name: y\ninterventions: [{discharge_before_noon: {share: 1.0, units: [SURG]}}]\n"
+    )
+    out = apply_to_model(m, only)
+    assert out.units["MED1"].discharge_hours is None
+    assert out.units["SURG"].discharge_hours == pytest.approx([0.0] * 10 + [0.5, 0.5] + [0.0] * 12)
 
 
 def test_a_unit_that_does_not_exist_is_named_with_the_ones_that_do() -> None:

@@ -4,7 +4,8 @@ Beds per unit come from the twin's configuration when given (``twin.yaml``: ``be
 calibration's estimate (the most patients seen at once in the window: a lower bound of the real
 number). Units without a fitted length of stay (too few stays) are left out of the model, and
 routing to them is folded into ``exit``; the forecast then says so (``HospitalModel`` only
-knows the units it simulates).
+knows the units it simulates). The calibrated hourly shares of discharges become every unit's
+``discharge_hours``: the engine sends patients home at those times of day.
 """
 
 from __future__ import annotations
@@ -39,8 +40,11 @@ def model_from_calibration(
     for u, fit in fitted.items():
         n = int(beds.get(u, cal.capacity.get(u, 0)))
         units[u] = UnitModel(max(n, 1), dict(fit.spec_), {})
+    shares = [float(x) for x in cal.discharge.shares_]
+    hours = shares if len(shares) == 24 and sum(shares) > 0 else None
     for u in units:
-        units[u] = UnitModel(units[u].beds, units[u].los, _fold(cal.unit_next.get(u, {}), units))
+        next_ = _fold(cal.unit_next.get(u, {}), units)
+        units[u] = UnitModel(units[u].beds, units[u].los, next_, hours)
     ed_next: dict[str, float] = {}
     for acuity, share in cal.acuity_shares.items():
         for target, p in cal.ed_next_unit.get(acuity, {}).items():
@@ -57,7 +61,7 @@ def model_from_calibration(
         units=units,
         electives=electives,
         elective_hours=(lo, lo + 3),
-        discharge_shares=[float(x) for x in cal.discharge.shares_],
+        discharge_shares=shares,
         lost_share=float(getattr(cal, "lost_share", 0.0)),
         los_se={
             **{u: _mean_se(fit) for u, fit in fitted.items() if u in units},

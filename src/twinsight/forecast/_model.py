@@ -13,7 +13,7 @@ patients go, ED and unit lengths of stay, routing between units, electives by we
   bed is cancelled, ``balked[<unit>]``); the unit's length of stay; routing to ``exit`` or another
   unit (ICU step-down keeps the ICU bed until the ward has one). A unit with ``discharge_hours``
   sends patients home at those times of day (``release_hours`` for ``exit``: the stay ends at a
-  clock time drawn from the hourly shares, its mean unchanged).
+  clock time drawn from the hourly shares on the day of its natural end, its mean unchanged).
 - Electives: a Poisson stream per unit with the weekday means spread over the admission hours.
 - The warm start: every present patient in their unit with their elapsed time there (the engine
   draws their remaining stay from the unit's distribution conditioned on that elapsed time); ED
@@ -116,14 +116,18 @@ class UnitModel:
 
     ``discharge_hours``: shares of its discharges home by UTC clock hour 0-23; the engine ends
     the stays of patients going home at those times of day (the station's ``release_hours``
-    for ``exit``, mean stay unchanged). None: at any hour (the forecast then corrects the census
-    after the fact from the model's ``discharge_shares``).
+    for ``exit``). None: at any hour (the forecast then corrects the census after the fact from
+    the model's ``discharge_shares``). ``discharge_anchor``: the release hours' ``anchor``
+    (UTC clock hour); None: the hours' own mean clock time, which keeps the mean stay. A
+    scenario that moves discharges earlier fixes it at the calibrated pattern's, so the same
+    stays end earlier on the same day.
     """
 
     beds: int
     los: Mapping[str, Any]
     next: Mapping[str, float] = field(default_factory=lambda: {EXIT: 1.0})
     discharge_hours: Sequence[float] | None = None
+    discharge_anchor: float | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,9 @@ class HospitalModel:
             hours = unit.discharge_hours
             if hours is not None and (len(hours) != 24 or min(hours) < 0 or not sum(hours) > 0):
                 raise ValueError(f"unit {name}: discharge_hours needs 24 shares >= 0, not all 0")
+            anchor = unit.discharge_anchor
+            if anchor is not None and not 0.0 <= anchor < 24.0:
+                raise ValueError(f"unit {name}: discharge_anchor is a clock hour in [0, 24)")
 
     def discharge_offsets(self, clock_hours: np.ndarray, daily_exits: float) -> np.ndarray:
         """The census correction for discharges that happen at the calibrated times of day,
@@ -293,7 +300,10 @@ class HospitalModel:
             }
             if m.discharge_hours is not None and m.next.get(EXIT, 0.0) > 0:
                 hours = [float(x) for x in m.discharge_hours]
-                stations[u]["release_hours"] = {"shares": hours, "to": [EXIT]}
+                release: dict[str, Any] = {"shares": hours, "to": [EXIT]}
+                if m.discharge_anchor is not None:
+                    release["anchor"] = float(m.discharge_anchor)
+                stations[u]["release_hours"] = release
         rates = [max(0.0, r * rate_factor) for r in self.ed_rate_per_hour]
         arrivals: list[dict[str, Any]] = []
         if max(rates) > 0:
