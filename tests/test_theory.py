@@ -335,6 +335,34 @@ def test_jackson_from_spec_rejects_non_jackson() -> None:
         th.jackson_from_spec(spec)
 
 
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"release_hours": {"shares": [1.0] * 24}}, "release hours"),
+        ({"alternatives": [{"spare": 1}]}, "alternative resources"),
+        ({"on_wait": {"after": 1.0, "p": 0.5, "to": "assessment"}}, "wait offer"),
+        ({"blocking": True}, "blocks"),
+    ],
+)
+def test_jackson_from_spec_refuses_features_it_does_not_model(
+    change: dict[str, object], match: str
+) -> None:
+    """A station feature the product-form theory leaves out must be refused, not ignored:
+    otherwise the theory would answer for a different network than the engines simulate."""
+    from pathlib import Path
+
+    from twinsight.spec import load_spec, validate_dict
+
+    spec = load_spec(Path(__file__).parent.parent / "examples" / "jackson.yaml")
+    data = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data.setdefault("resources", {})["spare"] = {"capacity": 1}
+    station = next(iter(data["stations"]))
+    data["stations"][station].update(change)
+    changed = validate_dict(data, "test")
+    with pytest.raises(ValueError, match=match):
+        th.jackson_from_spec(changed)
+
+
 # ----- Little's law ---------------------------------------------------------------------------
 def test_little_helpers() -> None:
     assert th.little_l(2.0, 3.0) == 6.0

@@ -145,6 +145,12 @@ def jackson_from_spec(spec: FlowSpec) -> JacksonNetwork:
             raise ValueError(f"station {s!r} has class-dependent behaviour or patience")
         if st.queue_capacity is not None or st.release_window is not None:
             raise ValueError(f"station {s!r} has a finite queue or a release window")
+        if st.release_hours is not None or st.alternatives or st.on_wait is not None:
+            raise ValueError(
+                f"station {s!r} has release hours, alternative resources or a wait offer"
+            )
+        if st.blocking:
+            raise ValueError(f"station {s!r} blocks (a Jackson network never blocks)")
         if not isinstance(st.service, Exponential):
             raise ValueError(f"station {s!r} does not have exponential service")
         mu[i] = 1.0 / st.service.mean
@@ -153,7 +159,7 @@ def jackson_from_spec(spec: FlowSpec) -> JacksonNetwork:
         else:
             if len(st.resources) != 1:
                 raise ValueError(f"station {s!r} needs several resources")
-            (res, amount), = st.resources.items()
+            ((res, amount),) = st.resources.items()
             r = spec.resources[res]
             if amount != 1 or r.capacity is None or res in owner:
                 raise ValueError(
