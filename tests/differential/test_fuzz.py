@@ -117,6 +117,19 @@ def _window(draw: Draw) -> dict[str, str] | None:
 
 
 @st.composite
+def _release_hours(draw: Draw) -> dict[str, Any]:
+    """Release hours with random shares (some hours zero, at least one positive) and, at times,
+    an anchor; ``to`` is left out (every route re-timed) so any routing fits."""
+    shares = draw(st.lists(st.sampled_from([0.0, 0.0, 1.0, 2.5]), min_size=24, max_size=24))
+    if not any(shares):
+        shares[draw(st.integers(0, 23))] = 1.0
+    out: dict[str, Any] = {"shares": shares}
+    if draw(st.booleans()):
+        out["anchor"] = draw(st.sampled_from([0.0, 9.5, 13.0, 23.5]))
+    return out
+
+
+@st.composite
 def _classes(draw: Draw) -> dict[str, dict[str, int]]:
     n = draw(st.integers(1, 3))
     return {f"c{i}": {"priority": draw(st.integers(0, 3))} for i in range(n)}
@@ -366,6 +379,8 @@ def stochastic_specs(draw: Draw) -> dict[str, Any]:
         window = draw(_window())
         if window is not None:
             station["release_window"] = window
+        elif draw(st.integers(0, 3)) == 0:
+            station["release_hours"] = draw(_release_hours())
         if draw(st.booleans()):
             station["wait_target"] = draw(st.sampled_from([0.25, 1.0]))
         if draw(st.booleans()):
@@ -495,7 +510,7 @@ def _check_invariants(spec: FlowSpec, res: RepResult, horizon: float, warmup: fl
         # release window, an entity leaves at its completion instant: held time 0
         held = k[f"held_mean[{s}]"]
         assert math.isnan(held) or held >= 0, (s, held)
-        if st_.blocking in (False, []) and st_.release_window is None:
+        if st_.blocking in (False, []) and st_.release_window is None and not st_.release_hours:
             assert math.isnan(held) or held == 0, (s, held)
         # waits: mean and percentiles describe the same sample (NaN together), are >= 0, and the
         # percentiles are monotone in q
