@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
 import struct
+import subprocess
+import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from twinsight.cli import app
+from twinsight.decide import list_runs
 from twinsight.emulate import emulate_hospital, write_events
 from twinsight.engines import RepResult
 from twinsight.hospital import HospitalTwin
@@ -33,6 +39,7 @@ from twinsight.scale import (
     resolve_executor,
 )
 from twinsight.spec import load_spec
+from twinsight.store import open_store
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
 STAFFING = SCENARIOS / "staffing.yaml"
@@ -105,8 +112,8 @@ def test_results_travel_as_blocks_bit_for_bit() -> None:
     back = _wire.unpack(packed)
     for r, b in zip(results, back, strict=True):
         assert list(b.kpis) == list(r.kpis) and list(b.series) == list(r.series)
-        for k, v in r.kpis.items():
-            assert type(b.kpis[k]) is float and _bits(b.kpis[k]) == _bits(v)
+        for k, x in r.kpis.items():
+            assert type(b.kpis[k]) is float and _bits(b.kpis[k]) == _bits(x)
         for k, v in r.series.items():
             assert b.series[k].dtype == np.float64
             assert b.series[k].tobytes() == v.tobytes()
@@ -198,3 +205,44 @@ def test_the_cli_forecast_runs_on_a_pool_by_default(
     spy = _Spy(monkeypatch)
     assert _json(runner.invoke(app, base)) == here
     assert spy.jobs >= 2
+
+
+def test_ctrl_c_on_the_default_pool_exits_130_stores_nothing_and_leaves_no_process(
+    tmp_path: Path,
+) -> None:
+    """The console script with no option: its pool's server and workers are up and running
+    replications when Ctrl-C reaches the whole process group (as from a terminal)."""
+    psutil = pytest.importorskip("psutil")
+    env = {k: v for k, v in os.environ.items() if k != EXECUTOR_ENV}
+    code = "import sys; from twinsight._entry import main; sys.argv[0] = 'twinsight'; main()"
+    argv = [sys.executable, "-c", code, "compare", "--spec", str(STAFFING), str(ONE_MORE),
+            "--reps", "3000", "--workers", "2", "--home", str(tmp_path), "--json"]  # fmt: skip
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)  # fmt: skip
+    root = psutil.Process(proc.pid)
+    kids: dict[int, Any] = {}
+    deadline = time.monotonic() + 180  # a generous bound on a loaded machine, not a timing
+    while proc.poll() is None and time.monotonic() < deadline:
+        for k in root.children(recursive=True):
+            kids.setdefault(k.pid, k)
+        busy = [k for k in kids.values() if k.is_running() and k.cpu_percent(None) > 50]
+        if len(kids) >= 4 and len(busy) >= 2:  # resource tracker, server, two busy workers
+            break
+        time.sleep(0.5)
+    seen = set(kids)
+    if proc.poll() is not None:  # pragma: no cover - finished first: nothing to interrupt
+        pytest.skip(f"the comparison ended ({proc.returncode}) before the pool was seen busy")
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "nothing was stored" in err
+    runs = tmp_path / "runs.db"
+    if runs.exists():
+        store = open_store(runs)
+        assert list_runs(store) == []
+        store.dispose()
+    end = time.monotonic() + 30
+    while any(psutil.pid_exists(pid) for pid in seen) and time.monotonic() < end:
+        time.sleep(0.2)
+    alive = [pid for pid in seen if psutil.pid_exists(pid)]
+    assert not alive, f"processes left behind: {alive}"
