@@ -338,13 +338,20 @@ class ProcessPool:
                     fut.cancel()
 
     def _kill(self) -> None:
-        """Terminate the worker processes at once and forget the pool."""
+        """Terminate the worker processes at once and forget the pool; wait (5 s at most) for
+        the pool's manager thread to see them gone and close its pipe, so that the interpreter's
+        exit (Ctrl-C ends the command) does not race it (Python 3.11 then prints "Bad file
+        descriptor" from concurrent.futures' exit hook)."""
         self._join_start()
         if self._pool is not None:
-            procs: dict[int, Any] = getattr(self._pool, "_processes", None) or {}
+            pool = self._pool
+            procs: dict[int, Any] = getattr(pool, "_processes", None) or {}
             for proc in list(procs.values()):
                 proc.terminate()
             self._discard()
+            manager = getattr(pool, "_executor_manager_thread", None)
+            if manager is not None:
+                manager.join(timeout=5.0)
 
     def _discard(self) -> None:
         if self._pool is not None:
