@@ -46,5 +46,6 @@ def in_process_only(what: str, executor: str | None, cluster: str | None) -> Non
         chosen = f"--cluster {cluster}" if cluster is not None else f"--executor {executor}"
         fail(
             f"{chosen}: {what} runs in this process only",
-            "drop the option; hospital twins and 'compare --spec' take --executor/--cluster",
+            "drop the option; hospital, outbreak, contact-centre and social-services twins and "
+            "'compare --spec' take --executor/--cluster",
         )
