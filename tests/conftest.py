@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from twinsight.scale import DaskExecutor, ProcessPool
 from twinsight.store import make_engine, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,3 +96,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     engine = open_store(url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ProcessPool]:
+    """One real local pool of 2 worker processes, shared by a test module's tests."""
+    with ProcessPool(2) as executor:
+        yield executor
+
+
+@pytest.fixture(scope="module")
+def dask_local() -> Iterator[DaskExecutor]:
+    """One real Dask LocalCluster (2 worker processes, 1 thread each) per test module."""
+    with DaskExecutor("local", workers=2) as executor:
+        yield executor

@@ -7,7 +7,6 @@ one executor reruns identically on another."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +30,6 @@ from twinsight.scale import DaskExecutor, ProcessPool
 from twinsight.twin import open_twin
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def pool() -> Iterator[ProcessPool]:
-    with ProcessPool(2) as executor:
-        yield executor
-
-
-@pytest.fixture(scope="module")
-def dask_local() -> Iterator[DaskExecutor]:
-    with DaskExecutor("local", workers=2) as executor:
-        yield executor
 
 
 @pytest.fixture(scope="module")

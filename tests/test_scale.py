@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,20 +31,6 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 @pytest.fixture(scope="module")
 def spec() -> FlowSpec:
     return load_spec(EXAMPLES / "mmc.yaml")
-
-
-@pytest.fixture(scope="module")
-def dask_local() -> Iterator[DaskExecutor]:
-    """One real LocalCluster (2 worker processes, 1 thread each) for the module."""
-    with DaskExecutor("local", workers=2) as executor:
-        yield executor
-
-
-@pytest.fixture(scope="module")
-def pool() -> Iterator[ProcessPool]:
-    """One local pool of 2 worker processes for the module."""
-    with ProcessPool(2) as executor:
-        yield executor
 
 
 def _same(a: ExperimentResult, b: ExperimentResult) -> None:

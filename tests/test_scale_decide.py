@@ -68,18 +68,6 @@ def hospital() -> tuple[HospitalModel, HospitalState]:
     return model, HospitalState(T0, census, patients)
 
 
-@pytest.fixture(scope="module")
-def pool() -> Iterator[ProcessPool]:
-    with ProcessPool(2) as executor:
-        yield executor
-
-
-@pytest.fixture(scope="module")
-def dask_local() -> Iterator[DaskExecutor]:
-    with DaskExecutor("local", workers=2) as executor:
-        yield executor
-
-
 class Counting:
     """A real executor, counting the batches (``map_jobs`` calls) given to it."""
 
