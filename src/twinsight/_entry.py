@@ -19,7 +19,13 @@ def main() -> None:
 
         prestart(sys.argv[1:])  # a pool's server loads the engines while the commands load
         from .cli import main as run
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+    except (KeyboardInterrupt, RuntimeError) as exc:
+        # a Ctrl-C inside a class body's __set_name__ (pydantic models) arrives wrapped in a
+        # RuntimeError whose cause is the KeyboardInterrupt
+        if not isinstance(exc, KeyboardInterrupt) and not isinstance(
+            exc.__cause__, KeyboardInterrupt
+        ):
+            raise
+        sys.stderr.write("interrupted: nothing was stored\n")
         raise SystemExit(130) from None
     run()

@@ -224,6 +224,16 @@ def start_pool_server() -> None:
         forkserver.ensure_running()
 
 
+def _spawn_shield() -> contextlib.AbstractContextManager[None]:
+    """What a submit that may start workers needs: nothing with the forkserver (its forks keep
+    the Ctrl-C it ignores, see :func:`start_pool_server`), so this process still hears a Ctrl-C
+    then; with ``spawn`` the workers are this process's children and inherit what it does, so
+    it ignores Ctrl-C while they start (a Ctrl-C in that moment is lost)."""
+    if _context().get_start_method() == "forkserver":
+        return contextlib.nullcontext()
+    return shielded_from_interrupt()
+
+
 def _warm_worker() -> int:
     """A pool's first task on each worker: nothing left to load after the forkserver's preload
     (with ``spawn``, the imports happen here); the worker's process id."""
@@ -312,8 +322,8 @@ class ProcessPool:
             try:
                 # a worker lost since the last map (e.g. between two batches of a comparison)
                 # breaks the pool at the first submit: the same retry as during a run
-                with shielded_from_interrupt():  # workers start at the first submits
-                    pool = self._get_pool()
+                pool = self._get_pool()  # may wait for the start: Ctrl-C must stop it
+                with _spawn_shield():  # workers start at the first submits
                     for task, reps in todo[done:]:
                         futures.append(pool.submit(run_shipped, task, reps, 1))
                 for fut in futures:
