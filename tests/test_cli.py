@@ -327,7 +327,12 @@ def test_ctrl_c_while_the_command_line_loads_ends_quietly() -> None:
     import signal
     import time
 
-    code = "from twinsight._entry import main; main()"
+    # as from a terminal: Ctrl-C at its default (a test run started in the background, as CI
+    # may be, passes SIGINT down ignored, and the child would keep ignoring it)
+    code = (
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from twinsight._entry import main; main()"
+    )
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "--help"],
         stdout=subprocess.PIPE,

@@ -231,7 +231,12 @@ def test_ctrl_c_on_the_default_pool_exits_130_stores_nothing_and_leaves_no_proce
     the end) or once its workers run replications (``busy``)."""
     psutil = pytest.importorskip("psutil")
     env = {k: v for k, v in os.environ.items() if k != EXECUTOR_ENV}
-    code = "import sys; from twinsight._entry import main; sys.argv[0] = 'twinsight'; main()"
+    # as from a terminal: Ctrl-C at its default (a test run started in the background, as CI
+    # may be, passes SIGINT down ignored, and the child would keep ignoring it)
+    code = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from twinsight._entry import main; sys.argv[0] = 'twinsight'; main()"
+    )
     argv = [sys.executable, "-c", code, "compare", "--spec", str(STAFFING), str(ONE_MORE),
             "--reps", "5000", "--workers", "2", "--home", str(tmp_path), "--json"]  # fmt: skip
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
