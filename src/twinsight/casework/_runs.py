@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from ..decide._compare import Comparison, PairedTarget
 from ..decide._rerun import register_rerunner
@@ -47,7 +47,7 @@ from ..decide._runs import (
 from ..decide._scenario import Scenario
 from ..scale import Executor
 from ..spec import FlowSpec
-from ..store import CaseEventRow, as_utc
+from ..store import CaseEventRow, rows_watermark
 from ._calibrate import CaseworkCalibration
 from ._cases import by_segment, case_history
 from ._events import load_case_events
@@ -84,10 +84,7 @@ def model_hash(cal: CaseworkCalibration) -> str:
 def casework_watermark(engine: Engine) -> tuple[int | None, datetime | None]:
     """The latest ingest that stored a case event (its id) and the latest ``received_at``
     (None, None: no events)."""
-    query = select(func.max(CaseEventRow.ingest_id), func.max(CaseEventRow.received_at))
-    with engine.connect() as conn:
-        ingest_id, received = conn.execute(query).one()
-    return (None if ingest_id is None else int(ingest_id)), as_utc(received)
+    return rows_watermark(engine, CaseEventRow)
 
 
 def state_at(

@@ -26,7 +26,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from ..decide._rerun import register_rerunner
 from ..decide._runs import (
@@ -38,7 +38,7 @@ from ..decide._runs import (
     same_run,
 )
 from ..scale import Executor
-from ..store import InteractionRow, as_utc
+from ..store import InteractionRow, rows_watermark
 from ._calibrate import ContactCalibration
 from ._model import ContactModel, ContactSettings
 
@@ -78,10 +78,7 @@ def model_hash(model: ContactModel, agents: dict[str, list[int]]) -> str:
 def contact_watermark(engine: Engine) -> tuple[int | None, datetime | None]:
     """The latest ingest that stored an interaction (its id) and the latest ``received_at``
     (None, None: none stored)."""
-    query = select(func.max(InteractionRow.ingest_id), func.max(InteractionRow.received_at))
-    with engine.connect() as conn:
-        ingest_id, received = conn.execute(query).one()
-    return (None if ingest_id is None else int(ingest_id)), as_utc(received)
+    return rows_watermark(engine, InteractionRow)
 
 
 def record_contact_forecast(

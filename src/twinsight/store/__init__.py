@@ -17,7 +17,7 @@ from ._models_casework import CaseEventRow
 from ._models_contact import InteractionRow
 from ._models_govern import AuditRow, DailyAggregateRow
 from ._models_runs import RunRow
-from ._watermark import as_utc, observations_watermark
+from ._watermark import as_utc, observations_watermark, rows_watermark
 
 __all__ = [
     "MIGRATIONS",
@@ -37,6 +37,7 @@ __all__ = [
     "normalise_url",
     "observations_watermark",
     "open_store",
+    "rows_watermark",
     "upgrade",
 ]
 

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Engine, func, select
 
 from ._models import ObservationRow
 
-__all__ = ["as_utc", "observations_watermark"]
+__all__ = ["as_utc", "observations_watermark", "rows_watermark"]
 
 
 def as_utc(value: Any) -> datetime | None:
@@ -23,12 +23,21 @@ def as_utc(value: Any) -> datetime | None:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
+def rows_watermark(
+    engine: Engine, row: Any, *where: ColumnElement[bool]
+) -> tuple[int | None, datetime | None]:
+    """The latest ingest id and ``received_at`` of the rows of ``row`` (a stored model with
+    both columns: observations, case events, interactions) matching ``where`` ((None, None):
+    none stored)."""
+    query = select(func.max(row.ingest_id), func.max(row.received_at))
+    with engine.connect() as conn:
+        latest = conn.execute(query.where(*where)).one()
+    return (None if latest[0] is None else int(latest[0])), as_utc(latest[1])
+
+
 def observations_watermark(
     engine: Engine, *where: ColumnElement[bool]
 ) -> tuple[int | None, datetime | None]:
     """The latest ingest id and ``received_at`` of the observations matching ``where``
     ((None, None): none stored)."""
-    query = select(func.max(ObservationRow.ingest_id), func.max(ObservationRow.received_at))
-    with engine.connect() as conn:
-        row = conn.execute(query.where(*where)).one()
-    return (None if row[0] is None else int(row[0])), as_utc(row[1])
+    return rows_watermark(engine, ObservationRow, *where)
